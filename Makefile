@@ -1,0 +1,22 @@
+# The two commands of the README. Both install what they need first.
+PYTHON ?= python3
+
+.PHONY: run test install install-test browser
+
+run: install
+	$(PYTHON) app.py
+
+test: install-test browser
+	$(PYTHON) -m pytest
+
+install:
+	$(PYTHON) -m pip install -e .
+
+install-test:
+	$(PYTHON) -m pip install -e ".[test]"
+
+# Headless Chromium for the browser tests, from Debian (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; }

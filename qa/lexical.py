@@ -1,0 +1,123 @@
+"""The BM25 index over chunk texts, derived from Chroma and rebuilt when it changes.
+
+Dense vectors miss exact names, numbers and rare words that a reader types;
+BM25 catches them. This index is never the source of truth: it is built from
+the chunks stored in Chroma and saved beside the index with the Chroma
+revision it reflects, so any process can rebuild it when the revision moves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+class Analyzer:
+    """Lower-case words, English stop words removed, Snowball-stemmed."""
+
+    def __init__(self) -> None:
+        import Stemmer
+        from bm25s.stopwords import STOPWORDS_EN
+
+        self._stem = Stemmer.Stemmer("english").stemWords
+        self._stop = set(STOPWORDS_EN) | {"s", "t", "did", "does", "do", "what", "who", "whom",
+                                          "which", "when", "where", "why", "how", "has", "have",
+                                          "had", "been", "he", "she", "his", "her", "its"}
+
+    def terms(self, text: str) -> list[str]:
+        words = [w for w in _WORD.findall(text.lower()) if w not in self._stop]
+        return self._stem(words) if words else []
+
+
+@dataclass
+class LexicalHits:
+    ids: list[str]
+    scores: list[float]
+
+
+class LexicalIndex:
+    """BM25 (bm25s) over ``title + text`` of every chunk, with document frequencies."""
+
+    def __init__(self, folder: Path, analyzer: Analyzer) -> None:
+        self.folder = folder
+        self.analyzer = analyzer
+        self.revision = -1
+        self.ids: list[str] = []
+        self._bm25 = None
+        self._df: dict[str, int] = {}
+        self._vocab: dict[str, int] = {}
+
+    def load(self) -> bool:
+        """Load a saved index; False when there is none or it is unreadable."""
+        meta_file = self.folder / "meta.json"
+        if not meta_file.exists():
+            return False
+        try:
+            import bm25s
+            meta = json.loads(meta_file.read_text())
+            self.ids, self._df = meta["ids"], meta["df"]
+            self._bm25 = bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False) \
+                if self.ids else None
+            self._vocab = self._bm25.vocab_dict if self._bm25 else {}
+            self.revision = int(meta["revision"])
+            return True
+        except (OSError, ValueError, KeyError):
+            return False
+
+    def build(self, chunks: Iterable[tuple[str, str, str]], revision: int) -> None:
+        """Index (id, title, text) triples and save them with ``revision``."""
+        import bm25s
+
+        ids, corpus = [], []
+        df: Counter[str] = Counter()
+        for chunk_id, title, text in chunks:
+            terms = self.analyzer.terms(f"{title}\n{text}")
+            ids.append(chunk_id)
+            corpus.append(terms)
+            df.update(set(terms))
+        self.ids, self._df = ids, dict(df)
+        self._bm25 = None
+        if ids:
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(corpus, show_progress=False)
+            self._vocab = self._bm25.vocab_dict
+        self.revision = revision
+        self._save()
+
+    def _save(self) -> None:
+        tmp = self.folder.with_name(self.folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self._bm25 is not None:
+            self._bm25.save(str(tmp / "bm25"), show_progress=False)
+        (tmp / "meta.json").write_text(json.dumps(
+            {"revision": self.revision, "ids": self.ids, "df": self._df}))
+        shutil.rmtree(self.folder, ignore_errors=True)
+        tmp.rename(self.folder)
+
+    def search(self, query_terms: list[str], n: int) -> LexicalHits:
+        terms = [t for t in query_terms if t in self._vocab]
+        if self._bm25 is None or not terms or n < 1:
+            return LexicalHits([], [])
+        k = min(n, len(self.ids))
+        docs, scores = self._bm25.retrieve([terms], k=k, show_progress=False, n_threads=1)
+        hits = [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        return LexicalHits([h[0] for h in hits], [h[1] for h in hits])
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency; unseen terms count as rare."""
+        total = max(len(self.ids), 1)
+        return math.log(1 + (total - self._df.get(term, 0) + 0.5) / (self._df.get(term, 0) + 0.5))
+
+    def idf_weights(self, terms: list[str]) -> np.ndarray:
+        return np.array([self.idf(t) for t in terms], dtype=np.float32)

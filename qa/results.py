@@ -1,0 +1,84 @@
+"""The values a question produces: retrieved passages, citations, answers.
+
+Plain dataclasses with ``to_dict`` so the CLI's ``--json``, the REST API and
+the UI all show the same fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from qa.store import StoredChunk
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with how it scored."""
+
+    chunk: StoredChunk
+    score: float  # fused rank score used for ordering
+    dense: float  # cosine similarity of the chunk to the question
+    lexical: float  # BM25 score (0 when BM25 did not find it)
+
+    def to_dict(self) -> dict:
+        c = self.chunk
+        return {"chunk_id": c.id, "article_id": c.article_id, "title": c.title,
+                "source": c.source, "url": c.url, "published": c.published, "text": c.text,
+                "start": c.start, "end": c.end, "score": round(self.score, 6),
+                "dense": round(self.dense, 4), "lexical": round(self.lexical, 4)}
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What retrieval found for one standalone question, and how it read it."""
+
+    question: str
+    query_vector: np.ndarray
+    terms: list[str]
+    time_cues: tuple[str, ...]
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One [n] mark: the exact passage of an article a claim came from.
+
+    ``quote == article.text[start:end]``; ``passage`` is the surrounding chunk
+    (starting at ``passage_start`` in the article) so a reader sees context.
+    """
+
+    number: int
+    article_id: str
+    title: str
+    source: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    url: str = ""
+    published: str = ""
+    passage: str = ""
+    passage_start: int = 0
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["score"] = round(self.score, 4)
+        return data
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer with its citations; ``grounded`` is False when the articles don't say."""
+
+    text: str
+    grounded: bool
+    citations: list[Citation] = field(default_factory=list)
+    question: str = ""  # the standalone question that was answered
+    confidence: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "grounded": self.grounded, "question": self.question,
+                "confidence": round(self.confidence, 4),
+                "citations": [c.to_dict() for c in self.citations]}

@@ -1,0 +1,281 @@
+"""The index: Chroma collections, the only module that talks to Chroma.
+
+Two collections hold everything: ``<name>`` has one record per chunk (its
+vector, text and metadata: article id, content hash, offsets, sentence
+spans), ``<name>-sentences`` one record per sentence (its context-aware
+vector). Chroma is the single source of truth: the per-article manifest used
+for idempotent ingest is read back from chunk metadata, and the lexical index
+is rebuilt from chunk texts, so a Chroma server can serve several processes.
+The collection metadata records the embedding model and a revision number
+that every write increments.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from qa.articles import Article
+from qa.chunking import Chunk, Span
+from qa.config import Settings
+from qa.embeddings import Embedder, PassageVectors
+from qa.errors import ConfigError, IndexModelMismatch
+
+log = logging.getLogger(__name__)
+_PAGE = 2000
+SentenceKey = tuple[str, int, int]  # (article id, start, end)
+_WRITE_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from the index, with what a citation needs."""
+
+    id: str
+    article_id: str
+    title: str
+    source: str
+    url: str
+    published: str
+    text: str
+    start: int
+    end: int
+    sentences: tuple[Span, ...]
+    lead_text: str
+    lead: Span | None
+
+    def sentence_text(self, span: Span) -> str:
+        """The article's text at ``span``, which lies inside this chunk or is its lead."""
+        if self.lead and span == self.lead:
+            return self.lead_text
+        return self.text[span[0] - self.start:span[1] - self.start]
+
+
+@dataclass(frozen=True)
+class ArticleEntry:
+    """What the index knows of one article: enough to decide whether to re-embed it."""
+
+    article_id: str
+    content_hash: str
+    origin: str
+    title: str
+    chunk_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ArticleWrite:
+    """One article to write: its chunks, their vectors, and the hash of what was embedded."""
+
+    article: Article
+    chunks: Sequence[Chunk]
+    vectors: Sequence[PassageVectors]
+    content_hash: str
+    replaces: bool  # an older version is in the index and must go first
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    articles: int
+    chunks: int
+    sentences: int
+    embedding_model: str
+    location: str
+    revision: int
+
+
+class ArticleStore:
+    """Chunk and sentence vectors in Chroma, plus the reads retrieval needs."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.location = settings.chroma_url or str(settings.index_dir.resolve())
+        self._client = _make_client(settings)
+        metadata = {"embedding_model": embedder.name, "dimension": embedder.dimension,
+                    "revision": 0}
+        self._chunks = self._client.get_or_create_collection(
+            settings.collection, metadata=metadata, configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None)
+        self._sentences = self._client.get_or_create_collection(
+            f"{settings.collection}-sentences", configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None)
+        self._check_model()
+        from langchain_chroma import Chroma
+        self.vectorstore = Chroma(client=self._client, collection_name=settings.collection,
+                                  embedding_function=embedder,
+                                  create_collection_if_not_exists=False)
+
+    def _check_model(self) -> None:
+        built_with = (self._chunks.metadata or {}).get("embedding_model")
+        if built_with and built_with != self.embedder.name:
+            raise IndexModelMismatch(
+                f"the index at {self.location} was built with embedding model {built_with!r}, "
+                f"not {self.embedder.name!r}: set QA_EMBEDDING_MODEL={built_with} or use "
+                "another QA_INDEX_DIR / QA_COLLECTION (or delete the index to rebuild it)")
+
+    # Writes -------------------------------------------------------------------------
+    def write_articles(self, writes: Sequence[ArticleWrite]) -> None:
+        """Add articles' chunks and sentences, replacing older versions of them.
+
+        Everything is written in a few large batches: Chroma's cost is per
+        call, and deleting by metadata scans the collection, so only articles
+        that really replace an older version are deleted first.
+        """
+        self._delete_where_article([w.article.id for w in writes if w.replaces])
+        chunk_ids, chunk_vectors, documents, chunk_meta = [], [], [], []
+        sentence_ids, sentence_vectors, sentence_meta = [], [], []
+        for write in writes:
+            article = write.article
+            for chunk, vector in zip(write.chunks, write.vectors):
+                chunk_ids.append(chunk.id)
+                chunk_vectors.append(vector.passage)
+                documents.append(chunk.text)
+                chunk_meta.append(_chunk_metadata(article, chunk, write.content_hash,
+                                                  len(write.chunks)))
+                for n, (span, sentence_vector) in enumerate(zip(chunk.sentences, vector.sentences)):
+                    sentence_ids.append(f"{chunk.id}#{n}")
+                    sentence_vectors.append(sentence_vector)
+                    sentence_meta.append({"chunk_id": chunk.id, "article_id": article.id,
+                                          "start": span[0], "end": span[1]})
+        for i in range(0, len(chunk_ids), _WRITE_BATCH):
+            part = slice(i, i + _WRITE_BATCH)
+            self._chunks.add(ids=chunk_ids[part], embeddings=np.stack(chunk_vectors[part]),
+                             documents=documents[part], metadatas=chunk_meta[part])
+        for i in range(0, len(sentence_ids), _WRITE_BATCH):
+            part = slice(i, i + _WRITE_BATCH)
+            self._sentences.add(ids=sentence_ids[part], embeddings=np.stack(sentence_vectors[part]),
+                                metadatas=sentence_meta[part])
+
+    def remove_articles(self, article_ids: Sequence[str]) -> None:
+        self._delete_where_article(article_ids)
+
+    def _delete_where_article(self, article_ids: Sequence[str]) -> None:
+        if not article_ids:
+            return
+        where = {"article_id": {"$in": list(article_ids)}}
+        self._chunks.delete(where=where)
+        self._sentences.delete(where=where)
+
+    def bump_revision(self) -> int:
+        """Mark the index as changed, so derived indexes know to rebuild."""
+        metadata = dict(self._chunks.metadata or {})
+        metadata["revision"] = int(metadata.get("revision", 0)) + 1
+        metadata["embedding_model"] = self.embedder.name
+        metadata["dimension"] = self.embedder.dimension
+        self._chunks.modify(metadata=metadata)
+        return metadata["revision"]
+
+    # Reads --------------------------------------------------------------------------
+    def revision(self) -> int:
+        collection = self._client.get_collection(self.settings.collection)
+        return int((collection.metadata or {}).get("revision", 0))
+
+    def manifest(self) -> dict[str, ArticleEntry]:
+        """Every article in the index with its content hash and chunk ids."""
+        found: dict[str, dict[str, Any]] = {}
+        for ids, metas, _ in self._pages(include=["metadatas"]):
+            for chunk_id, meta in zip(ids, metas):
+                entry = found.setdefault(meta["article_id"], {
+                    "hash": meta.get("content_hash", ""), "origin": meta.get("origin", ""),
+                    "title": meta.get("title", ""), "chunks": []})
+                entry["chunks"].append(chunk_id)
+        return {aid: ArticleEntry(aid, e["hash"], e["origin"], e["title"], tuple(e["chunks"]))
+                for aid, e in found.items()}
+
+    def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
+        """(chunk id, article title, chunk text) for every chunk, page by page."""
+        for ids, metas, docs in self._pages(include=["metadatas", "documents"]):
+            for chunk_id, meta, doc in zip(ids, metas, docs):
+                yield chunk_id, meta.get("title", ""), doc or ""
+
+    def _pages(self, include: list[str]) -> Iterator[tuple[list[str], list[dict], list[str]]]:
+        offset = 0
+        while True:
+            page = self._chunks.get(include=include, limit=_PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            yield page["ids"], page.get("metadatas") or [], page.get("documents") or []
+            offset += len(page["ids"])
+
+    def dense_search(self, query_vector: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]:
+        """The ``n`` nearest chunks with cosine similarity, through LangChain's Chroma."""
+        if n < 1 or self._chunks.count() == 0:
+            return []
+        hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
+            query_vector.tolist(), k=n)
+        return [(_stored_chunk(doc.id, doc.page_content, doc.metadata), 1.0 - float(distance))
+                for doc, distance in hits]
+
+    def chunks(self, ids: Sequence[str]) -> dict[str, tuple[StoredChunk, np.ndarray]]:
+        """Chunks by id, with their vectors."""
+        if not ids:
+            return {}
+        got = self._chunks.get(ids=list(ids), include=["metadatas", "documents", "embeddings"])
+        return {cid: (_stored_chunk(cid, doc, meta), np.asarray(vec, dtype=np.float32))
+                for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
+                                               got["embeddings"])}
+
+    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[SentenceKey, np.ndarray]:
+        """Context-aware sentence vectors of the given chunks, keyed by article span."""
+        if not chunk_ids:
+            return {}
+        got = self._sentences.get(where={"chunk_id": {"$in": list(chunk_ids)}},
+                                  include=["metadatas", "embeddings"])
+        return {(m["article_id"], m["start"], m["end"]): np.asarray(v, dtype=np.float32)
+                for m, v in zip(got["metadatas"], got["embeddings"])}
+
+    def stats(self) -> IndexStats:
+        chunk_count = self._chunks.count()
+        articles = len(self.manifest()) if chunk_count else 0
+        return IndexStats(articles=articles, chunks=chunk_count,
+                          sentences=self._sentences.count(),
+                          embedding_model=self.embedder.name, location=self.location,
+                          revision=self.revision())
+
+
+def _make_client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if not settings.chroma_url:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"),
+                                         settings=chroma_settings)
+    url = urlparse(settings.chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(f"QA_CHROMA_URL={settings.chroma_url!r} must look like http://host:port")
+    try:
+        return chromadb.HttpClient(host=url.hostname, port=url.port or 8000,
+                                   ssl=url.scheme == "https", settings=chroma_settings)
+    except Exception as exc:
+        raise ConfigError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
+
+
+def _chunk_metadata(article: Article, chunk: Chunk, content_hash: str,
+                    chunk_count: int) -> dict[str, Any]:
+    flat_spans = [offset for span in chunk.sentences for offset in span]
+    lead = chunk.lead or (-1, -1)
+    return {
+        "article_id": article.id, "title": article.title, "source": article.source,
+        "url": article.url, "published": article.published, "origin": article.origin,
+        "content_hash": content_hash, "index": chunk.index, "chunk_count": chunk_count,
+        "start": chunk.start, "end": chunk.end, "sentences": flat_spans,
+        "lead_start": lead[0], "lead_end": lead[1],
+        "lead_text": article.text[lead[0]:lead[1]] if chunk.lead else "",
+    }
+
+
+def _stored_chunk(chunk_id: str | None, text: str, meta: dict[str, Any]) -> StoredChunk:
+    flat = list(meta.get("sentences") or [])
+    lead = (meta["lead_start"], meta["lead_end"]) if meta.get("lead_start", -1) >= 0 else None
+    return StoredChunk(
+        id=chunk_id or "", article_id=meta["article_id"], title=meta.get("title", ""),
+        source=meta.get("source", ""), url=meta.get("url", ""),
+        published=meta.get("published", ""), text=text, start=meta["start"], end=meta["end"],
+        sentences=tuple(zip(flat[0::2], flat[1::2])), lead_text=meta.get("lead_text", ""),
+        lead=lead)

@@ -1,0 +1,41 @@
+"""Shared fixtures: the real embedding model and real Chroma indexes in temp dirs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SEED_ARTICLE = SEEDS / "france-channel-small-boats.md"
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory):
+    """An Assistant over seeds/, built once for the read-only tests."""
+    from qa import Assistant
+
+    assistant = Assistant(index_dir=tmp_path_factory.mktemp("seeded-index"))
+    report = assistant.ingest([SEEDS])
+    assert report.added and not report.failed
+    return assistant
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """An Assistant over an empty index of its own."""
+    from qa import Assistant
+
+    return Assistant(index_dir=tmp_path / "index")
+
+
+def seed_text() -> str:
+    """The seed article's body as the loader reads it (front matter removed)."""
+    from qa.articles import load_file
+
+    return load_file(SEED_ARTICLE, 10_000_000).articles[0].text

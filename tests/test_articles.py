@@ -1,0 +1,104 @@
+"""Loading files into articles: formats, metadata, encodings and bad input."""
+
+from __future__ import annotations
+
+import json
+
+from qa.articles import decode, find_files, load_file
+
+LIMIT = 1_000_000
+
+
+def test_latin1_file_keeps_its_pound_signs(tmp_path):
+    path = tmp_path / "mutu.txt"
+    path.write_bytes("Chelsea sack Mutu\n\nMutu was a £15.8m signing from Parma.\n".encode("latin-1"))
+    result = load_file(path, LIMIT)
+    assert not result.failures
+    article = result.articles[0]
+    assert article.title == "Chelsea sack Mutu"
+    assert "£15.8m" in article.text
+    assert result.encodings == {str(path): "cp1252"}
+
+
+def test_utf8_with_bom_and_windows_newlines():
+    text, codec = decode("\ufeffTitle\r\n\r\nBody – with a dash.\r\n".encode("utf-8"))
+    assert codec == "utf-8"
+    assert text == "Title\n\nBody – with a dash.\n"
+
+
+def test_markdown_front_matter(tmp_path):
+    path = tmp_path / "story.md"
+    path.write_text("---\ntitle: A story\nsource: The Paper\nurl: https://example.org/a\n"
+                    "published: 2025-07-10\n---\nFirst line of the body.\n\nSecond paragraph.\n")
+    article = load_file(path, LIMIT).articles[0]
+    assert (article.title, article.source, article.url, article.published) == (
+        "A story", "The Paper", "https://example.org/a", "2025-07-10")
+    assert article.text.startswith("First line of the body.")
+
+
+def test_text_without_a_headline_takes_the_file_name(tmp_path):
+    path = tmp_path / "border-talks.txt"
+    path.write_text("The talks went on late into the night, sources said.\n")
+    article = load_file(path, LIMIT).articles[0]
+    assert article.title == "Border talks"
+    assert article.text == "The talks went on late into the night, sources said."
+
+
+def test_html_readable_text_and_title(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text("<html><head><title>Port deal signed</title><script>var x=1;</script>"
+                    "<style>p{color:red}</style></head><body><nav>Home | News</nav>"
+                    "<h1>Port deal signed</h1><p>The deal was signed on Monday &amp; "
+                    "praised.</p><p>Workers welcomed it.</p><footer>(c) site</footer></body></html>")
+    article = load_file(path, LIMIT).articles[0]
+    assert article.title == "Port deal signed"
+    assert article.text == "The deal was signed on Monday & praised.\n\nWorkers welcomed it."
+
+
+def test_jsonl_records_load_and_bad_lines_are_reported(tmp_path):
+    path = tmp_path / "news.jsonl"
+    lines = [json.dumps({"id": "bbc-business-001", "category": "business",
+                         "title": "Ad sales boost profit", "text": "Profits jumped."}),
+             "{not json",
+             json.dumps({"id": "x2", "title": "No text"}),
+             json.dumps({"id": "x3", "text": "Headline here\n\nBody text follows."})]
+    path.write_text("\n".join(lines) + "\n")
+    result = load_file(path, LIMIT)
+    assert [a.id for a in result.articles] == ["bbc-business-001", "x3"]
+    assert result.articles[1].title == "Headline here"
+    reasons = {f.name.split()[-1]: f.reason for f in result.failures}
+    assert reasons["2"].startswith("invalid JSON")
+    assert reasons["3"] == "missing or empty 'text'"
+
+
+def test_json_list_of_records(tmp_path):
+    path = tmp_path / "news.json"
+    path.write_text(json.dumps([{"title": "One", "text": "First."}, {"title": "Two", "text": "Second."}]))
+    result = load_file(path, LIMIT)
+    assert [a.title for a in result.articles] == ["One", "Two"]
+    assert len({a.id for a in result.articles}) == 2
+
+
+def test_bad_files_are_reported_with_reasons(tmp_path):
+    (tmp_path / "empty.txt").write_text("   \n")
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
+    (tmp_path / "big.txt").write_text("word " * 1000)
+    (tmp_path / "bad.md").write_text("---\ntitle: [unclosed\n---\nBody.\n")
+    (tmp_path / "folder.txt").mkdir()
+    reasons = {p.name: load_file(p, 2000).failures[0].reason
+               for p in sorted(tmp_path.iterdir())}
+    assert reasons["empty.txt"] == "empty file"
+    assert reasons["binary.txt"].startswith("binary file")
+    assert reasons["big.txt"].startswith("too large (5,000 bytes")
+    assert reasons["bad.md"].startswith("invalid YAML front matter")
+    assert reasons["folder.txt"].startswith("unreadable")
+
+
+def test_find_files_walks_folders_and_reports_missing_paths(tmp_path):
+    (tmp_path / "a.txt").write_text("A.")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "b.txt").write_text("B.")
+    files, failures = find_files([tmp_path, tmp_path / "missing.txt"])
+    assert [f.name for f in files] == ["a.txt"]
+    assert failures[0].reason == "no such file or directory"

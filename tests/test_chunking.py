@@ -1,0 +1,59 @@
+"""Chunks: whole sentences, exact offsets, never past the model's input limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.chunking import make_chunks, split_sentences
+from qa.embeddings import shared_embedder
+from tests.conftest import seed_text
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return shared_embedder("all-MiniLM-L6-v2")
+
+
+def test_sentences_respect_abbreviations_and_initials():
+    text = "Mr. Smith met Dr. Jones at 3.30 p.m. on Monday. J. K. Rowling was there! Was it U.S. policy? Yes."
+    sentences = [text[s:e] for s, e in split_sentences(text)]
+    assert sentences == ["Mr. Smith met Dr. Jones at 3.30 p.m. on Monday.",
+                         "J. K. Rowling was there!", "Was it U.S. policy?", "Yes."]
+
+
+def test_seed_chunks_have_exact_offsets(embedder):
+    text = seed_text()
+    chunks = make_chunks("seed", text, embedder.count_tokens, 200)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert text[chunk.start:chunk.end] == chunk.text
+        for start, end in chunk.sentences:
+            assert chunk.start <= start < end <= chunk.end
+    covered = [text[s:e] for c in chunks for s, e in c.sentences]
+    assert " ".join(covered).split() == text.split()  # no word lost or repeated
+
+
+def test_no_chunk_exceeds_the_model_limit_even_for_giant_sentences(embedder):
+    limit = embedder.max_tokens - 2
+    runaway = " ".join(f"clause{i} and then more words follow" for i in range(300))
+    giant_word = "x" * 5000
+    text = f"A normal opening sentence. {runaway}. {giant_word} Then the end."
+    chunks = make_chunks("long", text, embedder.count_tokens, limit)
+    sizes = embedder.count_tokens([c.text for c in chunks])
+    assert max(sizes) <= limit
+    assert "".join(text[s:e] for c in chunks for s, e in c.sentences).replace(" ", "") == \
+        text.replace(" ", "")
+    # and the model really sees all of it: nothing truncated when embedded
+    vectors = embedder.encode_passages([c.text for c in chunks],
+                                       [[(s - c.start, e - c.start) for s, e in c.sentences]
+                                        for c in chunks])
+    assert len(vectors) == len(chunks)
+
+
+def test_pooled_passage_vector_equals_sentence_transformers(embedder):
+    text = seed_text()[:900]
+    spans = [(s, e) for s, e in split_sentences(text)]
+    pooled = embedder.encode_passages([text], [spans])[0]
+    reference = embedder.encode([text])[0]
+    assert float(pooled.passage @ reference) == pytest.approx(1.0, abs=1e-5)
+    assert pooled.sentences.shape == (len(spans), embedder.dimension)

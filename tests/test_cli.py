@@ -1,0 +1,44 @@
+"""The qa command end to end, through a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import SEEDS
+
+
+def run(*args: str, index) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qa.cli", "--index", str(index), *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_ingest_ask_stats_and_errors(tmp_path):
+    index = tmp_path / "index"
+    ingest = run("ingest", str(SEEDS), str(tmp_path / "missing.txt"), index=index)
+    assert ingest.returncode == 1  # one path failed, the rest went in
+    assert "1 added" in ingest.stdout
+    assert "skipped" in ingest.stderr and "missing.txt: no such file or directory" in ingest.stderr
+
+    ask = run("ask", "--json", "What did France promise in July?", index=index)
+    assert ask.returncode == 0, ask.stderr
+    answer = json.loads(ask.stdout)
+    assert answer["grounded"] is True
+    assert {"number", "article_id", "title", "source", "quote", "start", "end", "score"} <= \
+        set(answer["citations"][0])
+
+    plain = run("ask", "What is the capital of Australia?", index=index)
+    assert plain.returncode == 0 and "don't say" in plain.stdout
+
+    empty = run("ask", "   ", index=index)
+    assert empty.returncode == 2
+    assert empty.stderr.strip() == "qa: error: the question is empty"
+
+    stats = run("stats", "--json", index=index)
+    assert json.loads(stats.stdout)["articles"] == 1
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert run("ask", index=tmp_path).returncode == 2
+    assert run("frobnicate", index=tmp_path).returncode == 2
