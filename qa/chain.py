@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Sequence
 
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa.results import Answer, Retrieval
 
@@ -62,12 +62,12 @@ def build_chain(retrieve: Callable[[str, int | None], Retrieval],
                 answer: Callable[[Retrieval], Answer]) -> Runnable:
     """``{"question", "history", "k"}`` → ``Answer``, as LangChain runnables."""
 
-    def _condense(inputs: dict[str, Any]) -> str:
-        return condense(inputs["question"], inputs.get("history") or [])
+    def _condense(inputs: dict[str, Any]) -> dict[str, Any]:
+        return {**inputs, "standalone": condense(inputs["question"], inputs.get("history") or [])}
 
     def _retrieve(inputs: dict[str, Any]) -> Retrieval:
         return retrieve(inputs["standalone"], inputs.get("k"))
 
-    return (RunnablePassthrough.assign(standalone=RunnableLambda(_condense))
-            | RunnablePassthrough.assign(retrieval=RunnableLambda(_retrieve))
-            | RunnableLambda(lambda inputs: answer(inputs["retrieval"])))
+    # Plain sequential steps: RunnablePassthrough.assign would run each step
+    # through a thread pool, which costs more than the step on this hot path.
+    return RunnableLambda(_condense) | RunnableLambda(_retrieve) | RunnableLambda(answer)

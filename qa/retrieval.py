@@ -21,10 +21,11 @@ from pydantic import ConfigDict
 from qa.embeddings import Embedder
 from qa.lexical import Analyzer, LexicalIndex
 from qa.results import Passage, Retrieval
-from qa.store import ArticleStore, StoredChunk
+from qa.store import ArticleStore
 
 RRF_K = 60
 TIME_BOOST = 0.5 / (RRF_K + 1)  # worth half a first place in one list
+SHORTLIST = 12  # fused candidates read in full (text, metadata, vector)
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 _TIME_CUE = re.compile(r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r"|(?:19|20)\d\d)\b")
@@ -66,26 +67,22 @@ class HybridRetriever(BaseRetriever):
         terms = self.analyzer.terms(question)
         cues = time_cues(question)
         n = max(self.candidates, k)
-        dense = self.store.dense_search(query_vector, n)
+        dense = self.store.nearest(query_vector, n)
         lexical = self.lexical.search(terms, n)
-        found: dict[str, tuple[StoredChunk, float]] = {c.id: (c, s) for c, s in dense}
-        missing = [cid for cid in lexical.ids if cid not in found]
-        for cid, (chunk, vector) in self.store.chunks(missing).items():
-            found[cid] = (chunk, float(vector @ query_vector))
         fused: dict[str, float] = {}
-        for rank, (chunk, _) in enumerate(dense):
-            fused[chunk.id] = 1.0 / (RRF_K + rank + 1)
-        bm25 = dict(zip(lexical.ids, lexical.scores))
-        for rank, cid in enumerate(lexical.ids):
-            if cid in found:
+        for ranking in ([cid for cid, _ in dense], lexical.ids):
+            for rank, cid in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        shortlist = sorted(fused, key=fused.__getitem__, reverse=True)[:max(k, SHORTLIST)]
+        chunks = self.store.chunks(shortlist)
         if cues:
-            for cid in fused:
-                if mentions(found[cid][0].text, cues):
+            for cid, (chunk, _) in chunks.items():
+                if mentions(chunk.text, cues):
                     fused[cid] += TIME_BOOST
-        ranked = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
-        passages = [Passage(found[cid][0], fused[cid], found[cid][1], bm25.get(cid, 0.0))
-                    for cid in ranked]
+        ranked = sorted(chunks, key=fused.__getitem__, reverse=True)[:k]
+        bm25 = dict(zip(lexical.ids, lexical.scores))
+        passages = [Passage(chunks[cid][0], fused[cid], float(chunks[cid][1] @ query_vector),
+                            bm25.get(cid, 0.0)) for cid in ranked]
         return Retrieval(question, query_vector, terms, cues, passages)
 
     def refresh(self, force: bool = False) -> None:

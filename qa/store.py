@@ -104,10 +104,7 @@ class ArticleStore:
             f"{settings.collection}-sentences", configuration={"hnsw": {"space": "cosine"}},
             embedding_function=None)
         self._check_model()
-        from langchain_chroma import Chroma
-        self.vectorstore = Chroma(client=self._client, collection_name=settings.collection,
-                                  embedding_function=embedder,
-                                  create_collection_if_not_exists=False)
+        self._vectorstore = None
 
     def _check_model(self) -> None:
         built_with = (self._chunks.metadata or {}).get("embedding_model")
@@ -201,14 +198,28 @@ class ArticleStore:
             yield page["ids"], page.get("metadatas") or [], page.get("documents") or []
             offset += len(page["ids"])
 
-    def dense_search(self, query_vector: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]:
-        """The ``n`` nearest chunks with cosine similarity, through LangChain's Chroma."""
-        if n < 1 or self._chunks.count() == 0:
+    def nearest(self, query_vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """Ids and cosine similarities of the ``n`` nearest chunks.
+
+        Asks Chroma for ids and distances only: fetching documents and metadata
+        for every candidate costs more than the search itself, and only the
+        few that survive fusion are read (``chunks``).
+        """
+        if n < 1:
             return []
-        hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
-            query_vector.tolist(), k=n)
-        return [(_stored_chunk(doc.id, doc.page_content, doc.metadata), 1.0 - float(distance))
-                for doc, distance in hits]
+        found = self._chunks.query(query_embeddings=[query_vector], n_results=n,
+                                   include=["distances"])
+        return [(cid, 1.0 - float(d)) for cid, d in zip(found["ids"][0], found["distances"][0])]
+
+    @property
+    def vectorstore(self):
+        """The chunk collection as a LangChain ``VectorStore`` (langchain_chroma)."""
+        if self._vectorstore is None:
+            from langchain_chroma import Chroma
+            self._vectorstore = Chroma(client=self._client, collection_name=self.settings.collection,
+                                       embedding_function=self.embedder,
+                                       create_collection_if_not_exists=False)
+        return self._vectorstore
 
     def chunks(self, ids: Sequence[str]) -> dict[str, tuple[StoredChunk, np.ndarray]]:
         """Chunks by id, with their vectors."""
@@ -219,12 +230,16 @@ class ArticleStore:
                 for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
                                                got["embeddings"])}
 
-    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[SentenceKey, np.ndarray]:
-        """Context-aware sentence vectors of the given chunks, keyed by article span."""
-        if not chunk_ids:
+    def sentence_vectors(self, chunks: Sequence[StoredChunk]) -> dict[SentenceKey, np.ndarray]:
+        """Context-aware sentence vectors of the given chunks, keyed by article span.
+
+        Looked up by id (``<chunk id>#<n>``), which is several times faster
+        than a metadata filter on a large collection.
+        """
+        ids = [f"{c.id}#{n}" for c in chunks for n in range(len(c.sentences))]
+        if not ids:
             return {}
-        got = self._sentences.get(where={"chunk_id": {"$in": list(chunk_ids)}},
-                                  include=["metadatas", "embeddings"])
+        got = self._sentences.get(ids=ids, include=["metadatas", "embeddings"])
         return {(m["article_id"], m["start"], m["end"]): np.asarray(v, dtype=np.float32)
                 for m, v in zip(got["metadatas"], got["embeddings"])}
 

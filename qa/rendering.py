@@ -1,0 +1,55 @@
+"""HTML for an answer in the chat: escaped text, [n] marks, collapsible sources.
+
+Article text and questions are untrusted, so every piece of them is escaped
+here before it is wrapped in the few tags we add ourselves; the chat then
+shows ``<script>`` in an article as the text it is.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from qa.results import Answer, Citation
+
+_MARK = re.compile(r"\[(\d+)\]")
+CONTEXT_CHARS = 240
+
+
+def answer_html(answer: Answer) -> str:
+    """The answer text with clickable marks, then one collapsible source per citation."""
+    body = _MARK.sub(r'<sup class="qa-cite" data-n="\1">[\1]</sup>', escape(answer.text))
+    if not answer.citations:
+        return f'<p class="qa-answer qa-refusal">{body}</p>'
+    sources = "".join(source_html(c) for c in answer.citations)
+    return (f'<p class="qa-answer">{body}</p>'
+            f'<div class="qa-sources"><p class="qa-sources-label">Sources</p>{sources}</div>')
+
+
+def source_html(citation: Citation) -> str:
+    """Title, source and the passage with the cited words highlighted."""
+    origin = f" — {escape(citation.source)}" if citation.source else ""
+    published = f", {escape(citation.published)}" if citation.published else ""
+    link = (f' <a href="{escape(citation.url, quote=True)}" target="_blank" rel="noopener">link</a>'
+            if citation.url.startswith(("http://", "https://")) else "")
+    before, quote, after = passage_parts(citation)
+    return (f'<details class="qa-source" data-n="{citation.number}">'
+            f"<summary>[{citation.number}] {escape(citation.title)}{origin}{published}</summary>"
+            f'<blockquote>{escape(before)}<mark>{escape(quote)}</mark>{escape(after)}</blockquote>'
+            f"{link}</details>")
+
+
+def passage_parts(citation: Citation) -> tuple[str, str, str]:
+    """The passage split around the quote, trimmed to a readable window."""
+    offset = citation.start - citation.passage_start
+    passage = citation.passage
+    if not passage or not 0 <= offset <= len(passage) or \
+            passage[offset:offset + len(citation.quote)] != citation.quote:
+        return "", citation.quote, ""  # the quote lies outside the passage (a lead sentence)
+    before = passage[:offset]
+    after = passage[offset + len(citation.quote):]
+    if len(before) > CONTEXT_CHARS:
+        before = "…" + before[-CONTEXT_CHARS:].split(" ", 1)[-1]
+    if len(after) > CONTEXT_CHARS:
+        after = after[:CONTEXT_CHARS].rsplit(" ", 1)[0] + "…"
+    return before, citation.quote, after

@@ -1,0 +1,151 @@
+"""The Gradio chat: a thin front end over ``Assistant``.
+
+The conversation the engine sees is kept apart from what the chat displays
+(escaped HTML with sources), so follow-ups are condensed from the reader's
+own words. The upload panel is built only when uploads are enabled: a widget
+embedded for every reader on an intranet must not let them change the corpus.
+The documented API for ``gradio_client`` is ``/ask``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from html import escape  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Iterator  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from qa.assistant import Assistant  # noqa: E402
+from qa.errors import QAError  # noqa: E402
+from qa.rendering import answer_html  # noqa: E402
+
+EXAMPLES = ["What did France promise in July?", "Who is Martin Hewitt?",
+            "Why do French police rarely intervene against the taxi-boats?"]
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl", ".json"]
+STREAM_STEP_WORDS = 6
+
+CSS = """
+.qa-cite { cursor: pointer; color: var(--color-accent); font-weight: 600; }
+.qa-sources { margin-top: .6em; border-top: 1px solid var(--border-color-primary); padding-top: .4em; }
+.qa-sources-label { font-size: .85em; opacity: .7; margin: 0 0 .2em 0; }
+.qa-source summary { cursor: pointer; font-weight: 600; }
+.qa-source blockquote { margin: .4em 0 .6em 0; padding-left: .8em; font-size: .92em; }
+.qa-source mark { background: #fde68a; color: #111; padding: 0 .1em; }
+.qa-refusal { font-style: italic; }
+#qa-chat { min-height: 420px; }
+"""
+
+# Clicking a [n] mark opens (and scrolls to) source n of the same message.
+HEAD = """
+<script>
+document.addEventListener("click", (event) => {
+  const mark = event.target.closest && event.target.closest(".qa-cite");
+  if (!mark) return;
+  const message = mark.closest(".message, .message-wrap, .bot, [data-testid='bot']") || document;
+  const source = message.querySelector(`.qa-source[data-n="${mark.dataset.n}"]`);
+  if (source) { source.open = true; source.scrollIntoView({block: "nearest", behavior: "smooth"}); }
+});
+</script>
+"""
+
+
+def build_ui(assistant: Assistant) -> gr.Blocks:
+    """The chat page: conversation, examples, index panel and (optionally) upload."""
+    with gr.Blocks(title="Article QA", fill_height=True) as demo:
+        gr.Markdown("## Article QA\nAsk about the news articles. Every answer cites the "
+                    "passages it comes from; click a [n] mark to open its source.")
+        history = gr.State([])
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(elem_id="qa-chat", label="Conversation", height=520,
+                                     buttons=["copy", "copy_all"], sanitize_html=True,
+                                     placeholder="Ask a question about the articles.")
+                question = gr.Textbox(placeholder="Ask about the articles…", show_label=False,
+                                      lines=1, max_lines=4, autofocus=True,
+                                      max_length=assistant.settings.max_question_chars)
+                with gr.Row():
+                    send = gr.Button("Ask", variant="primary", scale=3)
+                    clear = gr.Button("Clear conversation", scale=1)
+                gr.Examples(EXAMPLES, inputs=question, label="Try")
+            with gr.Column(scale=1, min_width=240):
+                with gr.Accordion("Index", open=False):
+                    stats = gr.Markdown(_stats_markdown(assistant))
+                    if assistant.settings.allow_uploads:
+                        _upload_panel(assistant, stats)
+        for trigger in (question.submit, send.click):
+            trigger(_respond(assistant), inputs=[question, chatbot, history],
+                    outputs=[chatbot, history, question], api_visibility="private")
+        clear.click(lambda: ([], [], ""), outputs=[chatbot, history, question],
+                    api_visibility="private")
+        demo.load(lambda: _stats_markdown(assistant), outputs=stats, api_visibility="private")
+        gr.api(_api_ask(assistant), api_name="ask",
+               api_description="Answer a question with citations, as JSON.")
+    return demo
+
+
+def _respond(assistant: Assistant):
+    def respond(message: str, chat: list[dict], history: list[dict]) -> Iterator[tuple]:
+        question = (message or "").strip()
+        if not question:
+            yield chat, history, message
+            return
+        shown = chat + [{"role": "user", "content": escape(question)},
+                        {"role": "assistant", "content": "…"}]
+        yield shown, history, ""
+        try:
+            answer = assistant.ask(question, history=history)
+        except QAError as exc:
+            shown[-1] = {"role": "assistant", "content": f"⚠️ {escape(str(exc))}"}
+            yield shown, history, ""
+            return
+        words = escape(answer.text).split(" ")
+        for end in range(STREAM_STEP_WORDS, len(words), STREAM_STEP_WORDS):
+            shown[-1] = {"role": "assistant", "content": " ".join(words[:end]) + " …"}
+            yield shown, history, ""
+        shown[-1] = {"role": "assistant", "content": answer_html(answer)}
+        history = history + [{"role": "user", "content": question},
+                             {"role": "assistant", "content": answer.text}]
+        yield shown, history, ""
+    return respond
+
+
+def _api_ask(assistant: Assistant):
+    def ask(question: str, history: list[dict] | None = None, k: int = 4) -> dict[str, Any]:
+        """Answer ``question``; ``history`` is a list of {"role", "content"} messages."""
+        try:
+            return assistant.ask(question, history=history or [], k=int(k)).to_dict()
+        except QAError as exc:
+            raise gr.Error(str(exc)) from None
+    return ask
+
+
+def _upload_panel(assistant: Assistant, stats: gr.Markdown) -> None:
+    files = gr.File(label="Add articles", file_count="multiple", file_types=UPLOAD_TYPES)
+    add = gr.Button("Add to index")
+    status = gr.Markdown()
+
+    def add_files(paths: list[str] | None, progress=gr.Progress()) -> tuple[str, str, None]:
+        if not paths:
+            return "Choose one or more files first.", _stats_markdown(assistant), None
+        uploads = [(Path(p).name, Path(p).read_bytes()) for p in paths]
+        progress(0, desc="Embedding")
+        report = assistant.add_documents(
+            uploads, progress=lambda done, total, title: progress(done / max(total, 1),
+                                                                  desc=f"Embedding {title[:40]}"))
+        lines = [escape(report.summary())]
+        lines += [f"- skipped {escape(Path(f.name).name)}: {escape(f.reason)}" for f in report.failed]
+        return "\n".join(lines), _stats_markdown(assistant), None
+
+    add.click(add_files, inputs=files, outputs=[status, stats, files], api_visibility="private")
+
+
+def _stats_markdown(assistant: Assistant) -> str:
+    s = assistant.stats()
+    model = s.embedding_model.rsplit("/", 1)[-1]
+    return f"**{s.articles:,}** articles · **{s.chunks:,}** passages  \nModel: `{escape(model)}`"
