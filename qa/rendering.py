@@ -1,5 +1,9 @@
 """HTML for an answer in the chat: escaped text, [n] marks, collapsible sources.
 
+Mark n and source n share the class suffix ``-n`` (the chat's sanitizer
+keeps classes but drops ``data-`` attributes), which the UI's script uses to
+open a source when its mark is clicked.
+
 Article text and questions are untrusted, so every piece of them is escaped
 here before it is wrapped in the few tags we add ourselves; the chat then
 shows ``<script>`` in an article as the text it is.
@@ -13,12 +17,12 @@ from html import escape
 from qa.results import Answer, Citation
 
 _MARK = re.compile(r"\[(\d+)\]")
-CONTEXT_CHARS = 240
+CONTEXT_CHARS = 160
 
 
 def answer_html(answer: Answer) -> str:
     """The answer text with clickable marks, then one collapsible source per citation."""
-    body = _MARK.sub(r'<sup class="qa-cite" data-n="\1">[\1]</sup>', escape(answer.text))
+    body = _MARK.sub(r'<sup class="qa-cite qa-cite-\1">[\1]</sup>', escape(answer.text))
     if not answer.citations:
         return f'<p class="qa-answer qa-refusal">{body}</p>'
     sources = "".join(source_html(c) for c in answer.citations)
@@ -33,10 +37,16 @@ def source_html(citation: Citation) -> str:
     link = (f' <a href="{escape(citation.url, quote=True)}" target="_blank" rel="noopener">link</a>'
             if citation.url.startswith(("http://", "https://")) else "")
     before, quote, after = passage_parts(citation)
-    return (f'<details class="qa-source" data-n="{citation.number}">'
+    return (f'<details class="qa-source qa-source-{citation.number}">'
             f"<summary>[{citation.number}] {escape(citation.title)}{origin}{published}</summary>"
-            f'<blockquote>{escape(before)}<mark>{escape(quote)}</mark>{escape(after)}</blockquote>'
+            f"<blockquote>{_text(before)}<mark>{_text(quote)}</mark>{_text(after)}</blockquote>"
             f"{link}</details>")
+
+
+def _text(text: str) -> str:
+    """Escaped, with line breaks as <br>: a blank line would end the HTML block and
+    let the chat's Markdown renderer split a highlight across paragraphs."""
+    return escape(text).replace("\n", "<br>")
 
 
 def passage_parts(citation: Citation) -> tuple[str, str, str]:

@@ -63,13 +63,13 @@ def create_app(assistant: Assistant) -> FastAPI:
     """The whole server: REST endpoints, ``/gradio.js`` and the chat at ``/``."""
     import gradio as gr
 
-    from qa.ui import CSS, HEAD, build_ui
+    from qa.ui import CSS, JS, build_ui
 
     settings = assistant.settings
     app = FastAPI(title="Article QA", version=__version__,
                   description="Cited answers to questions about news articles.")
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
-                       allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+                       allow_methods=["GET", "POST"], allow_headers=["*"],
                        allow_credentials=False)
     _error_handlers(app)
 
@@ -113,7 +113,7 @@ def create_app(assistant: Assistant) -> FastAPI:
 
     demo = build_ui(assistant)
     demo.queue(default_concurrency_limit=4)
-    return gr.mount_gradio_app(app, demo, path="/", footer_links=[], css=CSS, head=HEAD,
+    return gr.mount_gradio_app(app, demo, path="/", footer_links=[], css=CSS, js=JS,
                                theme=gr.themes.Soft(), show_error=True,
                                max_file_size=settings.max_upload_bytes, ssr_mode=False,
                                server_name=settings.host, server_port=settings.port)

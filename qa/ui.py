@@ -39,19 +39,31 @@ CSS = """
 .qa-source mark { background: #fde68a; color: #111; padding: 0 .1em; }
 .qa-refusal { font-style: italic; }
 #qa-chat { min-height: 420px; }
+@media (max-width: 640px) {
+  .qa-source blockquote { padding-left: .5em; margin-left: 0; }
+  .gradio-container { padding-left: 4px !important; padding-right: 4px !important; }
+}
 """
 
-# Clicking a [n] mark opens (and scrolls to) source n of the same message.
-HEAD = """
-<script>
-document.addEventListener("click", (event) => {
-  const mark = event.target.closest && event.target.closest(".qa-cite");
-  if (!mark) return;
-  const message = mark.closest(".message, .message-wrap, .bot, [data-testid='bot']") || document;
-  const source = message.querySelector(`.qa-source[data-n="${mark.dataset.n}"]`);
-  if (source) { source.open = true; source.scrollIntoView({block: "nearest", behavior: "smooth"}); }
-});
-</script>
+# Runs once when the app loads, in the full page and in the web component alike:
+# clicking a [n] mark opens (and scrolls to) source n of the same answer.
+JS = """
+() => {
+  document.addEventListener("click", (event) => {
+    const target = event.composedPath ? event.composedPath()[0] : event.target;
+    const mark = target && target.closest ? target.closest(".qa-cite") : null;
+    if (!mark) return;
+    const number = [...mark.classList].find((c) => /^qa-cite-\\d+$/.test(c)).slice(8);
+    for (let node = mark.parentElement; node; node = node.parentElement) {
+      const source = node.querySelector(`.qa-source-${number}`);
+      if (source) {
+        source.open = true;
+        source.scrollIntoView({block: "nearest", behavior: "smooth"});
+        return;
+      }
+    }
+  });
+}
 """
 
 
@@ -63,7 +75,8 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
         history = gr.State([])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
-                chatbot = gr.Chatbot(elem_id="qa-chat", label="Conversation", height=520,
+                chatbot = gr.Chatbot(elem_id="qa-chat", label="Conversation", show_label=False,
+                                     height=600, layout="panel",
                                      buttons=["copy", "copy_all"], sanitize_html=True,
                                      placeholder="Ask a question about the articles.")
                 question = gr.Textbox(placeholder="Ask about the articles…", show_label=False,

@@ -1,0 +1,130 @@
+"""A real browser: the intranet page embeds the chat, asks, and sees a cited answer.
+
+Headless Chromium from Debian (/usr/bin/chromium) driven by Playwright. Every
+request the page makes is recorded; any that leaves the two local origins
+(the intranet page's and the app's) fails the test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.server_helpers import ROOT, running_app, static_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    base = tmp_path_factory.mktemp("browser")
+    pages = base / "intranet"
+    pages.mkdir()
+    with static_server(pages) as intranet_url:
+        with running_app(base / "index", QA_ALLOWED_ORIGINS=intranet_url) as app_url:
+            for name in ("intranet.html", "intranet-iframe.html"):
+                html = (ROOT / "examples" / name).read_text()
+                (pages / name).write_text(html.replace("http://127.0.0.1:7860", app_url))
+            yield intranet_url, app_url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: install Debian's chromium (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def _record_requests(page) -> list[str]:
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    return seen
+
+
+def _outside(urls: list[str], *origins: str) -> list[str]:
+    allowed = {urlparse(o).netloc for o in origins}
+    return [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss")
+            and urlparse(u).netloc not in allowed]
+
+
+@pytest.mark.parametrize("width, height, name", [(1280, 900, "desktop"), (390, 844, "phone")])
+def test_embedded_widget_answers_with_citations(served, browser, width, height, name):
+    intranet_url, app_url = served
+    page = browser.new_page(viewport={"width": width, "height": height})
+    requests = _record_requests(page)
+    page.goto(f"{intranet_url}/intranet.html")
+    box = page.get_by_placeholder("Ask about the articles…")
+    box.wait_for(timeout=60_000)
+    box.fill("What did France promise in July?")
+    box.press("Enter")
+    source = page.locator(".qa-source").first
+    source.wait_for(timeout=60_000)
+    assert "taxi boats" in page.locator(".qa-answer").first.inner_text()
+    page.locator(".qa-cite").first.click()
+    page.wait_for_function("document.querySelector('.qa-source').open === true", timeout=5_000)
+    assert page.locator(".qa-source mark").first.inner_text()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"intranet-{name}.png"), full_page=True)
+    assert _outside(requests, intranet_url, app_url) == []
+    page.close()
+
+
+def test_iframe_variant_loads_the_chat(served, browser):
+    intranet_url, app_url = served
+    page = browser.new_page()
+    requests = _record_requests(page)
+    page.goto(f"{intranet_url}/intranet-iframe.html")
+    frame = page.frame_locator("iframe")
+    frame.get_by_placeholder("Ask about the articles…").wait_for(timeout=60_000)
+    assert _outside(requests, intranet_url, app_url) == []
+    page.close()
+
+
+def test_html_in_questions_is_shown_as_text(served, browser):
+    _, app_url = served
+    page = browser.new_page()
+    page.goto(app_url)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    box = page.get_by_placeholder("Ask about the articles…")
+    box.wait_for(timeout=60_000)
+    box.fill('<img src=x onerror="alert(1)"> <b>bold</b> taxi boats?')
+    box.press("Enter")
+    page.get_by_text('<b>bold</b>', exact=False).first.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    assert dialogs == []
+    assert page.locator("#qa-chat img[src='x']").count() == 0
+    page.close()
+
+
+def test_upload_in_the_chat_is_answerable_at_once(browser, tmp_path_factory):
+    base = tmp_path_factory.mktemp("uploads")
+    story = base / "ferry-strike.md"
+    story.write_text("---\ntitle: Ferry strike ends\nsource: Harbour Gazette\n---\n"
+                     "The ferry strike in Calais ended on Tuesday after the unions accepted "
+                     "a 4% pay rise.\n")
+    with running_app(base / "index", QA_ALLOW_UPLOADS="true") as app_url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(app_url)
+        page.get_by_text("Index").first.click()
+        page.locator("input[type=file]").set_input_files(str(story))
+        page.get_by_role("button", name="Add to index").click()
+        page.get_by_text("1 added").wait_for(timeout=60_000)
+        box = page.get_by_placeholder("Ask about the articles…")
+        box.fill("Why did the ferry strike end?")
+        box.press("Enter")
+        page.locator(".qa-source").first.wait_for(timeout=60_000)
+        assert "4% pay rise" in page.locator(".qa-answer").first.inner_text()
+        assert "Ferry strike ends" in page.locator(".qa-source summary").first.inner_text()
+        page.close()

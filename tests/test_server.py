@@ -1,0 +1,138 @@
+"""The real server over HTTP: REST API, auth, bad requests, CORS, gradio_client."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.server_helpers import running_app
+
+TOKEN = "test-token-123"
+INTRANET = "http://intranet.example"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    index = tmp_path_factory.mktemp("server") / "index"
+    with running_app(index, QA_API_TOKEN=TOKEN, QA_ALLOWED_ORIGINS=INTRANET) as url:
+        yield url
+
+
+def test_health_stats_and_seeds_indexed_at_start(app_url):
+    assert httpx.get(f"{app_url}/healthz").json() == {"status": "ok"}
+    stats = httpx.get(f"{app_url}/api/stats").json()
+    assert stats["articles"] >= 1 and stats["chunks"] >= 1
+
+
+def test_ask_returns_a_cited_answer(app_url):
+    reply = httpx.post(f"{app_url}/api/ask", json={"question": "What did France promise in July?"},
+                       timeout=60)
+    assert reply.status_code == 200
+    answer = reply.json()
+    assert answer["grounded"] is True
+    assert any("taxi boats" in c["quote"] for c in answer["citations"])
+
+
+def test_ask_follow_up_with_history(app_url):
+    history = [{"role": "user", "content": "Who is Martin Hewitt?"},
+               {"role": "assistant", "content": "He is in charge of border security."}]
+    answer = httpx.post(f"{app_url}/api/ask", timeout=60, json={
+        "question": "What has he expressed?", "history": history}).json()
+    assert any("frustration" in c["quote"] for c in answer["citations"])
+
+
+def test_search_returns_scored_passages(app_url):
+    reply = httpx.get(f"{app_url}/api/search", params={"q": "taxi boats", "k": 2}).json()
+    assert len(reply["passages"]) == 2
+    assert reply["passages"][0]["score"] >= reply["passages"][1]["score"]
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({}, 422, "question"),
+    ({"question": ""}, 400, "empty"),
+    ({"question": "x" * 5000}, 400, "too long"),
+    ({"question": "Hi?", "k": 0}, 422, "k"),
+    ({"question": "Hi?", "k": 1000}, 422, "k"),
+    ({"question": "Hi?", "history": [{"role": "system", "content": "x"}]}, 422, "role"),
+    ({"question": "Hi?", "history": "nope"}, 422, "history"),
+    ({"question": 42}, 422, "question"),
+])
+def test_bad_ask_requests_get_clear_4xx_json(app_url, body, status, words):
+    reply = httpx.post(f"{app_url}/api/ask", json=body, timeout=30)
+    assert reply.status_code == status
+    assert words in reply.json()["error"]
+
+
+def test_malformed_json_and_bad_search_params(app_url):
+    reply = httpx.post(f"{app_url}/api/ask", content=b"{not json",
+                       headers={"content-type": "application/json"})
+    assert reply.status_code == 422 and "error" in reply.json()
+    assert httpx.get(f"{app_url}/api/search", params={"q": "boats", "k": "many"}).status_code == 422
+    assert httpx.get(f"{app_url}/api/search").status_code == 422
+    assert httpx.get(f"{app_url}/api/search", params={"q": " "}).status_code == 400
+    assert httpx.get(f"{app_url}/api/nothing-here").status_code == 404
+
+
+def test_writes_need_the_bearer_token(app_url):
+    article = {"articles": [{"title": "Ferry strike ends", "text": "The ferry strike in Calais "
+                             "ended on Tuesday after the unions accepted a 4% pay rise."}]}
+    assert httpx.post(f"{app_url}/api/articles", json=article).status_code == 401
+    wrong = httpx.post(f"{app_url}/api/articles", json=article,
+                       headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "token" in wrong.json()["error"]
+    added = httpx.post(f"{app_url}/api/articles", json=article, timeout=60,
+                       headers={"Authorization": f"Bearer {TOKEN}"})
+    assert added.status_code == 200, added.text
+    assert len(added.json()["added"]) == 1
+    answer = httpx.post(f"{app_url}/api/ask", timeout=60,
+                        json={"question": "Why did the ferry strike end?"}).json()
+    assert any("4% pay rise" in c["quote"] for c in answer["citations"])
+
+
+def test_uploads_multipart_and_bad_uploads(app_url):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    files = [("files", ("rail.md", b"---\ntitle: Rail news\n---\nThe night train returns.\n")),
+             ("files", ("image.txt", b"\x00\x01\x02binary"))]
+    report = httpx.post(f"{app_url}/api/articles", files=files, headers=auth, timeout=60).json()
+    assert len(report["added"]) == 1
+    assert report["failed"][0]["reason"].startswith("binary file")
+    assert httpx.post(f"{app_url}/api/articles", content=b"plain", headers={
+        **auth, "content-type": "text/plain"}).status_code == 415
+    assert httpx.post(f"{app_url}/api/articles", json={"articles": []}, headers=auth).status_code == 422
+    big = {"articles": [{"title": "Big", "text": "word " * 1_100_000}]}
+    assert httpx.post(f"{app_url}/api/articles", json=big, headers=auth).status_code == 413
+
+
+def test_cors_only_for_allowed_origins(app_url):
+    allowed = httpx.get(f"{app_url}/gradio.js", headers={"Origin": INTRANET})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == INTRANET
+    assert "javascript" in allowed.headers["content-type"]
+    other = httpx.get(f"{app_url}/gradio.js", headers={"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+    config = httpx.get(f"{app_url}/config", headers={"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in config.headers
+    preflight = httpx.options(f"{app_url}/api/ask", headers={
+        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 400
+
+
+def test_upload_panel_is_absent_unless_enabled(app_url):
+    config = httpx.get(f"{app_url}/config").json()
+    types = {c.get("type") for c in config["components"]}
+    assert "chatbot" in types and "file" not in types
+
+
+def test_openapi_docs(app_url):
+    spec = httpx.get(f"{app_url}/openapi.json").json()
+    assert {"/api/ask", "/api/search", "/api/articles", "/api/stats", "/healthz"} <= set(spec["paths"])
+    assert httpx.get(f"{app_url}/docs").status_code == 200
+
+
+def test_gradio_client_ask(app_url):
+    from gradio_client import Client
+
+    client = Client(f"{app_url}/", verbose=False)
+    result = client.predict("What did France promise in July?", [], 4, api_name="/ask")
+    assert result["grounded"] is True
+    assert result["citations"][0]["quote"]
