@@ -75,7 +75,8 @@ class ExtractiveAnswerer:
 
     def score_sentences(self, retrieval: Retrieval) -> list[_Sentence]:
         """Every sentence of the retrieved passages with its support, best first."""
-        vectors = self.store.sentence_vectors([p.chunk for p in retrieval.passages])
+        vectors = retrieval.sentence_vectors or \
+            self.store.sentence_vectors([p.chunk for p in retrieval.passages])
         question_terms = list(dict.fromkeys(retrieval.terms))
         weights = self.lexical.idf_weights(question_terms)
         total_weight = float(weights.sum()) or 1.0

@@ -66,8 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     evaluate = sub.add_parser("eval", help="measure retrieval and answers on a QA dataset")
-    evaluate.add_argument("dataset", help="SQuAD 2.0 JSON, or JSONL of "
-                          '{"question", "expect_any", "answerable"}')
+    evaluate.add_argument("dataset", nargs="?", default=None,
+                          help="SQuAD 2.0 JSON, or JSONL of "
+                          '{"question", "expect_any", "answerable"} '
+                          "(default: ../shared/data/squad/dev-v2.0.json)")
     evaluate.add_argument("--corpus", nargs="*", default=None,
                           help="articles to index for a JSONL dataset (default: seeds)")
     evaluate.add_argument("--limit", type=int, default=None, help="questions at most")
@@ -160,9 +162,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from qa.evaluation import run_cli
+    from qa.evaluation import DEFAULT_DATASET, run_cli
 
-    return run_cli(dataset=Path(args.dataset), corpus=args.corpus, limit=args.limit,
+    return run_cli(dataset=Path(args.dataset) if args.dataset else DEFAULT_DATASET, corpus=args.corpus, limit=args.limit,
                    seed=args.seed, out=Path(args.out), baseline=not args.no_baseline)
 
 

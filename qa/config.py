@@ -42,7 +42,7 @@ class Settings:
     embedding_batch_size: int = 16
     top_k: int = 4
     candidates: int = 30
-    min_score: float = 0.35
+    min_score: float = 0.47
     max_question_chars: int = 1000
     max_file_bytes: int = 20_000_000
     host: str = "127.0.0.1"

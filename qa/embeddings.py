@@ -70,6 +70,7 @@ class Embedder(Embeddings):
             from transformers.utils import logging as transformers_logging
 
             transformers_logging.disable_progress_bar()
+            transformers_logging.set_verbosity_error()  # token-count warnings are expected
             self._model = SentenceTransformer(location, device=device)
         except Exception as exc:  # many kinds: missing files, offline hub, bad config
             raise EmbeddingModelError(

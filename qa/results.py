@@ -18,7 +18,7 @@ class Passage:
     """A retrieved chunk with how it scored."""
 
     chunk: StoredChunk
-    score: float  # fused rank score used for ordering
+    score: float  # the retrieval score passages are ordered by
     dense: float  # cosine similarity of the chunk to the question
     lexical: float  # BM25 score (0 when BM25 did not find it)
 
@@ -39,6 +39,7 @@ class Retrieval:
     terms: list[str]
     time_cues: tuple[str, ...]
     passages: list[Passage]
+    sentence_vectors: dict = field(default_factory=dict)  # (article id, start, end) -> vector
 
 
 @dataclass(frozen=True)

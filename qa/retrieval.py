@@ -1,9 +1,16 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 results fused by reciprocal rank.
+"""Hybrid retrieval: dense (Chroma) and BM25 candidates, re-scored in two stages.
 
 Dense vectors find paraphrases; BM25 finds the exact names and numbers a
-reader types. Reciprocal-rank fusion needs no score calibration between the
-two. A question that names a month or a year ("in July") also favours
-passages that mention it, including relative mentions such as "last July".
+reader types. Stage one merges both candidate lists with a cheap score
+(cosine + 0.3 × BM25 scaled by the question's best BM25 score). Stage two
+reads the best eight in full and scores each by its passage similarity, its
+best sentence's similarity (the sentence vectors pooled at ingest time: a
+passage whose one sentence answers the question beats one that is vaguely
+about it), and BM25. A question that names a month or a year ("in July")
+also favours passages that mention it, including "last July".
+
+On a SQuAD dev sample this scored recall@1 0.845 where reciprocal-rank
+fusion scored 0.775 and dense search alone 0.667 (see README, Quality).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -21,11 +29,11 @@ from pydantic import ConfigDict
 from qa.embeddings import Embedder
 from qa.lexical import Analyzer, LexicalIndex
 from qa.results import Passage, Retrieval
-from qa.store import ArticleStore
+from qa.store import ArticleStore, StoredChunk
 
-RRF_K = 60
-TIME_BOOST = 0.5 / (RRF_K + 1)  # worth half a first place in one list
-SHORTLIST = 12  # fused candidates read in full (text, metadata, vector)
+W_BM25 = 0.3  # weight of BM25, scaled to 0..1 by the best BM25 score of the question
+TIME_BOOST = 0.05  # a passage that mentions the month or year asked about
+SHORTLIST = 8  # candidates read in full (text, metadata, vectors) and re-scored
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 _TIME_CUE = re.compile(r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r"|(?:19|20)\d\d)\b")
@@ -34,6 +42,11 @@ _TIME_CUE = re.compile(r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r"|(
 def time_cues(question: str) -> tuple[str, ...]:
     """Months (capitalised, so "may" the verb is not one) and years in a question."""
     return tuple(dict.fromkeys(m.lower() for m in _TIME_CUE.findall(question)))
+
+
+def _normalised(scores: dict[str, float]) -> dict[str, float]:
+    top = max(scores.values(), default=0.0)
+    return {cid: score / top for cid, score in scores.items()} if top > 0 else {}
 
 
 def mentions(text: str, cues: tuple[str, ...]) -> bool:
@@ -67,23 +80,34 @@ class HybridRetriever(BaseRetriever):
         terms = self.analyzer.terms(question)
         cues = time_cues(question)
         n = max(self.candidates, k)
-        dense = self.store.nearest(query_vector, n)
+        dense = dict(self.store.nearest(query_vector, n))
         lexical = self.lexical.search(terms, n)
-        fused: dict[str, float] = {}
-        for ranking in ([cid for cid, _ in dense], lexical.ids):
-            for rank, cid in enumerate(ranking):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        shortlist = sorted(fused, key=fused.__getitem__, reverse=True)[:max(k, SHORTLIST)]
+        bm25 = _normalised(dict(zip(lexical.ids, lexical.scores)))
+        # A chunk BM25 found but the dense search did not is no closer than the
+        # last dense hit: use that bound instead of fetching its vector.
+        floor = min(dense.values(), default=0.0)
+        first = {cid: dense.get(cid, floor) + W_BM25 * bm25.get(cid, 0.0)
+                 for cid in {*dense, *bm25}}
+        shortlist = sorted(first, key=first.__getitem__, reverse=True)[:max(k, SHORTLIST)]
         chunks = self.store.chunks(shortlist)
-        if cues:
-            for cid, (chunk, _) in chunks.items():
-                if mentions(chunk.text, cues):
-                    fused[cid] += TIME_BOOST
-        ranked = sorted(chunks, key=fused.__getitem__, reverse=True)[:k]
-        bm25 = dict(zip(lexical.ids, lexical.scores))
-        passages = [Passage(chunks[cid][0], fused[cid], float(chunks[cid][1] @ query_vector),
-                            bm25.get(cid, 0.0)) for cid in ranked]
-        return Retrieval(question, query_vector, terms, cues, passages)
+        vectors = self.store.sentence_vectors([chunk for chunk, _ in chunks.values()])
+        passages = [self._passage(chunk, vector, query_vector, vectors, bm25.get(cid, 0.0), cues)
+                    for cid, (chunk, vector) in chunks.items()]
+        passages.sort(key=lambda p: p.score, reverse=True)
+        return Retrieval(question, query_vector, terms, cues, passages[:k], vectors)
+
+    @staticmethod
+    def _passage(chunk: StoredChunk, vector: np.ndarray, query_vector: np.ndarray,
+                 sentence_vectors: dict, bm25: float, cues: tuple[str, ...]) -> Passage:
+        """Final score: passage and best-sentence similarity, plus BM25 and time cues."""
+        dense = float(vector @ query_vector)
+        sentences = [float(sentence_vectors[key] @ query_vector) for key in chunk.sentence_keys()
+                     if key in sentence_vectors]
+        best_sentence = max(sentences, default=dense)
+        score = 0.5 * dense + 0.5 * best_sentence + W_BM25 * bm25
+        if cues and mentions(chunk.text, cues):
+            score += TIME_BOOST
+        return Passage(chunk, score, dense, bm25)
 
     def refresh(self, force: bool = False) -> None:
         """Rebuild the BM25 index when Chroma's revision has moved (another writer)."""

@@ -48,6 +48,9 @@ class StoredChunk:
     lead_text: str
     lead: Span | None
 
+    def sentence_keys(self) -> list[SentenceKey]:
+        return [(self.article_id, start, end) for start, end in self.sentences]
+
     def sentence_text(self, span: Span) -> str:
         """The article's text at ``span``, which lies inside this chunk or is its lead."""
         if self.lead and span == self.lead:

@@ -74,3 +74,26 @@ def test_bad_history_gets_a_clear_error(seeded, history):
 def test_bad_k_gets_a_clear_error(seeded, k):
     with pytest.raises(InvalidQuestion, match="k must be"):
         seeded.ask("Who is Martin Hewitt?", k=k)
+
+
+def test_the_same_article_under_two_ids_is_cited_once(fresh, tmp_path):
+    story = ("Schools to take part in mock poll\n\nRecord numbers of schools across the UK are "
+             "to take part in a mock general election backed by the government. Some 600 schools "
+             "have already signed up for the Y Vote Mock Elections 2005.\n")
+    (tmp_path / "a.txt").write_text(story)
+    (tmp_path / "b.txt").write_text(story)
+    fresh.ingest([tmp_path])
+    assert fresh.stats().articles == 2
+    answer = fresh.ask("How many schools have signed up for the mock elections?")
+    assert answer.grounded
+    quotes = [" ".join(c.quote.split()) for c in answer.citations]
+    assert len(quotes) == len(set(quotes))
+    assert sum("600 schools" in q for q in quotes) == 1
+
+
+def test_a_dependent_sentence_brings_the_one_before_it(seeded):
+    answer = seeded.ask("When was the summit between Macron and Starmer?")
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "That culminated last July" in quotes
+    assert "Former Interior Minister Bruno Retailleau" in quotes  # what "That" refers to
+    assert quotes.index("Former Interior") < quotes.index("That culminated")

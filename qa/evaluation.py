@@ -1,0 +1,355 @@
+"""Measuring answer quality: retrieval recall, answer hits, refusals, latency.
+
+Two kinds of dataset:
+
+- SQuAD 2.0 JSON: every paragraph is indexed as an article; a question's gold
+  passage is its own paragraph; ``is_impossible`` questions are unanswerable.
+- JSONL of ``{"question", "expect_any": [...], "answerable"}`` over any corpus
+  (``--corpus`` files or folders, default ``seeds/``); a retrieved passage or
+  an answer "hits" when it contains one of the expected strings.
+
+Our pipeline and the stock LangChain tutorial pipeline run on the same corpus
+in the same process, and the report has a row for each.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from qa.articles import Article, load_file, slugify
+from qa.errors import QAError
+
+DEFAULT_DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad" / "dev-v2.0.json"
+RECALL_KS = (1, 5, 10)
+CURVE_KS = tuple(range(1, 11))
+MAX_FALSE_REFUSALS = 0.10
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    question: str
+    answers: tuple[str, ...]
+    answerable: bool
+    gold_article: str | None = None  # known for SQuAD: the question's own paragraph
+
+
+@dataclass
+class Dataset:
+    name: str
+    questions: list[EvalQuestion]
+    corpus_file: Path  # a JSONL of articles (SQuAD) or the first corpus path
+    corpus_paths: list[Path] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One question as one system handled it."""
+
+    ranked_articles: list[str]
+    ranked_texts: list[str]
+    answer_text: str
+    quotes: list[str]
+    grounded: bool
+    confidence: float
+    latency_ms: float
+
+
+@dataclass
+class Report:
+    system: str
+    questions: int
+    answerable: int
+    unanswerable: int
+    recall: dict[int, float]
+    mrr: float
+    answer_hit_rate: float
+    citation_hit_rate: float
+    refusal_recall: float
+    false_refusal_rate: float
+    p50_ms: float
+    p95_ms: float
+    recall_curve: dict[int, float]
+    tradeoff: list[tuple[float, float, float]]  # (threshold, refusal recall, false refusals)
+    calibrated: dict[str, float]
+
+
+# Datasets ---------------------------------------------------------------------------
+def load_squad(path: Path, workdir: Path) -> Dataset:
+    """Paragraphs become articles (written to a JSONL in ``workdir``), questions kept."""
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    records, questions = [], []
+    for article in data:
+        for number, paragraph in enumerate(article["paragraphs"]):
+            article_id = f"squad-{slugify(article['title'])}-{number:03d}"
+            records.append({"id": article_id, "title": article["title"].replace("_", " "),
+                            "text": paragraph["context"]})
+            for qa in paragraph["qas"]:
+                answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
+                questions.append(EvalQuestion(qa["question"].strip(), answers,
+                                              not qa.get("is_impossible", False), article_id))
+    corpus = workdir / f"{path.stem}-paragraphs.jsonl"
+    corpus.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    return Dataset(path.name, questions, corpus, [corpus])
+
+
+def load_question_file(path: Path, corpus: Sequence[Path]) -> Dataset:
+    """``{"question", "expect_any", "answerable"}`` lines over the given corpus."""
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(EvalQuestion(row["question"], tuple(row.get("expect_any", [])),
+                                          bool(row.get("answerable", True))))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise QAError(f"{path} line {number}: not a question record ({exc})") from None
+    if not corpus:
+        raise QAError("a JSONL question file needs --corpus files or folders")
+    return Dataset(path.name, questions, Path(corpus[0]), list(corpus))
+
+
+def sample(questions: list[EvalQuestion], limit: int | None, seed: int) -> list[EvalQuestion]:
+    """Up to ``limit`` answerable and ``limit`` unanswerable questions, reproducibly."""
+    if limit is None:
+        return questions
+    picked = []
+    for answerable in (True, False):
+        group = [q for q in questions if q.answerable == answerable]
+        picked += random.Random(seed).sample(group, min(limit, len(group)))
+    return picked
+
+
+# Scoring ----------------------------------------------------------------------------
+def normalise(text: str) -> str:
+    """Lower case, punctuation as spaces, articles dropped: SQuAD's answer matching."""
+    text = re.sub(r"[^\w\s]", " ", text.lower())
+    return " ".join(w for w in text.split() if w not in {"a", "an", "the"})
+
+
+def contains_any(text: str, answers: Sequence[str]) -> bool:
+    haystack = f" {normalise(text)} "
+    return any(f" {normalise(a)} " in haystack for a in answers if normalise(a))
+
+
+def retrieval_rank(question: EvalQuestion, outcome: Outcome) -> int | None:
+    """1-based rank of the first relevant article, or None in the top 10."""
+    if question.gold_article:
+        ranked = outcome.ranked_articles
+        return ranked.index(question.gold_article) + 1 if question.gold_article in ranked else None
+    for rank, text in enumerate(outcome.ranked_texts, start=1):
+        if contains_any(text, question.answers):
+            return rank
+    return None
+
+
+def score(system: str, questions: list[EvalQuestion], outcomes: list[Outcome],
+          refuses: bool) -> Report:
+    answerable = [(q, o) for q, o in zip(questions, outcomes) if q.answerable]
+    unanswerable = [(q, o) for q, o in zip(questions, outcomes) if not q.answerable]
+    ranks = [retrieval_rank(q, o) for q, o in answerable]
+    n = max(len(answerable), 1)
+    recall_curve = {k: sum(1 for r in ranks if r and r <= k) / n for k in CURVE_KS}
+    latencies = sorted(o.latency_ms for o in outcomes) or [0.0]
+    tradeoff = _tradeoff([o.confidence for _, o in answerable],
+                         [o.confidence for _, o in unanswerable]) if refuses else []
+    return Report(
+        system=system, questions=len(questions), answerable=len(answerable),
+        unanswerable=len(unanswerable),
+        recall={k: recall_curve[k] for k in RECALL_KS},
+        mrr=sum(1 / r for r in ranks if r) / n,
+        answer_hit_rate=sum(o.grounded and contains_any(o.answer_text, q.answers)
+                            for q, o in answerable) / n,
+        citation_hit_rate=sum(any(contains_any(t, q.answers) for t in o.quotes)
+                              for q, o in answerable) / n,
+        refusal_recall=(sum(not o.grounded for _, o in unanswerable) / len(unanswerable)
+                        if unanswerable else 0.0),
+        false_refusal_rate=sum(not o.grounded for _, o in answerable) / n,
+        p50_ms=statistics.median(latencies),
+        p95_ms=latencies[int(0.95 * (len(latencies) - 1))],
+        recall_curve=recall_curve, tradeoff=tradeoff,
+        calibrated=_calibrate(tradeoff),
+    )
+
+
+def _tradeoff(answerable: list[float], unanswerable: list[float]) -> list[tuple[float, float, float]]:
+    """Refusal recall and false-refusal rate for each threshold on the confidence."""
+    if not answerable or not unanswerable:
+        return []
+    points = []
+    for step in range(0, 101):
+        threshold = step / 100
+        points.append((threshold,
+                       sum(c < threshold for c in unanswerable) / len(unanswerable),
+                       sum(c < threshold for c in answerable) / len(answerable)))
+    return points
+
+
+def _calibrate(tradeoff: list[tuple[float, float, float]]) -> dict[str, float]:
+    """The highest threshold whose false refusals stay within MAX_FALSE_REFUSALS."""
+    allowed = [p for p in tradeoff if p[2] <= MAX_FALSE_REFUSALS]
+    if not allowed:
+        return {}
+    threshold, recall, false = max(allowed, key=lambda p: (p[1], -p[0]))
+    return {"threshold": threshold, "refusal_recall": recall, "false_refusal_rate": false}
+
+
+# Systems ----------------------------------------------------------------------------
+def run_ours(dataset: Dataset, questions: list[EvalQuestion], index_dir: Path,
+             progress: bool = True) -> list[Outcome]:
+    from qa.assistant import Assistant
+
+    assistant = Assistant(index_dir=index_dir)
+    report = assistant.ingest(dataset.corpus_paths, show_progress=progress)
+    if report.failed:
+        print(f"warning: {len(report.failed)} corpus files or records were skipped", file=sys.stderr)
+    outcomes = []
+    for question in _bar(questions, "Article QA", progress):
+        passages = assistant.search(question.question, k=10)
+        assistant.embedder.clear_cache()
+        started = time.perf_counter()
+        answer = assistant.ask(question.question)
+        latency = (time.perf_counter() - started) * 1000
+        outcomes.append(Outcome(
+            ranked_articles=_unique([p.chunk.article_id for p in passages]),
+            ranked_texts=[p.chunk.text for p in passages], answer_text=answer.text,
+            quotes=[c.quote for c in answer.citations], grounded=answer.grounded,
+            confidence=answer.confidence, latency_ms=latency))
+    return outcomes
+
+
+def run_stock(dataset: Dataset, questions: list[EvalQuestion], index_dir: Path,
+              progress: bool = True) -> list[Outcome]:
+    """The tutorial pipeline: its top passage stands as its answer; it never refuses."""
+    from qa.baseline import StockPipeline
+
+    articles: list[Article] = []
+    for path in dataset.corpus_paths:
+        files = sorted(p for p in Path(path).rglob("*") if p.is_file()) if Path(path).is_dir() else [Path(path)]
+        for file in files:
+            articles += load_file(file, 10**9).articles
+    stock = StockPipeline(persist_dir=index_dir)
+    stock.add(articles)
+    outcomes = []
+    for question in _bar(questions, "stock LangChain", progress):
+        hits = stock.search(question.question, k=10)
+        started = time.perf_counter()
+        stock.search(question.question, k=4)
+        latency = (time.perf_counter() - started) * 1000
+        top = hits[0].text if hits else ""
+        outcomes.append(Outcome(_unique([h.article_id for h in hits]), [h.text for h in hits],
+                                top, [top], True, 1.0, latency))
+    return outcomes
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _bar(items: list, label: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, unit="q", disable=not enabled, file=sys.stderr,
+                dynamic_ncols=True)
+
+
+# Reports ----------------------------------------------------------------------------
+def table(reports: list[Report], title: str) -> str:
+    header = ["system", "questions", "R@1", "R@5", "R@10", "MRR", "answer hit", "citation hit",
+              "refusal recall", "false refusals", "p50 ms", "p95 ms"]
+    rows = [[r.system, f"{r.answerable}+{r.unanswerable}", *(f"{r.recall[k]:.3f}" for k in RECALL_KS),
+             f"{r.mrr:.3f}", f"{r.answer_hit_rate:.3f}", f"{r.citation_hit_rate:.3f}",
+             f"{r.refusal_recall:.3f}", f"{r.false_refusal_rate:.3f}", f"{r.p50_ms:.1f}",
+             f"{r.p95_ms:.1f}"] for r in reports]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    lines = [title, "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
+    for r in reports:
+        if r.calibrated:
+            c = r.calibrated
+            lines.append(f"{r.system}: at threshold {c['threshold']:.2f} refusal recall "
+                         f"{c['refusal_recall']:.3f} with {c['false_refusal_rate']:.3f} false refusals "
+                         f"(the best within {MAX_FALSE_REFUSALS:.0%})")
+    return "\n".join(lines)
+
+
+def chart(reports: list[Report], path: Path, threshold: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for r in reports:
+        left.plot(list(r.recall_curve), list(r.recall_curve.values()), marker="o", label=r.system)
+    left.set(title="Retrieval recall@k", xlabel="k", ylabel="recall", ylim=(0, 1.02))
+    left.grid(alpha=.3)
+    left.legend()
+    for r in reports:
+        if r.tradeoff:
+            right.plot([p[2] for p in r.tradeoff], [p[1] for p in r.tradeoff], label=r.system)
+            at = min(r.tradeoff, key=lambda p: abs(p[0] - threshold))
+            right.scatter([at[2]], [at[1]], color="red", zorder=3,
+                          label=f"QA_MIN_SCORE={threshold:.2f}")
+    right.axvline(MAX_FALSE_REFUSALS, color="grey", linestyle="--", linewidth=1)
+    right.set(title="Refusals: unanswerable refused vs answerable refused",
+              xlabel="false-refusal rate (answerable)", ylabel="refusal recall (unanswerable)",
+              xlim=(0, 1), ylim=(0, 1.02))
+    right.grid(alpha=.3)
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def evaluate(dataset_path: Path, corpus: Sequence[str] | None, limit: int | None, seed: int,
+             out: Path, baseline: bool, progress: bool = True,
+             workdir: Path | None = None) -> tuple[list[Report], str]:
+    """Run the evaluation; write JSON and a PNG into ``out``; return reports and table."""
+    if not dataset_path.exists():
+        raise QAError(f"no dataset at {dataset_path}")
+    work = Path(workdir or tempfile.mkdtemp(prefix="qa-eval-"))
+    work.mkdir(parents=True, exist_ok=True)
+    if dataset_path.suffix == ".json":
+        dataset = load_squad(dataset_path, work)
+    else:
+        default = Path(__file__).resolve().parent.parent / "seeds"
+        dataset = load_question_file(dataset_path, [Path(c) for c in (corpus or [default])])
+    questions = sample(dataset.questions, limit, seed)
+    outcomes: dict[str, list[Outcome]] = {}
+    if baseline:
+        outcomes["stock LangChain"] = run_stock(dataset, questions, work / "stock", progress)
+    outcomes["Article QA"] = run_ours(dataset, questions, work / "ours", progress)
+    reports = [score(name, questions, results, refuses=name == "Article QA")
+               for name, results in outcomes.items()]
+    text = table(reports, f"{dataset.name}: {len(questions)} questions")
+    out.mkdir(parents=True, exist_ok=True)
+    stem = dataset_path.stem
+    from qa.config import Settings
+
+    threshold = Settings.from_env().min_score
+    (out / f"{stem}.json").write_text(json.dumps(
+        {"dataset": str(dataset_path), "limit": limit, "seed": seed, "min_score": threshold,
+         "reports": [asdict(r) for r in reports], "table": text}, indent=2))
+    chart(reports, out / f"{stem}.png", threshold)
+    return reports, text
+
+
+def run_cli(dataset: Path, corpus: Sequence[str] | None, limit: int | None, seed: int,
+            out: Path, baseline: bool) -> int:
+    """``qa eval``: print the table, say where the JSON and chart went."""
+    _, text = evaluate(dataset, corpus, limit, seed, out, baseline)
+    print(text)
+    print(f"\nwrote {out / (dataset.stem + '.json')} and {out / (dataset.stem + '.png')}")
+    return 0
+
