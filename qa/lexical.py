@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 from collections import Counter
@@ -95,7 +96,7 @@ class LexicalIndex:
         self._save()
 
     def _save(self) -> None:
-        tmp = self.folder.with_name(self.folder.name + ".tmp")
+        tmp = self.folder.with_name(f"{self.folder.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if self._bm25 is not None:
