@@ -132,7 +132,8 @@ def _api_ask(assistant: Assistant):
     def ask(question: str, history: list[dict] | None = None, k: int = 4) -> dict[str, Any]:
         """Answer ``question``; ``history`` is a list of {"role", "content"} messages."""
         try:
-            return assistant.ask(question, history=history or [], k=int(k)).to_dict()
+            whole_k = int(k) if isinstance(k, (int, float)) and float(k).is_integer() else k
+            return assistant.ask(question, history=history or [], k=whole_k).to_dict()
         except QAError as exc:
             raise gr.Error(str(exc)) from None
     return ask

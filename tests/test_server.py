@@ -136,3 +136,13 @@ def test_gradio_client_ask(app_url):
     result = client.predict("What did France promise in July?", [], 4, api_name="/ask")
     assert result["grounded"] is True
     assert result["citations"][0]["quote"]
+
+
+def test_gradio_client_bad_input_gets_a_clear_error(app_url):
+    from gradio_client import Client
+
+    client = Client(f"{app_url}/", verbose=False)
+    with pytest.raises(Exception, match="k must be"):
+        client.predict("Who is Martin Hewitt?", [], 0, api_name="/ask")
+    with pytest.raises(Exception, match="empty"):
+        client.predict("   ", [], 4, api_name="/ask")
