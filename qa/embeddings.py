@@ -126,11 +126,18 @@ class Embedder(Embeddings):
         return _unit(hidden.mean(dim=0).numpy())
 
     def _direct_path_matches(self) -> bool:
-        """True when the direct path reproduces this model's own encode()."""
-        probe = "Did the direct path give the same vector as the model?"
+        """True when the direct paths reproduce this model's own encode().
+
+        Checked for one question and for a padded batch of two passages, so a
+        model with another architecture or pooling falls back to the library.
+        """
+        probes = ["Did the direct path give the same vector as the model?", "A shorter one."]
         try:
-            return float(self._encode_direct(probe) @ self.encode([probe])[0]) > 0.9999
-        except Exception:  # a model of another shape: use encode() always
+            expected = self.encode(probes)
+            passages = self._token_vectors_direct(self._tokenizer(probes)["input_ids"])
+            got = [self._encode_direct(probes[0])] + [_unit(m.mean(axis=0)) for m in passages]
+            return all(float(g @ e) > 0.9999 for g, e in zip(got, [expected[0], *expected]))
+        except Exception:  # a model of another shape: use the library always
             return False
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -145,34 +152,70 @@ class Embedder(Embeddings):
         """Embed passages once; pool their tokens per passage and per sentence.
 
         ``sentence_spans`` are character offsets into each text. Texts must fit
-        the model (the chunker guarantees it); a truncated one is an error.
+        the model (the chunker guarantees it); a longer one is an error, never
+        silently truncated.
         """
         if not texts:
             return []
+        encoded = self._tokenizer(list(texts), return_offsets_mapping=True, truncation=False)
+        for text, ids in zip(texts, encoded["input_ids"]):
+            if len(ids) > self.max_tokens:
+                raise EmbeddingModelError(
+                    f"passage of {len(ids) - 2} word pieces exceeds the model's "
+                    f"limit of {self.max_tokens - 2}: {text[:60]!r}...")
+        token_vectors = (self._token_vectors_direct(encoded["input_ids"]) if self._direct
+                         else self._token_vectors_via_library(texts))
+        return [self._pool(matrix, offsets, spans) for matrix, offsets, spans
+                in zip(token_vectors, encoded["offset_mapping"], sentence_spans)]
+
+    def _token_vectors_direct(self, input_ids: list[list[int]]) -> list[np.ndarray]:
+        """Token vectors of each passage, from one tokenization and length-sorted batches.
+
+        sentence-transformers would tokenize every passage a second time (the
+        offsets need their own pass); sorting by length keeps padding, which
+        the model computes for nothing, to a few tokens per batch.
+        """
+        import torch
+
+        pad_id = self._tokenizer.pad_token_id or 0
+        order = sorted(range(len(input_ids)), key=lambda i: len(input_ids[i]))
+        result: list[np.ndarray] = [np.empty(0)] * len(input_ids)
+        transformer = self._model[0].auto_model
+        for first in range(0, len(order), self.batch_size):
+            batch = order[first:first + self.batch_size]
+            width = max(len(input_ids[i]) for i in batch)
+            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                ids[row, :len(input_ids[i])] = torch.tensor(input_ids[i])
+                mask[row, :len(input_ids[i])] = 1
+            inputs = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._tokenizer.model_input_names:
+                inputs["token_type_ids"] = torch.zeros_like(ids)
+            with torch.inference_mode():
+                hidden = transformer(**inputs).last_hidden_state
+            for row, i in enumerate(batch):
+                result[i] = hidden[row, :len(input_ids[i])].numpy()
+        return result
+
+    def _token_vectors_via_library(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Token vectors through sentence-transformers, for models the direct path can't run."""
         tokens = self._model.encode(list(texts), batch_size=self.batch_size,
                                     output_value="token_embeddings", convert_to_numpy=False)
-        offsets = self._tokenizer(list(texts), return_offsets_mapping=True,
-                                  truncation=False)["offset_mapping"]
-        results = []
-        for text, token_vectors, token_offsets, spans in zip(texts, tokens, offsets, sentence_spans):
-            matrix = token_vectors.float().cpu().numpy()
-            if len(token_offsets) != matrix.shape[0]:
-                raise EmbeddingModelError(
-                    f"passage of {len(token_offsets) - 2} word pieces exceeds the model's "
-                    f"limit of {self.max_tokens - 2}: {text[:60]!r}...")
-            starts = np.array([s for s, _ in token_offsets[1:-1]])
-            ends = np.array([e for _, e in token_offsets[1:-1]])
-            body = matrix[1:-1]  # without [CLS] and [SEP]
-            sentence_vectors = [
-                _unit(body[(starts < end) & (ends > start)].mean(axis=0))
-                if np.any((starts < end) & (ends > start)) else np.zeros(self.dimension)
-                for start, end in spans
-            ]
-            results.append(PassageVectors(
-                passage=_unit(matrix.mean(axis=0)),
-                sentences=np.asarray(sentence_vectors, dtype=np.float32).reshape(-1, self.dimension),
-            ))
-        return results
+        return [t.float().cpu().numpy() for t in tokens]
+
+    def _pool(self, matrix: np.ndarray, token_offsets: list[tuple[int, int]],
+              spans: Sequence[Span]) -> PassageVectors:
+        """Mean-pool all tokens (the passage) and each sentence's tokens."""
+        starts = np.array([s for s, _ in token_offsets[1:-1]])
+        ends = np.array([e for _, e in token_offsets[1:-1]])
+        body = matrix[1:-1]  # without [CLS] and [SEP]
+        sentence_vectors = np.zeros((len(spans), self.dimension), dtype=np.float32)
+        for n, (start, end) in enumerate(spans):
+            inside = (starts < end) & (ends > start)
+            if inside.any():
+                sentence_vectors[n] = _unit(body[inside].mean(axis=0))
+        return PassageVectors(passage=_unit(matrix.mean(axis=0)), sentences=sentence_vectors)
 
 
 @lru_cache(maxsize=4)

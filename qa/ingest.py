@@ -2,7 +2,10 @@
 
 Content hashes are compared with the index *before* anything is embedded, so
 re-ingesting an unchanged corpus costs a read of the manifest and nothing
-more. A file that fails to load is reported and skipped; the articles already
+more. Below the article, vectors are content-addressed: a chunk whose exact
+embedded text was already embedded (a duplicate article, a syndicated copy,
+the untouched paragraphs of an edited article) reuses those vectors instead
+of running the model again. A file that fails to load is reported and skipped; the articles already
 in the index stay untouched unless ``prune`` asks for articles whose files
 are gone to be removed.
 """
@@ -12,17 +15,18 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from qa.articles import Article, Failure, find_files, load_bytes, load_file
 from qa.chunking import Chunk, make_chunks
-from qa.embeddings import Embedder
+from qa.embeddings import Embedder, PassageVectors
 from qa.store import ArticleEntry, ArticleStore, ArticleWrite
 
 # Bump when chunking or what is embedded changes: every article is re-embedded.
-PIPELINE_VERSION = "chunks-v1"
+PIPELINE_VERSION = "chunks-v2"  # v2: sentence vectors stored in chunk metadata
 TITLE_TOKENS = 32
 EMBED_GROUP = 128  # chunks embedded per model call batch group
 
@@ -39,6 +43,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     chunks_added: int = 0
+    chunks_embedded: int = 0  # the rest of chunks_added reused vectors of identical text
     chunks_removed: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -50,9 +55,13 @@ class IngestReport:
     def summary(self) -> str:
         line = (f"{len(self.added)} added, {len(self.updated)} updated, "
                 f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
-                f"{len(self.failed)} failed; {self.chunks_added} chunks added, "
-                f"{self.chunks_removed} removed in {self.seconds:.1f} s")
+                f"{len(self.failed)} failed; {self.chunks_added} chunks added"
+                f"{self._reuse_note()}, {self.chunks_removed} removed in {self.seconds:.1f} s")
         return line
+
+    def _reuse_note(self) -> str:
+        reused = self.chunks_added - self.chunks_embedded
+        return f" ({reused} reused identical vectors)" if reused > 0 else ""
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -61,11 +70,42 @@ class IngestReport:
 
 
 @dataclass(frozen=True)
+class _EmbedInput:
+    """Exactly what the model sees for one chunk, and the key of its vectors."""
+
+    text: str
+    spans: list[tuple[int, int]]  # sentence offsets in ``text``
+    key: str  # hash of text and spans: equal keys give equal vectors
+
+
+@dataclass(frozen=True)
 class _Planned:
     article: Article
     chunks: list[Chunk]
+    inputs: list[_EmbedInput]
     index_hash: str
     previous: ArticleEntry | None
+
+
+class _RunVectors:
+    """Vectors computed in this run that a later chunk with the same key will reuse.
+
+    Only keys still awaited are kept, so memory stays at the duplicates' size.
+    """
+
+    def __init__(self, plans: Sequence[_Planned]) -> None:
+        self._awaited = Counter(i.key for plan in plans for i in plan.inputs)
+        self._kept: dict[str, PassageVectors] = {}
+
+    def get(self, key: str) -> PassageVectors | None:
+        return self._kept.get(key)
+
+    def used(self, key: str, vectors: PassageVectors) -> None:
+        self._awaited[key] -= 1
+        if self._awaited[key] > 0:
+            self._kept[key] = vectors
+        else:
+            self._kept.pop(key, None)
 
 
 class Ingestor:
@@ -122,8 +162,9 @@ class Ingestor:
         plans = self._plan(articles, manifest, report)
         bar = _progress_bar(len(plans), show_progress and len(plans) > 5)
         done = 0
+        run_vectors = _RunVectors(plans)
         for group in _groups(plans, EMBED_GROUP):
-            self._embed_and_write(group, report)
+            self._embed_and_write(group, run_vectors, report)
             done += len(group)
             bar.update(len(group))
             if progress:
@@ -153,7 +194,8 @@ class Ingestor:
             if not chunks:
                 report.failed.append(Failure(article.origin, "no text to index"))
                 continue
-            plans.append(_Planned(article, chunks, index_hash, previous))
+            plans.append(_Planned(article, chunks, self._embed_inputs(article, chunks),
+                                  index_hash, previous))
         return plans
 
     def _index_hash(self, article: Article) -> str:
@@ -175,27 +217,31 @@ class Ingestor:
             words = words[:-1]
         return " ".join(words)
 
-    def _embed_and_write(self, group: list[_Planned], report: IngestReport) -> None:
-        texts, spans = [], []
-        for plan in group:
-            title = self._embedded_title(plan.article.title)
-            prefix = f"{title}\n" if title else ""
-            for chunk in plan.chunks:
-                shift = len(prefix) - chunk.start
-                texts.append(prefix + chunk.text)
-                spans.append([(s + shift, e + shift) for s, e in chunk.sentences])
+    def _embed_inputs(self, article: Article, chunks: list[Chunk]) -> list[_EmbedInput]:
+        """Each chunk as embedded: the article title (for context) above its text."""
+        title = self._embedded_title(article.title)
+        prefix = f"{title}\n" if title else ""
+        inputs = []
+        for chunk in chunks:
+            shift = len(prefix) - chunk.start
+            text = prefix + chunk.text
+            spans = [(s + shift, e + shift) for s, e in chunk.sentences]
+            key = hashlib.sha1(f"{text}\x00{spans}".encode("utf-8")).hexdigest()
+            inputs.append(_EmbedInput(text, spans, key))
+        return inputs
+
+    def _embed_and_write(self, group: list[_Planned], run_vectors: _RunVectors,
+                         report: IngestReport) -> None:
         try:
-            vectors = self.embedder.encode_passages(texts, spans)
+            vectors, embedded = self._vectors_for(group, run_vectors)
         except Exception as exc:  # one bad batch must not end the run
             for plan in group:
                 report.failed.append(Failure(plan.article.origin, f"embedding failed: {exc}"))
             return
-        writes, position = [], 0
-        for plan in group:
-            count = len(plan.chunks)
-            writes.append(ArticleWrite(plan.article, plan.chunks, vectors[position:position + count],
-                                       plan.index_hash, replaces=plan.previous is not None))
-            position += count
+        writes = [ArticleWrite(plan.article, plan.chunks, [vectors[i.key] for i in plan.inputs],
+                               [i.key for i in plan.inputs], plan.index_hash,
+                               replaces=plan.previous is not None) for plan in group]
+        report.chunks_embedded += embedded
         try:
             self.store.write_articles(writes)
         except Exception:  # find the article Chroma refuses; write the others
@@ -209,6 +255,30 @@ class Ingestor:
             return
         for plan in group:
             self._count(plan, report)
+
+    def _vectors_for(self, group: list[_Planned],
+                     run_vectors: _RunVectors) -> tuple[dict[str, PassageVectors], int]:
+        """Vectors for every chunk of the group by key, and how many the model made.
+
+        Reused first: vectors made earlier in this run, then the stored vectors
+        of the version an updated article replaces. Only the rest is embedded.
+        """
+        previous = self.store.stored_vectors(
+            [cid for plan in group if plan.previous for cid in plan.previous.chunk_ids])
+        vectors: dict[str, PassageVectors] = {}
+        missing: dict[str, _EmbedInput] = {}
+        for item in (i for plan in group for i in plan.inputs):
+            known = vectors.get(item.key) or run_vectors.get(item.key) or previous.get(item.key)
+            if known is not None:
+                vectors[item.key] = known
+            else:
+                missing.setdefault(item.key, item)
+        inputs = list(missing.values())
+        fresh = self.embedder.encode_passages([i.text for i in inputs], [i.spans for i in inputs])
+        vectors.update(zip(missing, fresh))
+        for item in (i for plan in group for i in plan.inputs):
+            run_vectors.used(item.key, vectors[item.key])
+        return vectors, len(fresh)
 
     @staticmethod
     def _count(plan: _Planned, report: IngestReport) -> None:

@@ -1,9 +1,11 @@
 """The index: Chroma collections, the only module that talks to Chroma.
 
-Two collections hold everything: ``<name>`` has one record per chunk (its
-vector, text and metadata: article id, content hash, offsets, sentence
-spans), ``<name>-sentences`` one record per sentence (its context-aware
-vector). Chroma is the single source of truth: the per-article manifest used
+One collection, ``<name>``, holds everything: one record per chunk with its
+vector, text and metadata (article id, content hash, offsets, sentence spans
+and the sentences' context-aware vectors, packed as float16). Sentence
+vectors are only ever read by chunk, never searched, so they ride along in
+the chunk's metadata instead of a second HNSW index: that halves the cost of
+a write and saves a read per question. Chroma is the single source of truth: the per-article manifest used
 for idempotent ingest is read back from chunk metadata, and the lexical index
 is rebuilt from chunk texts, so a Chroma server can serve several processes.
 The collection metadata records the embedding model and a revision number
@@ -12,8 +14,9 @@ that every write increments.
 
 from __future__ import annotations
 
+import base64
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlparse
 
@@ -47,6 +50,8 @@ class StoredChunk:
     sentences: tuple[Span, ...]
     lead_text: str
     lead: Span | None
+    embed_key: str = ""
+    sentence_vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def sentence_keys(self) -> list[SentenceKey]:
         return [(self.article_id, start, end) for start, end in self.sentences]
@@ -76,6 +81,7 @@ class ArticleWrite:
     article: Article
     chunks: Sequence[Chunk]
     vectors: Sequence[PassageVectors]
+    embed_keys: Sequence[str]  # what each chunk's vectors were computed from
     content_hash: str
     replaces: bool  # an older version is in the index and must go first
 
@@ -103,10 +109,8 @@ class ArticleStore:
         self._chunks = self._client.get_or_create_collection(
             settings.collection, metadata=metadata, configuration={"hnsw": {"space": "cosine"}},
             embedding_function=None)
-        self._sentences = self._client.get_or_create_collection(
-            f"{settings.collection}-sentences", configuration={"hnsw": {"space": "cosine"}},
-            embedding_function=None)
         self._check_model()
+        self._drop_legacy_sentence_collection()
         self._vectorstore = None
 
     def _check_model(self) -> None:
@@ -117,6 +121,20 @@ class ArticleStore:
                 f"not {self.embedder.name!r}: set QA_EMBEDDING_MODEL={built_with} or use "
                 "another QA_INDEX_DIR / QA_COLLECTION (or delete the index to rebuild it)")
 
+    def _drop_legacy_sentence_collection(self) -> None:
+        """Indexes from before sentence vectors moved into chunk metadata had a
+        second collection; its vectors are re-made when the articles are next
+        ingested (the pipeline version changed), so it is only dead weight."""
+        legacy = f"{self.settings.collection}-sentences"
+        try:
+            sample = self._client.get_collection(legacy).peek(1)
+        except Exception:  # the usual case: there is none
+            return
+        metadatas = sample.get("metadatas") or [{}]
+        if not sample["ids"] or "chunk_id" in (metadatas[0] or {}):  # ours, not a user's
+            self._client.delete_collection(legacy)
+            log.info("removed the legacy collection %s", legacy)
+
     # Writes -------------------------------------------------------------------------
     def write_articles(self, writes: Sequence[ArticleWrite]) -> None:
         """Add articles' chunks and sentences, replacing older versions of them.
@@ -126,29 +144,18 @@ class ArticleStore:
         that really replace an older version are deleted first.
         """
         self._delete_where_article([w.article.id for w in writes if w.replaces])
-        chunk_ids, chunk_vectors, documents, chunk_meta = [], [], [], []
-        sentence_ids, sentence_vectors, sentence_meta = [], [], []
+        ids, vectors, documents, metadatas = [], [], [], []
         for write in writes:
-            article = write.article
-            for chunk, vector in zip(write.chunks, write.vectors):
-                chunk_ids.append(chunk.id)
-                chunk_vectors.append(vector.passage)
+            for chunk, vector, key in zip(write.chunks, write.vectors, write.embed_keys):
+                ids.append(chunk.id)
+                vectors.append(vector.passage)
                 documents.append(chunk.text)
-                chunk_meta.append(_chunk_metadata(article, chunk, write.content_hash,
-                                                  len(write.chunks)))
-                for n, (span, sentence_vector) in enumerate(zip(chunk.sentences, vector.sentences)):
-                    sentence_ids.append(f"{chunk.id}#{n}")
-                    sentence_vectors.append(sentence_vector)
-                    sentence_meta.append({"chunk_id": chunk.id, "article_id": article.id,
-                                          "start": span[0], "end": span[1]})
-        for i in range(0, len(chunk_ids), _WRITE_BATCH):
+                metadatas.append(_chunk_metadata(write.article, chunk, write.content_hash,
+                                                 len(write.chunks), key, vector.sentences))
+        for i in range(0, len(ids), _WRITE_BATCH):
             part = slice(i, i + _WRITE_BATCH)
-            self._chunks.add(ids=chunk_ids[part], embeddings=np.stack(chunk_vectors[part]),
-                             documents=documents[part], metadatas=chunk_meta[part])
-        for i in range(0, len(sentence_ids), _WRITE_BATCH):
-            part = slice(i, i + _WRITE_BATCH)
-            self._sentences.add(ids=sentence_ids[part], embeddings=np.stack(sentence_vectors[part]),
-                                metadatas=sentence_meta[part])
+            self._chunks.add(ids=ids[part], embeddings=np.stack(vectors[part]),
+                             documents=documents[part], metadatas=metadatas[part])
 
     def remove_articles(self, article_ids: Sequence[str]) -> None:
         self._delete_where_article(article_ids)
@@ -156,9 +163,7 @@ class ArticleStore:
     def _delete_where_article(self, article_ids: Sequence[str]) -> None:
         if not article_ids:
             return
-        where = {"article_id": {"$in": list(article_ids)}}
-        self._chunks.delete(where=where)
-        self._sentences.delete(where=where)
+        self._chunks.delete(where={"article_id": {"$in": list(article_ids)}})
 
     def bump_revision(self) -> int:
         """Mark the index as changed, so derived indexes know to rebuild."""
@@ -229,28 +234,38 @@ class ArticleStore:
         if not ids:
             return {}
         got = self._chunks.get(ids=list(ids), include=["metadatas", "documents", "embeddings"])
-        return {cid: (_stored_chunk(cid, doc, meta), np.asarray(vec, dtype=np.float32))
+        return {cid: (_stored_chunk(cid, doc, meta, self.embedder.dimension), np.asarray(vec, dtype=np.float32))
                 for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
                                                got["embeddings"])}
 
-    def sentence_vectors(self, chunks: Sequence[StoredChunk]) -> dict[SentenceKey, np.ndarray]:
-        """Context-aware sentence vectors of the given chunks, keyed by article span.
+    def stored_vectors(self, ids: Sequence[str]) -> dict[str, PassageVectors]:
+        """The vectors of stored chunks by their embed key, for reuse by identical text."""
+        found = {}
+        for chunk, vector in self.chunks(ids).values():
+            sentences = chunk.sentence_vectors
+            if chunk.embed_key and (sentences is not None or not chunk.sentences):
+                found[chunk.embed_key] = PassageVectors(
+                    vector, sentences if sentences is not None
+                    else np.zeros((0, self.embedder.dimension), dtype=np.float32))
+        return found
 
-        Looked up by id (``<chunk id>#<n>``), which is several times faster
-        than a metadata filter on a large collection.
-        """
-        ids = [f"{c.id}#{n}" for c in chunks for n in range(len(c.sentences))]
-        if not ids:
-            return {}
-        got = self._sentences.get(ids=ids, include=["metadatas", "embeddings"])
-        return {(m["article_id"], m["start"], m["end"]): np.asarray(v, dtype=np.float32)
-                for m, v in zip(got["metadatas"], got["embeddings"])}
+    @staticmethod
+    def sentence_vectors(chunks: Sequence[StoredChunk]) -> dict[SentenceKey, np.ndarray]:
+        """Context-aware sentence vectors of the given chunks, keyed by article span."""
+        found: dict[SentenceKey, np.ndarray] = {}
+        for chunk in chunks:
+            if chunk.sentence_vectors is not None:
+                found.update(zip(chunk.sentence_keys(), chunk.sentence_vectors))
+        return found
 
     def stats(self) -> IndexStats:
-        chunk_count = self._chunks.count()
-        articles = len(self.manifest()) if chunk_count else 0
-        return IndexStats(articles=articles, chunks=chunk_count,
-                          sentences=self._sentences.count(),
+        articles: set[str] = set()
+        chunks = sentences = 0
+        for _, metas, _ in self._pages(include=["metadatas"]):
+            chunks += len(metas)
+            articles.update(meta["article_id"] for meta in metas)
+            sentences += sum(len(meta.get("sentences") or []) // 2 for meta in metas)
+        return IndexStats(articles=len(articles), chunks=chunks, sentences=sentences,
                           embedding_model=self.embedder.name, location=self.location,
                           revision=self.revision())
 
@@ -274,8 +289,8 @@ def _make_client(settings: Settings) -> Any:
         raise ConfigError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
 
 
-def _chunk_metadata(article: Article, chunk: Chunk, content_hash: str,
-                    chunk_count: int) -> dict[str, Any]:
+def _chunk_metadata(article: Article, chunk: Chunk, content_hash: str, chunk_count: int,
+                    embed_key: str, sentence_vectors: np.ndarray) -> dict[str, Any]:
     flat_spans = [offset for span in chunk.sentences for offset in span]
     lead = chunk.lead or (-1, -1)
     return {
@@ -285,10 +300,12 @@ def _chunk_metadata(article: Article, chunk: Chunk, content_hash: str,
         "start": chunk.start, "end": chunk.end, "sentences": flat_spans,
         "lead_start": lead[0], "lead_end": lead[1],
         "lead_text": article.text[lead[0]:lead[1]] if chunk.lead else "",
+        "embed_key": embed_key, "sentence_vectors": pack_vectors(sentence_vectors),
     }
 
 
-def _stored_chunk(chunk_id: str | None, text: str, meta: dict[str, Any]) -> StoredChunk:
+def _stored_chunk(chunk_id: str | None, text: str, meta: dict[str, Any],
+                  dimension: int) -> StoredChunk:
     flat = list(meta.get("sentences") or [])
     lead = (meta["lead_start"], meta["lead_end"]) if meta.get("lead_start", -1) >= 0 else None
     return StoredChunk(
@@ -296,4 +313,20 @@ def _stored_chunk(chunk_id: str | None, text: str, meta: dict[str, Any]) -> Stor
         source=meta.get("source", ""), url=meta.get("url", ""),
         published=meta.get("published", ""), text=text, start=meta["start"], end=meta["end"],
         sentences=tuple(zip(flat[0::2], flat[1::2])), lead_text=meta.get("lead_text", ""),
-        lead=lead)
+        lead=lead, embed_key=meta.get("embed_key", ""),
+        sentence_vectors=unpack_vectors(meta.get("sentence_vectors", ""), len(flat) // 2, dimension))
+
+
+def pack_vectors(vectors: np.ndarray) -> str:
+    """Unit vectors as base64 float16: a metadata string a quarter the size of JSON
+    floats, and exact to about 1e-3 in a cosine, far below what ranking notices."""
+    return base64.b64encode(np.ascontiguousarray(vectors, dtype="<f2").tobytes()).decode("ascii")
+
+
+def unpack_vectors(packed: str, rows: int, dimension: int) -> np.ndarray | None:
+    """The inverse of ``pack_vectors``; None when absent or not ``rows`` vectors
+    of ``dimension`` (a record written by something else)."""
+    if not packed or rows == 0:
+        return None
+    flat = np.frombuffer(base64.b64decode(packed), dtype="<f2").astype(np.float32)
+    return flat.reshape(rows, dimension) if flat.size == rows * dimension else None

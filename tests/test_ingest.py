@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 
 from qa import Assistant
@@ -90,3 +91,81 @@ def test_opening_an_index_with_another_model_is_a_clear_error(tmp_path):
     shutil.copytree(packaged_model_path(), other)
     with pytest.raises(IndexModelMismatch, match="built with embedding model"):
         Assistant(index_dir=tmp_path / "index", embedding_model=str(other))
+
+
+def _vectors_by_chunk_text(assistant: Assistant) -> dict[str, tuple]:
+    ids = [cid for entry in assistant.store.manifest().values() for cid in entry.chunk_ids]
+    return {chunk.text: (vector, chunk.sentence_vectors)
+            for chunk, vector in assistant.store.chunks(ids).values()}
+
+
+def test_edited_article_re_embeds_only_the_chunks_that_changed(fresh, tmp_path):
+    path = tmp_path / "seed.md"
+    shutil.copy(SEED_ARTICLE, path)
+    first = fresh.ingest([path])
+    assert first.chunks_added >= 3 and first.chunks_embedded == first.chunks_added
+    path.write_text(SEED_ARTICLE.read_text() + "\nThe mayor of Calais said the new patrol boats "
+                    "would arrive in the spring.\n")
+    edited = fresh.ingest([path])
+    assert edited.updated and 1 <= edited.chunks_embedded < edited.chunks_added
+    assert "reused identical vectors" in edited.summary()
+    answer = fresh.ask("When will the new patrol boats arrive?")
+    assert answer.grounded and "spring" in answer.text
+
+    rebuilt = Assistant(index_dir=tmp_path / "rebuilt")
+    rebuilt.ingest([path])
+    reused, scratch = _vectors_by_chunk_text(fresh), _vectors_by_chunk_text(rebuilt)
+    assert reused.keys() == scratch.keys()
+    for text, (vector, sentences) in reused.items():
+        assert float(vector @ scratch[text][0]) > 0.9999
+        assert np.allclose(sentences, scratch[text][1], atol=2e-3)
+
+
+def test_duplicate_articles_are_embedded_once_and_both_kept(fresh, tmp_path):
+    shutil.copy(SEED_ARTICLE, tmp_path / "original.md")
+    shutil.copy(SEED_ARTICLE, tmp_path / "syndicated-copy.md")
+    report = fresh.ingest([tmp_path])
+    assert len(report.added) == 2
+    assert report.chunks_embedded * 2 == report.chunks_added
+    stats = fresh.stats()
+    assert stats.articles == 2 and stats.chunks == report.chunks_added
+    answer = fresh.ask("What did France promise in July?")
+    assert answer.grounded
+    assert len({c.quote for c in answer.citations}) == len(answer.citations)  # no quote twice
+
+
+def test_legacy_sentence_collection_is_dropped_but_a_users_own_is_kept(tmp_path):
+    """Indexes of the older layout had a second "<name>-sentences" collection; on
+    open it goes, unless it is not ours (no chunk ids in its records)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    index = tmp_path / "index"
+    Assistant(index_dir=index).ingest([SEED_ARTICLE])
+    client = chromadb.PersistentClient(path=str(index / "chroma"),
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+
+    def reopen_and_list() -> set[str]:
+        return {c.name for c in Assistant(index_dir=index).store._client.list_collections()}
+
+    users = client.create_collection("articles-sentences", embedding_function=None)
+    users.add(ids=["keep"], embeddings=[[0.1] * 384], metadatas=[{"note": "a user's own"}])
+    assert "articles-sentences" in reopen_and_list()
+    client.delete_collection("articles-sentences")
+    legacy = client.create_collection("articles-sentences", embedding_function=None)
+    legacy.add(ids=["x#0"], embeddings=[[0.1] * 384],
+               metadatas=[{"chunk_id": "x", "article_id": "a", "start": 0, "end": 1}])
+    assert "articles-sentences" not in reopen_and_list()
+
+
+def test_packed_sentence_vectors_round_trip():
+    from qa.store import pack_vectors, unpack_vectors
+
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((5, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    restored = unpack_vectors(pack_vectors(vectors), 5, 384)
+    assert restored.shape == (5, 384) and restored.dtype == np.float32
+    assert np.min(np.sum(restored * vectors, axis=1)) > 0.9999
+    assert unpack_vectors("", 5, 384) is None
+    assert unpack_vectors(pack_vectors(vectors), 4, 384) is None
