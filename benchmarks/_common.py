@@ -19,6 +19,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """User plus system CPU time of this process: unlike wall time, it does not
+    grow when the machine is busy with something else."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_worker(script: Path, *args: str) -> dict:
     """Run one pipeline in its own process, so its peak memory is its own."""
     done = subprocess.run([sys.executable, str(script), "--worker", *args],

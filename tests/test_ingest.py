@@ -167,5 +167,7 @@ def test_packed_sentence_vectors_round_trip():
     restored = unpack_vectors(pack_vectors(vectors), 5, 384)
     assert restored.shape == (5, 384) and restored.dtype == np.float32
     assert np.min(np.sum(restored * vectors, axis=1)) > 0.9999
+    zero_row = unpack_vectors(pack_vectors(np.zeros((1, 384), dtype=np.float32)), 1, 384)
+    assert not zero_row.any()  # a sentence without tokens stays a zero vector
     assert unpack_vectors("", 5, 384) is None
     assert unpack_vectors(pack_vectors(vectors), 4, 384) is None
