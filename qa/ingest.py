@@ -5,9 +5,9 @@ re-ingesting an unchanged corpus costs a read of the manifest and nothing
 more. Below the article, vectors are content-addressed: a chunk whose exact
 embedded text was already embedded (a duplicate article, a syndicated copy,
 the untouched paragraphs of an edited article) reuses those vectors instead
-of running the model again. A file that fails to load is reported and skipped; the articles already
-in the index stay untouched unless ``prune`` asks for articles whose files
-are gone to be removed.
+of running the model again. A file that fails to load is reported and
+skipped; the articles already in the index stay untouched unless ``prune``
+asks for articles whose files are gone to be removed.
 """
 
 from __future__ import annotations
