@@ -2,8 +2,9 @@
 
 Loading never raises for one bad file: every problem becomes a ``Failure``
 naming the file and the reason, so an ingest run reports it and goes on.
-Article ids are stable (derived from the file path or the record's own id)
-so that re-ingesting the same file updates the same article.
+Article ids are stable so that re-ingesting the same file updates the same
+article: a file's id derives from its path, a record's is its own ``id`` kept
+as given, and a record without one gets an id derived from its content.
 """
 
 from __future__ import annotations
@@ -67,6 +68,37 @@ def slugify(text: str, max_len: int = 60) -> str:
 def article_id_for(origin: str, stem: str) -> str:
     """Readable and stable: the file's name plus a short hash of where it lives."""
     return f"{slugify(stem)}-{hashlib.sha1(origin.encode('utf-8')).hexdigest()[:8]}"
+
+
+MAX_ID_CHARS = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def content_id(title: str, text: str) -> str:
+    """The id of a record that brings none: readable, and derived from what it says.
+
+    Deriving it from the record's place (file and line) made every id-less
+    article posted to the REST API the same article, each post silently
+    replacing the last; derived from the content, two different articles
+    never share an id and posting the same one twice changes nothing.
+    """
+    digest = hashlib.sha256(f"{title}\0{text}".encode("utf-8")).hexdigest()[:16]
+    return f"{slugify(title, 40)}-{digest}"
+
+
+def _given_id(raw: Any) -> str:
+    """A record's own id, kept exactly as given ("Doc 1" and "doc-1" stay two articles)."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        raise ValueError("'id' must be text or a whole number")
+    article_id = str(raw).strip()
+    if not article_id:
+        raise ValueError("'id' is blank")
+    if len(article_id) > MAX_ID_CHARS:
+        raise ValueError(f"'id' is too long ({len(article_id):,} characters; "
+                         f"the limit is {MAX_ID_CHARS})")
+    if _CONTROL.search(article_id):
+        raise ValueError("'id' contains control characters")
+    return article_id
 
 
 def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Failure]]:
@@ -306,11 +338,10 @@ def _record_to_article(record: Any, origin: str, stem: str, where: str) -> Artic
         raise ValueError("missing or empty 'text'")
     body = body.replace("\r\n", "\n").strip()
     raw_id = record.get("id")
-    article_id = slugify(str(raw_id), 120) if raw_id not in (None, "") else \
-        article_id_for(f"{origin}#{where}", f"{stem}-{where}")
     title = _str(record.get("title"))
     if not title:
         title, body = _title_from_first_line(body, str(raw_id or stem), markdown=False)
+    article_id = _given_id(raw_id) if raw_id not in (None, "") else content_id(title, body)
     return Article(id=article_id, title=title, text=body, origin=origin,
                    source=_str(record.get("source")),
                    url=_str(record.get("url")),

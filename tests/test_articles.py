@@ -102,3 +102,36 @@ def test_find_files_walks_folders_and_reports_missing_paths(tmp_path):
     files, failures = find_files([tmp_path, tmp_path / "missing.txt"])
     assert [f.name for f in files] == ["a.txt"]
     assert failures[0].reason == "no such file or directory"
+
+
+def _records(tmp_path, records, name="posted.json"):
+    from qa.articles import load_bytes
+
+    return load_bytes(name, json.dumps(records).encode(), origin=str(tmp_path / name))
+
+
+def test_records_without_an_id_never_share_one(tmp_path):
+    """Two id-less records are two articles; the same one posted twice is one."""
+    first = _records(tmp_path, [{"title": "Ferry strike ends", "text": "The strike ended."}])
+    second = _records(tmp_path, [{"title": "Rail strike begins", "text": "The strike began."}])
+    again = _records(tmp_path, [{"title": "Ferry strike ends", "text": "The strike ended."}])
+    ids = [r.articles[0].id for r in (first, second, again)]
+    assert ids[0] != ids[1]
+    assert ids[0] == ids[2]
+    assert ids[0].startswith("ferry-strike-ends-")
+
+
+def test_a_users_own_id_is_kept_exactly_as_given(tmp_path):
+    result = _records(tmp_path, [{"id": "Doc 1", "text": "One."}, {"id": "doc-1", "text": "Two."},
+                                 {"id": 42, "text": "Three."}])
+    assert [a.id for a in result.articles] == ["Doc 1", "doc-1", "42"]
+
+
+def test_bad_ids_are_reported_and_the_other_records_kept(tmp_path):
+    result = _records(tmp_path, [{"id": "x" * 201, "text": "Too long."},
+                                 {"id": ["a"], "text": "Not text."},
+                                 {"id": "tab\there", "text": "Control character."},
+                                 {"id": "fine", "text": "Kept."}])
+    assert [a.id for a in result.articles] == ["fine"]
+    reasons = " | ".join(f.reason for f in result.failures)
+    assert "too long" in reasons and "text or a whole number" in reasons and "control" in reasons

@@ -89,6 +89,22 @@ def test_writes_need_the_bearer_token(app_url):
     assert any("4% pay rise" in c["quote"] for c in answer["citations"])
 
 
+def test_articles_posted_without_ids_are_all_kept(app_url):
+    """Each id-less JSON article is a new article; none replaces another."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    before = httpx.get(f"{app_url}/api/stats").json()["articles"]
+    posts = [{"title": f"Harbour note {n}", "text": f"Harbour {name} reopened on Monday."}
+             for n, name in enumerate(["Dover", "Calais", "Ostend"])]
+    for post in posts:
+        report = httpx.post(f"{app_url}/api/articles", json={"articles": [post]},
+                            headers=auth, timeout=60).json()
+        assert len(report["added"]) == 1 and not report["updated"], report
+    assert httpx.get(f"{app_url}/api/stats").json()["articles"] == before + 3
+    again = httpx.post(f"{app_url}/api/articles", json={"articles": [posts[0]]},
+                       headers=auth, timeout=60).json()
+    assert again["unchanged"] and not again["added"] and not again["updated"]
+
+
 def test_uploads_multipart_and_bad_uploads(app_url):
     auth = {"Authorization": f"Bearer {TOKEN}"}
     files = [("files", ("rail.md", b"---\ntitle: Rail news\n---\nThe night train returns.\n")),
