@@ -1,7 +1,7 @@
-"""Question latency on the BBC index: ``ask()`` beside stock ``similarity_search``.
+"""Question latency on the BBC index: ``ask()`` in each reader mode beside stock ``similarity_search``.
 
-    python benchmarks/ingest.py     # builds both indexes first
-    python benchmarks/ask.py [--data ...] [--questions 300]
+    python benchmarks/ingest.py     # builds both indexes first (or pass --index / --stock-index)
+    python benchmarks/ask.py [--data ...] [--questions 300] [--index DIR] [--stock-index DIR]
 
 Questions are article headlines turned into questions, sampled with a fixed
 seed; each pipeline answers the same list after a short warm-up, in one process.
@@ -48,8 +48,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=BBC)
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--index", type=Path, default=RESULTS / "bbc-index-ours")
+    parser.add_argument("--stock-index", type=Path, default=RESULTS / "bbc-index-stock")
     args = parser.parse_args()
-    ours_index, stock_index = RESULTS / "bbc-index-ours", RESULTS / "bbc-index-stock"
+    ours_index, stock_index = args.index, args.stock_index
     if not ours_index.exists() or not stock_index.exists():
         raise SystemExit("run benchmarks/ingest.py first: it builds the indexes")
     from qa import Assistant
@@ -63,9 +65,11 @@ def main() -> None:
         "stock similarity_search (k=4)": timed(lambda q: stock.search(q, k=4), questions),
         "Article QA search() (hybrid, k=4)": timed(lambda q: assistant.search(q, k=4), questions,
                                                    assistant.embedder.clear_cache),
-        "Article QA ask() (hybrid + cited answer)": timed(assistant.ask, questions,
-                                                          assistant.embedder.clear_cache),
     }
+    for reader in ("fast", "default", "accurate"):
+        mode = Assistant(index_dir=ours_index, reader=reader)
+        results[f"Article QA ask(), reader {reader}"] = timed(mode.ask, questions,
+                                                              mode.embedder.clear_cache)
     table = print_table(f"Latency over {assistant.stats().articles:,} articles, "
                         f"{len(questions)} questions",
                         ["pipeline", "p50 ms", "p95 ms", "mean ms"],

@@ -1,47 +1,42 @@
-"""The extractive answerer: the question's best-supported sentences, each cited.
+"""Answerers: a retrieval in, an ``Answer`` out. The extractive one is the default.
 
-It cannot invent a fact: every word of an answer is a sentence of an article,
-followed by the [n] mark of the citation that quotes it. A sentence's support
-blends three signals computed without running the model again:
+``Answerer`` is the seam: anything with ``answer(retrieval) -> Answer`` can be
+given to ``Assistant(..., answerer=...)``. An answerer works only on the
+passages it is given (and their sentence vectors, carried by ``Retrieval``);
+it never reaches into the index, so a second one is one new module.
 
-- its context-aware vector (pooled at ingest time) against the question's;
-- the share of the question's words (IDF-weighted) it contains;
-- how well its whole passage matches the question.
-
-When the best support is below ``min_score`` the answer says the articles
-don't answer the question (``grounded=False``) rather than quote something
-unrelated. A sentence that leans on the one before it ("That culminated...")
-brings that sentence along, and a sentence that names the month or year the
-question asks about brings the next sentence when it continues the story
-("The focus then was...").
+The extractive answerer cannot invent a fact: every word of its answer is a
+sentence of an article, followed by the [n] mark of the citation that quotes
+it. The reader (``qa/reader.py``) ranks the sentences by how likely each is
+the one that answers; the best one is the answer and a runner-up close to it
+joins. When the reader's probability that the best one answers at all is
+below its fitted threshold, the answer says the articles don't answer the
+question (``grounded=False``). A sentence that
+leans on the one before it ("That culminated...") brings that sentence along,
+and a sentence that names the month or year the question asks about brings
+the next one when it continues the story ("The focus then was...").
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
-from qa.lexical import Analyzer, LexicalIndex
-from qa.results import Answer, Citation, Passage, Retrieval
+from qa.reader import DEPENDENT_START, STATES_CAUSE, Reader, SentenceEvidence, question_kind
+from qa.results import Answer, Citation, Retrieval
 from qa.retrieval import mentions
-from qa.store import ArticleStore, StoredChunk, Span
+from qa.store import StoredChunk
 
 NOT_ANSWERED = "The articles don't say: I found nothing in them that answers this question."
-W_SENTENCE, W_LEXICAL, W_PASSAGE, W_TIME = 0.45, 0.35, 0.20, 0.08
-MARGIN = 0.06
-_DEPENDENT_START = re.compile(
-    r"^[\"'“‘]?(that|this|these|those|it|its|he|she|they|his|her|their|him|them|but|however|"
-    r"then|there|such|also|yet|so|and|meanwhile|instead|still|both|the move)\b", re.I)
+RUNNER_UP_SHARE = 0.5  # a second sentence joins when it is at least this share as likely
 _BACK_REFERENCE = re.compile(r"^(?:\S+\s+){0,4}?(then|that|this|there|these|those)\b", re.I)
 
 
-@dataclass(frozen=True)
-class _Sentence:
-    passage: Passage
-    position: int  # index in the chunk's sentence list
-    span: Span
-    text: str
-    support: float
+class Answerer(Protocol):
+    """Turns what retrieval found into a cited answer."""
+
+    def answer(self, retrieval: Retrieval) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -55,54 +50,30 @@ class _Unit:
 
 
 class ExtractiveAnswerer:
-    """Answers from retrieved passages by selecting and citing their sentences."""
+    """Answers by quoting the sentences the reader finds most likely to answer."""
 
-    def __init__(self, store: ArticleStore, lexical: LexicalIndex, analyzer: Analyzer,
-                 min_score: float, max_sentences: int = 3) -> None:
-        self.store = store
-        self.lexical = lexical
-        self.analyzer = analyzer
-        self.min_score = min_score
+    mode = "extractive"
+
+    def __init__(self, reader: Reader, max_sentences: int = 2) -> None:
+        self.reader = reader
         self.max_sentences = max_sentences
 
     def answer(self, retrieval: Retrieval) -> Answer:
-        scored = self.score_sentences(retrieval)
-        if not scored or scored[0].support < self.min_score:
-            best = scored[0].support if scored else 0.0
-            return Answer(NOT_ANSWERED, False, [], retrieval.question, best)
-        units = self._units(self._pick(scored), retrieval)
-        return _render(units, retrieval.question, scored[0].support)
+        reading = self.reader.read(retrieval)
+        confidence = reading.answerable
+        if not reading.sentences or confidence < self.reader.threshold:
+            return Answer(NOT_ANSWERED, False, [], retrieval.question, confidence, mode=self.mode)
+        units = self._units(self._pick(reading.sentences), retrieval,
+                            asks_reason=question_kind(retrieval.question) == "reason")
+        return _render(units, retrieval.question, confidence, self.mode)
 
-    def score_sentences(self, retrieval: Retrieval) -> list[_Sentence]:
-        """Every sentence of the retrieved passages with its support, best first."""
-        vectors = retrieval.sentence_vectors or \
-            self.store.sentence_vectors([p.chunk for p in retrieval.passages])
-        question_terms = list(dict.fromkeys(retrieval.terms))
-        weights = self.lexical.idf_weights(question_terms)
-        total_weight = float(weights.sum()) or 1.0
-        scored = []
-        for passage in retrieval.passages:
-            chunk = passage.chunk
-            for position, span in enumerate(chunk.sentences):
-                text = chunk.sentence_text(span)
-                vector = vectors.get((chunk.article_id, span[0], span[1]))
-                dense = float(vector @ retrieval.query_vector) if vector is not None else passage.dense
-                terms = set(self.analyzer.terms(text))
-                lexical = float(sum(w for t, w in zip(question_terms, weights) if t in terms)) / total_weight
-                support = W_SENTENCE * dense + W_LEXICAL * lexical + W_PASSAGE * passage.dense
-                if retrieval.time_cues and mentions(text, retrieval.time_cues):
-                    support += W_TIME
-                scored.append(_Sentence(passage, position, span, text, support))
-        scored.sort(key=lambda s: s.support, reverse=True)
-        return scored
-
-    def _pick(self, scored: list[_Sentence]) -> list[_Sentence]:
+    def _pick(self, read: list[SentenceEvidence]) -> list[SentenceEvidence]:
         """The best sentence and close runners-up, never the same words twice."""
-        floor = max(self.min_score, scored[0].support - MARGIN)
-        picked: list[_Sentence] = []
+        floor = read[0].probability * RUNNER_UP_SHARE
+        picked: list[SentenceEvidence] = []
         seen: set[str] = set()
-        for sentence in scored:
-            if sentence.support < floor or len(picked) == self.max_sentences:
+        for sentence in read:
+            if sentence.probability < floor or len(picked) == self.max_sentences:
                 break
             key = _normalise(sentence.text)
             if key not in seen:
@@ -110,8 +81,15 @@ class ExtractiveAnswerer:
                 picked.append(sentence)
         return picked
 
-    def _units(self, picked: list[_Sentence], retrieval: Retrieval) -> list[_Unit]:
-        """Add the context each picked sentence needs; merge what touches."""
+    def _units(self, picked: list[SentenceEvidence], retrieval: Retrieval,
+               asks_reason: bool = False) -> list[_Unit]:
+        """Add the context each picked sentence needs; merge what touches.
+
+        For a why/how question, a sentence that states no cause brings the next
+        one: articles often restate the event, then give the reason in the
+        following sentence or quote ('...said Mr Currington. "My written
+        English is not very good..."').
+        """
         spans: dict[str, list[tuple[int, int, float]]] = {}
         chunks: dict[str, StoredChunk] = {}
         lead_units: list[_Unit] = []
@@ -119,17 +97,19 @@ class ExtractiveAnswerer:
             chunk = s.passage.chunk
             chunks[chunk.id] = chunk
             first, last = s.position, s.position
-            if _DEPENDENT_START.match(s.text):
+            if DEPENDENT_START.match(s.text):
                 if s.position > 0:
                     first -= 1
                 elif chunk.lead:
-                    lead_units.append(_Unit(chunk, *chunk.lead, s.support))
-            if (retrieval.time_cues and mentions(s.text, retrieval.time_cues)
-                    and last + 1 < len(chunk.sentences)
+                    lead_units.append(_Unit(chunk, *chunk.lead, s.probability))
+            has_next = last + 1 < len(chunk.sentences)
+            if (retrieval.time_cues and mentions(s.text, retrieval.time_cues) and has_next
                     and _BACK_REFERENCE.match(chunk.sentence_text(chunk.sentences[last + 1]))):
                 last += 1
+            elif asks_reason and has_next and not STATES_CAUSE.search(s.text):
+                last += 1
             spans.setdefault(chunk.id, []).append(
-                (chunk.sentences[first][0], chunk.sentences[last][1], s.support))
+                (chunk.sentences[first][0], chunk.sentences[last][1], s.probability))
         units = list(lead_units)
         for chunk_id, ranges in spans.items():
             for start, end, support in _merge(ranges):
@@ -138,14 +118,14 @@ class ExtractiveAnswerer:
 
 
 def _merge(ranges: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
-    merged: list[list] = []
+    merged: list[list[float]] = []
     for start, end, support in sorted(ranges):
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
             merged[-1][2] = max(merged[-1][2], support)
         else:
             merged.append([start, end, support])
-    return [tuple(m) for m in merged]
+    return [(int(m[0]), int(m[1]), m[2]) for m in merged]
 
 
 def _dedupe(units: list[_Unit]) -> list[_Unit]:
@@ -168,7 +148,7 @@ def _unit_text(unit: _Unit) -> str:
     return chunk.text[unit.start - chunk.start:unit.end - chunk.start]
 
 
-def _render(units: list[_Unit], question: str, confidence: float) -> Answer:
+def _render(units: list[_Unit], question: str, confidence: float, mode: str) -> Answer:
     """Article order within an article; articles in order of their best support."""
     best_by_article: dict[str, float] = {}
     for unit in units:
@@ -184,7 +164,7 @@ def _render(units: list[_Unit], question: str, confidence: float) -> Answer:
             quote=quote, start=unit.start, end=unit.end, score=unit.support, url=chunk.url,
             published=chunk.published, passage=chunk.text, passage_start=chunk.start))
         parts.append(f"{' '.join(quote.split())} [{number}]")
-    return Answer(" ".join(parts), True, citations, question, confidence)
+    return Answer(" ".join(parts), True, citations, question, confidence, mode=mode)
 
 
 def _normalise(text: str) -> str:

@@ -10,18 +10,21 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from qa.answering import ExtractiveAnswerer
+from qa.answering import Answerer, ExtractiveAnswerer
 from qa.chain import build_chain
 from qa.config import Settings
 from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion
 from qa.ingest import IngestReport, Ingestor, ProgressCallback
-from qa.lexical import Analyzer, LexicalIndex
+from qa.analysis import Analyzer
+from qa.lexical import LexicalIndex
+from qa.reader import Reader
 from qa.results import Answer, Passage
 from qa.retrieval import HybridRetriever
 from qa.store import ArticleStore, IndexStats
 
 MAX_K = 50
+DEFAULT_SHORTLIST = 16  # sentences the default reader gives the cross-encoder
 CHUNK_TOKENS = 200
 
 
@@ -34,7 +37,7 @@ class Assistant:
     """
 
     def __init__(self, index_dir: str | Path | None = None, *, settings: Settings | None = None,
-                 **overrides: Any) -> None:
+                 answerer: Answerer | None = None, **overrides: Any) -> None:
         base = settings or Settings.from_env()
         self.settings = base.with_overrides(index_dir=index_dir, **overrides)
         self.embedder = shared_embedder(self.settings.embedding_model,
@@ -47,8 +50,8 @@ class Assistant:
                                          lexical=self.lexical, analyzer=analyzer,
                                          k=self.settings.top_k,
                                          candidates=self.settings.candidates)
-        self.answerer = ExtractiveAnswerer(self.store, self.lexical, analyzer,
-                                           self.settings.min_score)
+        self.answerer = answerer or ExtractiveAnswerer(build_reader(self.settings, analyzer))
+        self.passages_read = self.settings.top_k * (2 if self.settings.reader == "accurate" else 1)
         self.ingestor = Ingestor(self.store, self.embedder, CHUNK_TOKENS,
                                  self.settings.max_file_bytes)
         self.chain = build_chain(self.retriever.search, self.answerer.answer)
@@ -86,8 +89,8 @@ class Assistant:
         """Answer ``question`` from the articles, with citations."""
         question = self._valid_question(question)
         messages = _valid_history(history, self.settings.max_question_chars * 20)
-        return self.chain.invoke({"question": question, "history": messages,
-                                  "k": self._valid_k(k)})
+        k = self._valid_k(k) if k is not None else self.passages_read
+        return self.chain.invoke({"question": question, "history": messages, "k": k})
 
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         """The best passages for ``query``, scored, without composing an answer."""
@@ -115,6 +118,24 @@ class Assistant:
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise InvalidQuestion(f"k must be a whole number from 1 to {MAX_K}")
         return k
+
+
+def build_reader(settings: Settings, analyzer: Analyzer) -> Reader:
+    """The reader ``QA_READER`` names; ``QA_MIN_EVIDENCE`` overrides its fitted threshold."""
+    from dataclasses import replace
+
+    from qa.weights import READER_WEIGHTS
+
+    weights = READER_WEIGHTS
+    if settings.min_evidence:
+        weights = replace(weights, fast=replace(weights.fast, threshold=settings.min_evidence),
+                          full=replace(weights.full, threshold=settings.min_evidence))
+    if settings.reader == "fast":
+        return Reader(analyzer, None, weights=weights)
+    from qa.crossencoder import shared_cross_encoder
+
+    shortlist = None if settings.reader == "accurate" else DEFAULT_SHORTLIST
+    return Reader(analyzer, shared_cross_encoder(), shortlist=shortlist, weights=weights)
 
 
 def _valid_history(history: Any, max_chars: int) -> list[dict[str, str]]:

@@ -56,6 +56,10 @@ class StockPipeline:
             self.store.add_documents(docs[i:i + batch])
         return len(docs)
 
+    def count(self) -> int:
+        """Chunks already stored (a persisted stock index is reused, not rebuilt)."""
+        return self.store._collection.count()
+
     def search(self, question: str, k: int = 4) -> list[StockHit]:
         return [StockHit(d.metadata["article_id"], d.page_content)
                 for d in self.store.similarity_search(question, k=k)]

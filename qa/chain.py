@@ -1,10 +1,19 @@
 """The LCEL chain: condense the follow-up → retrieve → answer.
 
-Condensing needs no LLM: a follow-up such as "What has he expressed?" after
-"Who is Martin Hewitt?" has its pronoun replaced by the name the earlier
-question was about ("What has Martin Hewitt expressed?"); a follow-up with a
-pronoun but no name to hand gets the previous question's key words appended.
-That standalone question is what retrieval and answering see.
+Condensing needs no LLM. A follow-up that points back ("What happened after
+he left the ministry?", "Why did they back away?", "What was its focus?") is
+rewritten into a standalone question from the conversation:
+
+- "he/she/him/his/her" becomes the person the last exchange was about: the
+  name the previous answer gave when the previous question asked "who", else
+  the name in the previous question ("Bruno Retailleau");
+- "they/them/their" becomes the name the previous answer gave to a who/which
+  question, else the previous question's main name ("France");
+- otherwise, or when nothing was replaced, the previous question's key words
+  are appended, so the earlier topic is kept ("(summit last July)").
+
+That standalone question is what retrieval and answering see. Every pattern
+here is linear in its input and inputs are cut to a bounded length first.
 """
 
 from __future__ import annotations
@@ -14,47 +23,88 @@ from typing import Any, Callable, Sequence
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
+from qa.analysis import full_names
 from qa.results import Answer, Retrieval
 
 Message = dict[str, str]
+MAX_CONTEXT_CHARS = 2000  # of each earlier message read for referents
 _QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which",
                    "is", "are", "was", "were", "did", "does", "do", "has", "have", "had",
                    "can", "could", "will", "would", "should", "tell", "and", "but", "so",
-                   "the", "a", "an", "in", "on", "at", "of", "i", "me", "please"}
-_SUBJECT = re.compile(r"\b(he|she|they|him|them)\b", re.I)
-_POSSESSIVE = re.compile(r"\b(his|her|their)\b", re.I)
+                   "the", "a", "an", "in", "on", "at", "of", "i", "me", "please", "to", "for",
+                   "about", "with", "it", "its", "they", "their", "them", "he", "she", "his",
+                   "her", "that", "this", "there", "then", "be", "been", "say", "said"}
+_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december"}
+_PERSON = re.compile(r"\b(he|she|him)\b", re.I)
+_PERSON_POSSESSIVE = re.compile(r"\b(his|her)\b", re.I)
+_GROUP = re.compile(r"\b(they|them)\b", re.I)
+_GROUP_POSSESSIVE = re.compile(r"\b(their)\b", re.I)
 _REFERENCE = re.compile(r"\b(he|she|they|him|them|his|her|hers|their|it|its|this|that|"
                         r"these|those|there|then|the same)\b", re.I)
-_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|de|la|von|van|al)?\s*[A-Z][\w'’.-]*)*")
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*[A-Za-z]")
+_MARK = re.compile(r"\[\d+\]")
+_WORD = re.compile(r"[\w'’-]+")
 
 
 def condense(question: str, history: Sequence[Message]) -> str:
     """A standalone version of ``question`` given the earlier messages."""
-    previous = [m["content"] for m in history if m.get("role") == "user"]
-    if not previous or not _REFERENCE.search(question):
+    previous_question, previous_answer = _last_exchange(history)
+    if not previous_question or not _REFERENCE.search(question):
         return question
-    for earlier in reversed(previous[-3:]):
-        name = _main_name(earlier)
-        if name and name.lower() not in question.lower():
-            replaced = _SUBJECT.sub(name, question, count=1)
-            if replaced == question:
-                replaced = _POSSESSIVE.sub(f"{name}'s", question, count=1)
-            if replaced != question:
-                return replaced
-            return f"{question} ({name})"
-    keywords = [w for w in re.findall(r"[\w'’-]+", previous[-1]) if w.lower() not in _QUESTION_WORDS]
+    person = _person(previous_question, previous_answer)
+    group = _answered_name(previous_question, previous_answer) or _main_name(previous_question)
+    for pattern, referent, possessive in ((_PERSON, person, False),
+                                          (_PERSON_POSSESSIVE, person, True),
+                                          (_GROUP, group, False),
+                                          (_GROUP_POSSESSIVE, group, True)):
+        if referent and referent.lower() not in question.lower() and pattern.search(question):
+            return pattern.sub(f"{referent}'s" if possessive else referent, question, count=1)
+    keywords = [w for w in _WORD.findall(previous_question) if w.lower() not in _QUESTION_WORDS]
     return f"{question} ({' '.join(keywords)})" if keywords else question
 
 
+def _last_exchange(history: Sequence[Message]) -> tuple[str, str]:
+    """The last user question and the answer that followed it (if any), bounded."""
+    question = answer = ""
+    for message in history:
+        if message.get("role") == "user":
+            question, answer = message.get("content", "")[:MAX_CONTEXT_CHARS], ""
+        elif message.get("role") == "assistant" and question:
+            answer = _MARK.sub("", message.get("content", ""))[:MAX_CONTEXT_CHARS]
+    return question, answer
+
+
+def _answered_name(question: str, answer: str) -> str:
+    """The first name the answer gave to a who/which question, or "".
+
+    Not for "Who is Martin Hewitt?": that exchange is about the name asked.
+    """
+    if re.match(r"\s*who\s+(?:is|was|are|were)\s+[A-Z]", question) and full_names(question):
+        return ""
+    if answer and re.match(r"\s*(who|whom|which)\b", question, re.I):
+        for name in full_names(answer):
+            if name.lower() not in question.lower():
+                return name
+    return ""
+
+
+def _person(question: str, answer: str) -> str:
+    """Who the last exchange was about: the answer's name for a "who" question."""
+    answered = _answered_name(question, answer)
+    if answered:
+        return answered
+    names = full_names(question)
+    if names:
+        return max(names, key=len)
+    return _main_name(question) or next(iter(full_names(answer)), "")
+
+
 def _main_name(text: str) -> str:
-    """The longest capitalised name in a question, its leading question word dropped."""
-    names = []
-    for match in _NAME.finditer(text):
-        words = match.group().split()
-        while words and words[0].lower() in _QUESTION_WORDS:
-            words = words[1:]
-        if words:
-            names.append(" ".join(words).rstrip(".’'"))
+    """The longest name in a question that is not a question word or a month."""
+    names = full_names(text) or [
+        w for w in _CAPITALISED.findall(text)
+        if w.lower() not in _QUESTION_WORDS and w.lower() not in _MONTHS]
     return max(names, key=len) if names else ""
 
 

@@ -16,6 +16,10 @@ from typing import Any
 from qa.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# How the answer sentence is chosen (README, "Reader modes", has their measured cost):
+# fast: cheap evidence only; default: + a cross-encoder over the best 16 sentences;
+# accurate: the cross-encoder over every sentence of twice as many passages.
+READERS = ("default", "accurate", "fast")
 
 
 def _as_bool(text: str) -> bool:
@@ -42,7 +46,8 @@ class Settings:
     embedding_batch_size: int = 16
     top_k: int = 4
     candidates: int = 30
-    min_score: float = 0.47
+    reader: str = "default"
+    min_evidence: float = 0.0
     max_question_chars: int = 1000
     max_file_bytes: int = 20_000_000
     host: str = "127.0.0.1"
@@ -82,8 +87,12 @@ class Settings:
                 raise ConfigError(f"QA_{name.upper()} must be at least 1")
         if not 0 < self.port < 65536:
             raise ConfigError("QA_PORT must be between 1 and 65535")
-        if not 0.0 <= self.min_score <= 1.0:
-            raise ConfigError("QA_MIN_SCORE must be between 0 and 1")
+        if not 0.0 <= self.min_evidence < 1.0:
+            raise ConfigError("QA_MIN_EVIDENCE must be from 0 (the reader's fitted threshold) "
+                              "to below 1")
+        if self.reader not in READERS:
+            raise ConfigError(f"QA_READER must be one of {', '.join(READERS)}, "
+                              f"not {self.reader!r}")
         if self.candidates < self.top_k:
             object.__setattr__(self, "candidates", self.top_k)
 

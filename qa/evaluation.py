@@ -6,7 +6,10 @@ Two kinds of dataset:
   passage is its own paragraph; ``is_impossible`` questions are unanswerable.
 - JSONL of ``{"question", "expect_any": [...], "answerable"}`` over any corpus
   (``--corpus`` files or folders, default ``seeds/``); a retrieved passage or
-  an answer "hits" when it contains one of the expected strings.
+  an answer "hits" when it contains one of the expected strings. Optional
+  ``"kind"`` (who, number, why, ...) gives each kind its own row, and
+  ``"history_questions"`` makes it a conversation: the earlier questions are
+  asked first, each answer going into the history, and the last is judged.
 
 Our pipeline and the stock LangChain tutorial pipeline run on the same corpus
 in the same process, and the report has a row for each.
@@ -40,6 +43,8 @@ class EvalQuestion:
     answers: tuple[str, ...]
     answerable: bool
     gold_article: str | None = None  # known for SQuAD: the question's own paragraph
+    kind: str = ""  # who, number, why, what, unanswerable, followup (JSONL datasets)
+    history: tuple[str, ...] = ()  # earlier questions of a conversation, asked first
 
 
 @dataclass
@@ -110,7 +115,9 @@ def load_question_file(path: Path, corpus: Sequence[Path]) -> Dataset:
         try:
             row = json.loads(line)
             questions.append(EvalQuestion(row["question"], tuple(row.get("expect_any", [])),
-                                          bool(row.get("answerable", True))))
+                                          bool(row.get("answerable", True)),
+                                          kind=str(row.get("kind", "")),
+                                          history=tuple(row.get("history_questions", []))))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise QAError(f"{path} line {number}: not a question record ({exc})") from None
     if not corpus:
@@ -205,20 +212,24 @@ def _calibrate(tradeoff: list[tuple[float, float, float]]) -> dict[str, float]:
 
 # Systems ----------------------------------------------------------------------------
 def run_ours(dataset: Dataset, questions: list[EvalQuestion], index_dir: Path,
-             progress: bool = True) -> list[Outcome]:
+             progress: bool = True, reader: str = "default") -> list[Outcome]:
     from qa.assistant import Assistant
 
-    assistant = Assistant(index_dir=index_dir)
+    assistant = Assistant(index_dir=index_dir, reader=reader)
     report = assistant.ingest(dataset.corpus_paths, show_progress=progress)
     if report.failed:
         print(f"warning: {len(report.failed)} corpus files or records were skipped", file=sys.stderr)
     outcomes = []
-    for question in _bar(questions, "Article QA", progress):
-        passages = assistant.search(question.question, k=10)
+    for question in _bar(questions, f"Article QA ({reader})", progress):
+        history: list[dict[str, str]] = []
+        for earlier in question.history:
+            history += [{"role": "user", "content": earlier},
+                        {"role": "assistant", "content": assistant.ask(earlier, history).text}]
         assistant.embedder.clear_cache()
         started = time.perf_counter()
-        answer = assistant.ask(question.question)
+        answer = assistant.ask(question.question, history)
         latency = (time.perf_counter() - started) * 1000
+        passages = assistant.search(answer.question, k=10)
         outcomes.append(Outcome(
             ranked_articles=_unique([p.chunk.article_id for p in passages]),
             ranked_texts=[p.chunk.text for p in passages], answer_text=answer.text,
@@ -238,7 +249,8 @@ def run_stock(dataset: Dataset, questions: list[EvalQuestion], index_dir: Path,
         for file in files:
             articles += load_file(file, 10**9).articles
     stock = StockPipeline(persist_dir=index_dir)
-    stock.add(articles)
+    if stock.count() == 0:
+        stock.add(articles)
     outcomes = []
     for question in _bar(questions, "stock LangChain", progress):
         hits = stock.search(question.question, k=10)
@@ -300,7 +312,7 @@ def chart(reports: list[Report], path: Path, threshold: float) -> None:
             right.plot([p[2] for p in r.tradeoff], [p[1] for p in r.tradeoff], label=r.system)
             at = min(r.tradeoff, key=lambda p: abs(p[0] - threshold))
             right.scatter([at[2]], [at[1]], color="red", zorder=3,
-                          label=f"QA_MIN_SCORE={threshold:.2f}")
+                          label=f"reader threshold {threshold:.2f}")
     right.axvline(MAX_FALSE_REFUSALS, color="grey", linestyle="--", linewidth=1)
     right.set(title="Refusals: unanswerable refused vs answerable refused",
               xlabel="false-refusal rate (answerable)", ylabel="refusal recall (unanswerable)",
@@ -314,8 +326,13 @@ def chart(reports: list[Report], path: Path, threshold: float) -> None:
 
 def evaluate(dataset_path: Path, corpus: Sequence[str] | None, limit: int | None, seed: int,
              out: Path, baseline: bool, progress: bool = True,
-             workdir: Path | None = None) -> tuple[list[Report], str]:
-    """Run the evaluation; write JSON and a PNG into ``out``; return reports and table."""
+             workdir: Path | None = None,
+             readers: Sequence[str] = ("default",)) -> tuple[list[Report], str]:
+    """Run the evaluation; write JSON and a PNG into ``out``; return reports and table.
+
+    ``workdir`` keeps the indexes between runs (ingest is idempotent, the stock
+    index is reused), so a big corpus is embedded once, not once per run.
+    """
     if not dataset_path.exists():
         raise QAError(f"no dataset at {dataset_path}")
     work = Path(workdir or tempfile.mkdtemp(prefix="qa-eval-"))
@@ -329,26 +346,43 @@ def evaluate(dataset_path: Path, corpus: Sequence[str] | None, limit: int | None
     outcomes: dict[str, list[Outcome]] = {}
     if baseline:
         outcomes["stock LangChain"] = run_stock(dataset, questions, work / "stock", progress)
-    outcomes["Article QA"] = run_ours(dataset, questions, work / "ours", progress)
-    reports = [score(name, questions, results, refuses=name == "Article QA")
-               for name, results in outcomes.items()]
+    for reader in readers:
+        outcomes[f"Article QA ({reader})"] = run_ours(dataset, questions, work / "ours",
+                                                      progress, reader)
+    reports = []
+    kinds = list(dict.fromkeys(q.kind for q in questions if q.kind))
+    for name, results in outcomes.items():
+        refuses = name.startswith("Article QA")
+        reports.append(score(name, questions, results, refuses=refuses))
+        for kind in kinds if len(kinds) > 1 else []:
+            subset = [(q, o) for q, o in zip(questions, results) if q.kind == kind]
+            reports.append(score(f"  {name} · {kind}", [q for q, _ in subset],
+                                 [o for _, o in subset], refuses=False))
     text = table(reports, f"{dataset.name}: {len(questions)} questions")
     out.mkdir(parents=True, exist_ok=True)
     stem = dataset_path.stem
-    from qa.config import Settings
-
-    threshold = Settings.from_env().min_score
+    thresholds = {reader: _threshold(reader) for reader in readers}
     (out / f"{stem}.json").write_text(json.dumps(
-        {"dataset": str(dataset_path), "limit": limit, "seed": seed, "min_score": threshold,
+        {"dataset": str(dataset_path), "limit": limit, "seed": seed, "thresholds": thresholds,
          "reports": [asdict(r) for r in reports], "table": text}, indent=2))
-    chart(reports, out / f"{stem}.png", threshold)
+    chart([r for r in reports if not r.system.startswith(" ")], out / f"{stem}.png",
+          thresholds[readers[0]])
     return reports, text
 
 
+def _threshold(reader: str) -> float:
+    from qa.weights import READER_WEIGHTS
+
+    model = READER_WEIGHTS.fast_answerable if reader == "fast" else READER_WEIGHTS.full_answerable
+    return model.threshold
+
+
 def run_cli(dataset: Path, corpus: Sequence[str] | None, limit: int | None, seed: int,
-            out: Path, baseline: bool) -> int:
+            out: Path, baseline: bool, workdir: Path | None = None,
+            readers: Sequence[str] = ("default",)) -> int:
     """``qa eval``: print the table, say where the JSON and chart went."""
-    _, text = evaluate(dataset, corpus, limit, seed, out, baseline)
+    _, text = evaluate(dataset, corpus, limit, seed, out, baseline, workdir=workdir,
+                       readers=readers)
     print(text)
     print(f"\nwrote {out / (dataset.stem + '.json')} and {out / (dataset.stem + '.png')}")
     return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass
@@ -20,25 +19,7 @@ from typing import Iterable
 
 import numpy as np
 
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-class Analyzer:
-    """Lower-case words, English stop words removed, Snowball-stemmed."""
-
-    def __init__(self) -> None:
-        import Stemmer
-        from bm25s.stopwords import STOPWORDS_EN
-
-        self._stem = Stemmer.Stemmer("english").stemWords
-        self._stop = set(STOPWORDS_EN) | {"s", "t", "did", "does", "do", "what", "who", "whom",
-                                          "which", "when", "where", "why", "how", "has", "have",
-                                          "had", "been", "he", "she", "his", "her", "its"}
-
-    def terms(self, text: str) -> list[str]:
-        words = [w for w in _WORD.findall(text.lower()) if w not in self._stop]
-        return self._stem(words) if words else []
-
+from qa.analysis import Analyzer
 
 @dataclass
 class LexicalHits:

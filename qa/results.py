@@ -77,9 +77,10 @@ class Answer:
     grounded: bool
     citations: list[Citation] = field(default_factory=list)
     question: str = ""  # the standalone question that was answered
-    confidence: float = 0.0
+    confidence: float = 0.0  # the reader's probability that the best quote answers
+    mode: str = "extractive"  # which answerer wrote it
 
     def to_dict(self) -> dict:
         return {"text": self.text, "grounded": self.grounded, "question": self.question,
-                "confidence": round(self.confidence, 4),
+                "confidence": round(self.confidence, 4), "mode": self.mode,
                 "citations": [c.to_dict() for c in self.citations]}

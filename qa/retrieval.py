@@ -27,11 +27,13 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from qa.embeddings import Embedder
-from qa.lexical import Analyzer, LexicalIndex
+from qa.analysis import Analyzer, contains_phrase, full_names
+from qa.lexical import LexicalIndex
 from qa.results import Passage, Retrieval
 from qa.store import ArticleStore, StoredChunk
 
 W_BM25 = 0.3  # weight of BM25, scaled to 0..1 by the best BM25 score of the question
+NAME_BOOST = 0.3  # a passage holding a full name the question asks about ("Martin Hewitt")
 TIME_BOOST = 0.05  # a passage that mentions the month or year asked about
 SHORTLIST = 8  # candidates read in full (text, metadata, vectors) and re-scored
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
@@ -88,17 +90,30 @@ class HybridRetriever(BaseRetriever):
         floor = min(dense.values(), default=0.0)
         first = {cid: dense.get(cid, floor) + W_BM25 * bm25.get(cid, 0.0)
                  for cid in {*dense, *bm25}}
+        named = self._holding_names(question, list(first))
+        for cid in named:
+            first[cid] += NAME_BOOST
         shortlist = sorted(first, key=first.__getitem__, reverse=True)[:max(k, SHORTLIST)]
         chunks = self.store.chunks(shortlist)
         vectors = self.store.sentence_vectors([chunk for chunk, _ in chunks.values()])
-        passages = [self._passage(chunk, vector, query_vector, vectors, bm25.get(cid, 0.0), cues)
+        passages = [self._passage(chunk, vector, query_vector, vectors, bm25.get(cid, 0.0), cues,
+                                  cid in named)
                     for cid, (chunk, vector) in chunks.items()]
         passages.sort(key=lambda p: p.score, reverse=True)
         return Retrieval(question, query_vector, terms, cues, passages[:k], vectors)
 
+    def _holding_names(self, question: str, candidates: list[str]) -> set[str]:
+        """Candidates that contain a full name the question gives (one cheap read)."""
+        names = full_names(question)
+        if not names:
+            return set()
+        texts = self.store.texts(candidates)
+        return {cid for cid, text in texts.items() if any(contains_phrase(text, n) for n in names)}
+
     @staticmethod
     def _passage(chunk: StoredChunk, vector: np.ndarray, query_vector: np.ndarray,
-                 sentence_vectors: dict, bm25: float, cues: tuple[str, ...]) -> Passage:
+                 sentence_vectors: dict, bm25: float, cues: tuple[str, ...],
+                 named: bool = False) -> Passage:
         """Final score: passage and best-sentence similarity, plus BM25 and time cues."""
         dense = float(vector @ query_vector)
         sentences = [float(sentence_vectors[key] @ query_vector) for key in chunk.sentence_keys()
@@ -107,6 +122,8 @@ class HybridRetriever(BaseRetriever):
         score = 0.5 * dense + 0.5 * best_sentence + W_BM25 * bm25
         if cues and mentions(chunk.text, cues):
             score += TIME_BOOST
+        if named:
+            score += NAME_BOOST
         return Passage(chunk, score, dense, bm25)
 
     def refresh(self, force: bool = False) -> None:

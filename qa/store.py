@@ -239,6 +239,14 @@ class ArticleStore:
                 for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
                                                got["embeddings"])}
 
+    def texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """Chunk texts by id, titles first: cheap (no metadata, no vectors)."""
+        if not ids:
+            return {}
+        got = self._chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        return {cid: f"{(meta or {}).get('title', '')}\n{doc}"
+                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+
     def stored_vectors(self, ids: Sequence[str]) -> dict[str, PassageVectors]:
         """The vectors of stored chunks by their embed key, for reuse by identical text."""
         return {chunk.embed_key: PassageVectors(vector, chunk.sentence_vectors)

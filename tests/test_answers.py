@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from qa.chain import condense
 from qa.errors import InvalidQuestion
 from tests.conftest import seed_text
 
@@ -46,13 +45,6 @@ def test_follow_up_uses_the_conversation(seeded):
     answer = seeded.ask("What has he expressed?", history=history)
     assert answer.question == "What has Martin Hewitt expressed?"
     assert any("expressed frustration at French delays" in c.quote for c in answer.citations)
-
-
-def test_condense_leaves_standalone_questions_alone():
-    history = [{"role": "user", "content": "Who is Martin Hewitt?"}]
-    assert condense("What did France promise in July?", history) == "What did France promise in July?"
-    assert condense("What is his job?", history) == "What is Martin Hewitt's job?"
-    assert condense("What has he expressed?", []) == "What has he expressed?"
 
 
 @pytest.mark.parametrize("question, message", [
@@ -97,3 +89,27 @@ def test_a_dependent_sentence_brings_the_one_before_it(seeded):
     assert "That culminated last July" in quotes
     assert "Former Interior Minister Bruno Retailleau" in quotes  # what "That" refers to
     assert quotes.index("Former Interior") < quotes.index("That culminated")
+
+
+def test_an_answerer_given_to_the_assistant_answers_from_the_retrieval(tmp_path):
+    """The seam: Assistant(answerer=...) swaps the answerer and nothing else."""
+    from qa import Answer, Assistant
+    from tests.conftest import SEEDS
+
+    class FirstPassageAnswerer:
+        def __init__(self):
+            self.seen = []
+
+        def answer(self, retrieval):
+            self.seen.append(retrieval)
+            top = retrieval.passages[0].chunk
+            return Answer(f"{top.title} [1]", True, [], retrieval.question, 1.0, mode="test")
+
+    answerer = FirstPassageAnswerer()
+    assistant = Assistant(index_dir=tmp_path / "index", answerer=answerer)
+    assistant.ingest([SEEDS])
+    answer = assistant.ask("What did France promise in July?")
+    assert answer.mode == "test"
+    assert answer.text == "France backs away from Channel small-boats commitment [1]"
+    assert answerer.seen[0].question == "What did France promise in July?"
+    assert answerer.seen[0].passages

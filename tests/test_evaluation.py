@@ -10,8 +10,8 @@ from qa.evaluation import EvalQuestion, Outcome, contains_any, evaluate, score
 from tests.conftest import ROOT, SEEDS
 
 SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions.jsonl"
-# Measured on seeds/: 16 of 16 answerable questions hit, 6 of 6 unanswerable refused
-# at QA_MIN_SCORE's default. The floors leave room for one or two misses, no more.
+# Measured on seeds/ with the default reader: 16 of 16 answerable questions hit, 6 of 6
+# unanswerable refused. The floors leave room for one or two misses, no more.
 SEED_ANSWER_HIT_FLOOR = 0.85
 SEED_REFUSAL_FLOOR = 0.66
 
@@ -86,3 +86,23 @@ def test_seed_questions_stay_above_the_measured_floor(tmp_path):
     assert ours.answerable >= 15 and ours.unanswerable >= 5
     assert ours.answer_hit_rate >= SEED_ANSWER_HIT_FLOOR, text
     assert ours.refusal_recall >= SEED_REFUSAL_FLOOR, text
+
+
+def test_question_kinds_get_rows_and_conversations_are_asked_turn_by_turn(tmp_path):
+    rows = [{"question": "Who is in charge of border security in the UK?",
+             "expect_any": ["Martin Hewitt"], "kind": "who"},
+            {"question": "Why did they back away?", "kind": "followup",
+             "history_questions": ["What did France promise in July?"],
+             "expect_any": ["political turmoil"]},
+            {"question": "What is the capital of Australia?", "answerable": False,
+             "kind": "unanswerable"}]
+    dataset = tmp_path / "kinds.jsonl"
+    dataset.write_text("\n".join(json.dumps(r) for r in rows))
+    reports, text = evaluate(dataset, [str(SEEDS)], None, 7, tmp_path / "out", baseline=False,
+                             progress=False, workdir=tmp_path / "work")
+    by_name = {r.system.strip(): r for r in reports}
+    assert set(by_name) == {"Article QA (default)", "Article QA (default) · who",
+                            "Article QA (default) · followup",
+                            "Article QA (default) · unanswerable"}, text
+    assert by_name["Article QA (default) · followup"].answer_hit_rate == 1.0, text
+    assert by_name["Article QA (default)"].refusal_recall == 1.0, text

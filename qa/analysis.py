@@ -1,0 +1,66 @@
+"""Words as the lexical index and the reader compare them: lower case, no stop words, stemmed.
+
+Its own module because both the BM25 index (which ranks passages) and the
+reader (which reads the passages it is given) need the same notion of a word,
+and the reader must not depend on the index.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_WORD = re.compile(r"[a-z0-9]+")
+QUESTION_STOP_WORDS = {"s", "t", "did", "does", "do", "what", "who", "whom", "which", "when",
+                       "where", "why", "how", "has", "have", "had", "been", "he", "she", "his",
+                       "her", "its"}
+
+
+class Analyzer:
+    """Lower-case words, English stop words removed, Snowball-stemmed."""
+
+    def __init__(self) -> None:
+        import Stemmer
+        from bm25s.stopwords import STOPWORDS_EN
+
+        self._stem = Stemmer.Stemmer("english").stemWords
+        self._stop = set(STOPWORDS_EN) | QUESTION_STOP_WORDS
+
+    def terms(self, text: str) -> list[str]:
+        words = [w for w in _WORD.findall(text.lower()) if w not in self._stop]
+        return self._stem(words) if words else []
+
+
+@lru_cache(maxsize=1)
+def shared_analyzer() -> Analyzer:
+    return Analyzer()
+
+
+# Each run of spaces can match one way only (no "\s+ x? \s*"), so matching stays linear.
+_NAME_RUN = re.compile(r"(?<![\w'’])[A-Z][\w'’.-]*[A-Za-z](?:[ \t]+(?:(?:of|de|la|von|van|al)[ \t]+)?"
+                       r"[A-Z][\w'’.-]*[A-Za-z])+")
+_LEADING_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which", "is",
+                  "are", "was", "were", "did", "does", "do", "has", "have", "had", "can",
+                  "could", "will", "would", "should", "tell", "and", "but", "so", "the", "a",
+                  "an", "in", "on", "at", "of", "i", "me", "please", "mr", "mrs", "ms", "dr"}
+
+
+def full_names(text: str) -> list[str]:
+    """Names of two or more capitalised words ("Martin Hewitt"), question words dropped.
+
+    Linear in the text: one regex pass whose runs cannot overlap.
+    """
+    names = []
+    for match in _NAME_RUN.finditer(text[:2000]):
+        words = match.group().split()
+        while words and words[0].lower() in _LEADING_WORDS:
+            words = words[1:]
+        if len(words) >= 2:
+            names.append(" ".join(words).rstrip(".’'"))
+    return names
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whole-word, case-insensitive, any white space between the words."""
+    words = [re.escape(w) for w in phrase.lower().split()]
+    return bool(words) and re.search(r"\b" + r"\s+".join(words) + r"\b", text.lower()) is not None

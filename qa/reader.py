@@ -1,0 +1,256 @@
+"""The reader: how likely each sentence of the retrieved passages is to answer the question.
+
+Retrieval finds the right article; the reader picks the sentence in it that
+answers. Similarity to the question is not enough for that: an article's
+opening sentence restates its topic and so resembles every question about it,
+while the sentence holding the name, number or reason often shares few words
+with the question. So each sentence is described by evidence of two kinds:
+
+- does it match the question: its vector and its passage's vector against
+  the question's, the share of the question's words it and its passage hold,
+  and (reader modes "default" and "accurate") a cross-encoder's reading of the
+  question and sentence together;
+- does it hold what the question asks for: a name not already in the question
+  for who/which, a number or date for how much/how many/when, a stated cause
+  for why/how; and how much it says beyond the question.
+
+Two models are fitted on labelled sentences by
+``benchmarks/fit_reader.py`` (weights in ``qa/weights.py``). The choice model
+compares one question's sentences with each other (a softmax over them,
+fitted listwise) and picks the answer. The answerable
+model looks at the chosen sentence and its passages and gives the probability
+that it answers at all; below its fitted threshold the answer is a refusal.
+Every piece of evidence depends only on the question and the passages, never
+on what else is indexed, so that decision does not move when unrelated
+articles arrive.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from qa.analysis import Analyzer
+from qa.chunking import Span
+from qa.results import Passage, Retrieval
+from qa.retrieval import mentions
+from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel
+
+# A sentence that leans on the one before it ("That culminated...", "He said...").
+DEPENDENT_START = re.compile(
+    r"^[\"'“‘]?(that|this|these|those|it|its|he|she|they|his|her|their|him|them|but|however|"
+    r"then|there|such|also|yet|so|and|meanwhile|instead|still|both|the move|the focus)\b", re.I)
+
+_KIND_PATTERNS = (
+    ("number", re.compile(r"^(?:\w+\s+){0,3}?(how (?:much|many|long|old|big|large|far|often|"
+                          r"high|low|fast)|when|what (?:year|date|time|day|month|age|price|"
+                          r"percentage|share|proportion|amount|sum|figure|score)|until when|"
+                          r"by how much)\b", re.I)),
+    ("reason", re.compile(r"^(?:\w+\s+){0,3}?(why|how(?! (?:much|many|long|old|big|large|far|"
+                          r"often|high|low|fast))|what (?:caused|made|led|excuse|reason|"
+                          r"prompted|explains?)|for what reason)\b", re.I)),
+    ("name", re.compile(r"^(?:\w+\s+){0,3}?(who|whom|whose|which|where|in which|at which|"
+                        r"from which|to which)\b", re.I)),
+)
+_NAME = re.compile(r"(?<![\w'’])[A-Z][\w'’&.-]*[A-Za-z](?:[ \t]+(?:(?:of|de|du|la|van|von|al|bin)"
+                   r"[ \t]+)?[A-Z][\w'’&.-]*[A-Za-z])*")
+_NOT_NAMES = {"i", "mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "he", "she", "it", "they",
+              "we", "you", "but", "and", "in", "on", "at", "as", "if", "so", "this", "that",
+              "there", "then", "however", "meanwhile", "when", "while", "after", "before", "its",
+              "his", "her", "their", "our", "my", "one", "some", "many", "most", "all", "both"}
+_NUMBER = re.compile(
+    r"[£$€¥]\s?\d|\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"fifteen|twenty|thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|"
+    r"third|quarter|twice|double|triple|january|february|march|april|may|june|july|august|"
+    r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday|yesterday|today|tomorrow|last (?:week|month|year)|next (?:week|month|year))\b",
+    re.I)
+_REASON = re.compile(
+    r"\b(?:because|since|as a result|due to|owing to|thanks to|after|following|amid|so that|"
+    r"in order to|so as to|the reason|reasons?|led to|lead to|leads to|caused?|causing|blamed?|"
+    r"blaming|meant|means|means that|resulted?|result of|risk|fears?|concerns?|worried|"
+    r"unless|if|would|could|should|by \w+ing|through|saying|said (?:it|that|they|he|she)|"
+    r"arguing|argued|claiming|claimed|insisted|considered|too (?:great|high|much|many))\b", re.I)
+
+
+# A stated cause: what a why/how answer needs. Narrower than _REASON (which only
+# nudges the choice): a sentence without one hands on to the next sentence.
+STATES_CAUSE = re.compile(
+    r"\b(?:because|since|as a result|due to|owing to|thanks to|so that|in order to|so as to|"
+    r"the reason|led to|caused by|blamed|after|following|amid|by \w+ing|troubled by|"
+    r"too (?:great|high|much|many|risky)|would|could|cannot|can't|unable)\b", re.I)
+
+
+class CrossEncoderLike(Protocol):
+    def score(self, question: str, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class SentenceEvidence:
+    """One sentence of a retrieved passage, what speaks for it, and how likely it answers."""
+
+    passage: Passage
+    rank: int  # the passage's rank in the retrieval
+    position: int  # index in the chunk's sentence list
+    span: Span
+    text: str
+    features: dict[str, float]
+    probability: float  # its share of the choice model's softmax over the sentences read
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The sentences best first, and the probability that the best one answers at all."""
+
+    sentences: list[SentenceEvidence]
+    answerable: float
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    passage: Passage
+    rank: int
+    position: int
+    span: Span
+    text: str
+
+    def scored(self, features: dict[str, float], probability: float) -> SentenceEvidence:
+        return SentenceEvidence(self.passage, self.rank, self.position, self.span, self.text,
+                                features, probability)
+
+
+def cross_input(title: str, sentence: str) -> str:
+    """What the cross-encoder reads: the article's title, then the sentence.
+
+    The title says what "he", "the firm" or "the deal" in a sentence is; with
+    it the cross-encoder put the answering sentence first for 40 of the 48
+    BBC fitting-half questions, 37 without it, and 16 with the sentence
+    before instead (benchmarks/fit_reader.py samples).
+    """
+    return f"{title}. {sentence}" if title else sentence
+
+
+def question_evidence(best: dict[str, float], others: Sequence[dict[str, float]],
+                      choice: float) -> dict[str, float]:
+    """What says the best sentence answers at all: how strong it and its passages are."""
+    evidence = {"choice": choice, "dense": best["dense"], "coverage": best["coverage"],
+                "passage": max(f["passage"] for f in others),
+                "context_coverage": max(f["context_coverage"] for f in others)}
+    if "cross" in best:
+        evidence["cross"] = best["cross"]
+        evidence["best_cross"] = max(f["cross"] for f in others)
+    return evidence
+
+
+def question_kind(question: str) -> str:
+    """What the answer must hold: "name", "number", "reason" or "other"."""
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.search(question.strip()):
+            return kind
+    return "other"
+
+
+def new_names(text: str, question: str) -> int:
+    """How many names the sentence gives that the question does not already hold."""
+    asked = question.lower()
+    count = 0
+    for match in _NAME.finditer(text):
+        words = [w for w in match.group().split() if w.lower().strip(".") not in _NOT_NAMES]
+        if words and not all(w.lower() in asked for w in words):
+            count += 1
+    return count
+
+
+def new_numbers(text: str, question: str) -> int:
+    asked = question.lower()
+    return sum(1 for m in _NUMBER.finditer(text) if m.group().lower() not in asked)
+
+
+class Reader:
+    """Scores every sentence of the retrieved passages; best first.
+
+    ``cross_encoder`` None is the fast reader (no model call). Otherwise the
+    ``shortlist`` best sentences by the fast model are read by the cross-encoder
+    and re-scored with the full model (``shortlist`` None reads them all).
+    """
+
+    def __init__(self, analyzer: Analyzer, cross_encoder: CrossEncoderLike | None = None,
+                 shortlist: int | None = 10, weights: FeatureWeights | None = None) -> None:
+        self.analyzer = analyzer
+        self.cross_encoder = cross_encoder
+        self.shortlist = shortlist
+        self.weights = weights or READER_WEIGHTS
+
+    @property
+    def threshold(self) -> float:
+        """Below this ``Reading.answerable`` the articles are taken not to answer."""
+        return self._answerable_model.threshold
+
+    @property
+    def _answerable_model(self) -> LogisticModel:
+        return self.weights.full_answerable if self.cross_encoder else self.weights.fast_answerable
+
+    def read(self, retrieval: Retrieval) -> Reading:
+        candidates = self.evidence(retrieval)
+        if not candidates:
+            return Reading([], 0.0)
+        shares = self.weights.fast.shares([f for _, f in candidates])
+        read = sorted((c.scored(f, p) for (c, f), p in zip(candidates, shares)),
+                      key=lambda s: -s.probability)
+        if self.cross_encoder is not None:
+            picked = read if self.shortlist is None else read[:self.shortlist]
+            logits = self.cross_encoder.score(retrieval.question,
+                                              [self._context(s) for s in picked])
+            features = [{**s.features, "cross": float(x)} for s, x in zip(picked, logits)]
+            shares = self.weights.full.shares(features)
+            read = sorted((SentenceEvidence(s.passage, s.rank, s.position, s.span, s.text, f, p)
+                           for s, f, p in zip(picked, features, shares)),
+                          key=lambda s: -s.probability)
+        evidence = question_evidence(read[0].features, [s.features for s in read],
+                                     read[0].probability)
+        return Reading(read, self._answerable_model.probability(evidence))
+
+    @staticmethod
+    def _context(sentence: SentenceEvidence) -> str:
+        return cross_input(sentence.passage.chunk.title, sentence.text)
+
+    def evidence(self, retrieval: Retrieval) -> list[tuple[_Candidate, dict[str, float]]]:
+        """Every sentence with its cheap evidence (all but the cross-encoder's)."""
+        question = retrieval.question
+        kind = question_kind(question)
+        asked = set(retrieval.terms)
+        n_asked = max(len(asked), 1)
+        out = []
+        for rank, passage in enumerate(retrieval.passages):
+            chunk = passage.chunk
+            passage_terms = set(self.analyzer.terms(f"{chunk.title}\n{chunk.text}"))
+            context_coverage = len(asked & passage_terms) / n_asked
+            sentences = [chunk.sentence_text(span) for span in chunk.sentences]
+            for position, (span, text) in enumerate(zip(chunk.sentences, sentences)):
+                terms = set(self.analyzer.terms(text))
+                vector = retrieval.sentence_vectors.get((chunk.article_id, span[0], span[1]))
+                dense = float(vector @ retrieval.query_vector) if vector is not None \
+                    else passage.dense
+                names = new_names(text, question)
+                numbers = new_numbers(text, question)
+                features = {
+                    "dense": dense,
+                    "passage": passage.dense,
+                    "coverage": len(asked & terms) / n_asked,
+                    "context_coverage": context_coverage,
+                    "novelty": len(terms - asked) / max(len(terms), 1),
+                    "first_rank": 1.0 if rank == 0 else 0.0,
+                    "lead": 1.0 if span[0] == 0 else 0.0,
+                    "time": 1.0 if retrieval.time_cues and mentions(text, retrieval.time_cues)
+                    else 0.0,
+                    "name_answer": float(kind == "name" and names > 0),
+                    "number_answer": float(kind == "number" and numbers > 0),
+                    "reason_answer": float(kind == "reason" and bool(_REASON.search(text))),
+                    "other_names": float(kind == "other" and names > 0),
+                    "short": 1.0 if len(terms) < 5 else 0.0,
+                }
+                out.append((_Candidate(passage, rank, position, span, text), features))
+        return out

@@ -1,0 +1,161 @@
+"""The reader and the condenser on small hand-made inputs: no model, no index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.analysis import Analyzer, contains_phrase, full_names
+from qa.answering import NOT_ANSWERED, ExtractiveAnswerer
+from qa.chain import condense
+from qa.reader import Reader, new_names, new_numbers, question_kind
+from qa.results import Passage, Retrieval
+from qa.store import StoredChunk
+from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel, RankingModel
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Who beat her in the final?", "name"),
+    ("Which company bought the makers of Halo?", "name"),
+    ("Where did the talks take place?", "name"),
+    ("How much did the deal cost?", "number"),
+    ("How many complaints has it received?", "number"),
+    ("When was the agency founded?", "number"),
+    ("Why did the regulator step in?", "reason"),
+    ("How did Simon Taylor get hurt?", "reason"),
+    ("What caused the computer failure?", "reason"),
+    ("What did France promise in July?", "other"),
+])
+def test_question_kind_names_what_the_answer_must_hold(question, kind):
+    assert question_kind(question) == kind
+
+
+def test_new_names_and_numbers_ignore_what_the_question_already_says():
+    question = "Who beat Hantuchova in Dubai?"
+    assert new_names("Hantuchova lost in Dubai.", question) == 0
+    assert new_names("Hantuchova lost to Serena Williams in Dubai.", question) == 1
+    assert new_numbers("It cost $2.9bn in 2004.", "How much did it cost?") >= 1
+    assert new_numbers("It was costly.", "How much did it cost?") == 0
+
+
+def test_full_names_and_phrase_matching():
+    assert full_names("Who is Martin Hewitt?") == ["Martin Hewitt"]
+    assert full_names("Who beat her in the final?") == []
+    assert contains_phrase("the man, Martin\nHewitt, said", "Martin Hewitt")
+    assert not contains_phrase("Lleyton Hewitt and Martin Amis", "Martin Hewitt")
+
+
+def test_name_patterns_stay_linear_on_hostile_input():
+    hostile = "A" + " " * 19_990 + "a"  # made the old follow-up regex take seconds
+    assert full_names(hostile) == []
+    assert new_names(hostile, "x") == 0  # a lone capital letter is not a name
+
+
+def _chunk(text: str, article_id: str = "a1") -> StoredChunk:
+    spans, start = [], 0
+    for sentence in text.split(". "):
+        end = start + len(sentence) + (0 if sentence.endswith(".") else 1)
+        spans.append((start, end))
+        start = end + 1
+    return StoredChunk(id=f"{article_id}:0", article_id=article_id, title="Court rejects case",
+                       source="", url="", published="", text=text, start=0, end=len(text),
+                       sentences=tuple(spans), lead_text=text[:spans[0][1]], lead=spans[0])
+
+
+def _retrieval(question: str, chunk: StoredChunk) -> Retrieval:
+    analyzer = Analyzer()
+    vector = np.ones(4, dtype=np.float32) / 2
+    vectors = {(chunk.article_id, s, e): vector for s, e in chunk.sentences}
+    return Retrieval(question, vector, analyzer.terms(question), (), [Passage(chunk, 1.0, 0.6, 0.5)],
+                     vectors)
+
+
+class _StandInCrossEncoder:
+    """A stand-in for the model (plumbing only): likes sentences holding a word."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+        self.calls: list[int] = []
+
+    def score(self, question, texts):
+        self.calls.append(len(texts))
+        return np.array([8.0 if self.word in t else -8.0 for t in texts], dtype=np.float32)
+
+
+TEXT = ("The court rejected the government's tobacco case on Friday. Tobacco companies "
+        "welcomed the ruling. The judges found that the case could not be brought under "
+        "anti-racketeering laws.")
+
+
+# Explicit weights: these tests are about the plumbing, not about fitted values.
+_BY_CROSS = FeatureWeights(
+    fast=RankingModel(weights={"dense": 1.0}),
+    full=RankingModel(weights={"cross": 1.0}),
+    fast_answerable=LogisticModel(bias=0.0, weights={"dense": 1.0}, threshold=0.5),
+    full_answerable=LogisticModel(bias=0.0, weights={"cross": 1.0}, threshold=0.5))
+
+
+def test_reader_reads_only_its_shortlist_and_ranks_by_the_full_model():
+    chunk = _chunk(TEXT)
+    cross = _StandInCrossEncoder("anti-racketeering")
+    reader = Reader(Analyzer(), cross, shortlist=2, weights=_BY_CROSS)
+    reading = reader.read(_retrieval("Why did the court reject the tobacco case?", chunk))
+    assert cross.calls == [2]
+    assert len(reading.sentences) == 2
+    assert all("cross" in s.features for s in reading.sentences)
+    assert [s.probability for s in reading.sentences] == sorted(
+        (s.probability for s in reading.sentences), reverse=True)
+
+
+def test_the_cross_encoder_reads_the_title_with_the_sentence():
+    cross = _StandInCrossEncoder("Court rejects case. The judges")
+    reader = Reader(Analyzer(), cross, shortlist=None, weights=_BY_CROSS)
+    reading = reader.read(_retrieval("Why was the case rejected?", _chunk(TEXT)))
+    assert reading.sentences[0].text.startswith("The judges found")
+
+
+def test_answerer_quotes_the_best_sentence_at_its_offsets_and_refuses_on_weak_evidence():
+    retrieval = _retrieval("Why did the court reject the tobacco case?", _chunk(TEXT))
+    reader = Reader(Analyzer(), _StandInCrossEncoder("anti-racketeering"), shortlist=None,
+                    weights=_BY_CROSS)
+    answer = ExtractiveAnswerer(reader).answer(retrieval)
+    assert answer.grounded
+    assert answer.confidence > 0.99  # sigmoid(cross logit 8) of the best sentence
+    assert "anti-racketeering" in answer.citations[0].quote
+    for c in answer.citations:
+        assert TEXT[c.start:c.end] == c.quote
+    unconvinced = Reader(Analyzer(), _StandInCrossEncoder("no sentence has this"),
+                         shortlist=None, weights=_BY_CROSS)
+    refused = ExtractiveAnswerer(unconvinced).answer(retrieval)
+    assert not refused.grounded and refused.text == NOT_ANSWERED and refused.citations == []
+
+
+def test_fitted_weights_define_every_model_and_a_threshold_to_refuse_by():
+    for model in (READER_WEIGHTS.fast_answerable, READER_WEIGHTS.full_answerable):
+        assert 0.0 < model.threshold < 1.0
+    assert "cross" not in str(READER_WEIGHTS.fast.weights)
+
+
+def _exchange(question: str, answer: str = "") -> list[dict[str, str]]:
+    history = [{"role": "user", "content": question}]
+    return history + ([{"role": "assistant", "content": answer}] if answer else [])
+
+
+@pytest.mark.parametrize("history, follow_up, standalone", [
+    (_exchange("Who was the former Interior Minister credited with a tougher approach?",
+               "Former Interior Minister Bruno Retailleau was widely credited [1]"),
+     "What happened after he left the ministry?", "Bruno Retailleau left the ministry"),
+    (_exchange("What did France promise in July?", "The focus then was on plans [1]"),
+     "Why did they back away?", "Why did France back away?"),
+    (_exchange("What was agreed at the summit last July?"),
+     "What was its focus?", "summit last July"),
+    (_exchange("Who is Martin Hewitt?"), "What is his job?", "What is Martin Hewitt's job?"),
+])
+def test_follow_ups_resolve_from_the_question_and_the_answer(history, follow_up, standalone):
+    assert standalone in condense(follow_up, history)
+
+
+def test_condense_leaves_standalone_questions_alone():
+    history = _exchange("Who is Martin Hewitt?")
+    assert condense("What did France promise in July?", history) == "What did France promise in July?"
+    assert condense("What has he expressed?", []) == "What has he expressed?"
