@@ -93,7 +93,8 @@ def collect(assistant, items, cross) -> list[Sample]:
         evidence = reader.evidence(retrieval)
         logits = cross.score(question, [cross_input(c.passage.chunk.title, c.text)
                                         for c, _ in evidence])
-        rows = [{**f, "cross": float(x), "rank": c.rank, "text": c.text[:300],
+        rows = [{**f, "cross": float(x), "rank": -1 if c.passage.sibling else c.rank,
+                 "text": c.text[:300],
                  "label": bool(answerable and contains_any(c.text, answers))}
                 for (c, f), x in zip(evidence, logits)]
         samples.append(Sample(dataset, half, question, answerable, rows))
@@ -118,7 +119,7 @@ def as_model(names: list[str], fitted: tuple[list[float], float], cut: float = 0
 def candidates(sample: Sample, passages: int, cross: bool = True) -> list[dict]:
     drop = () if cross else ("cross",)
     return [{k: v for k, v in r.items() if k not in drop} for r in sample.rows
-            if r["rank"] < passages]
+            if r["rank"] < passages]  # the top article's other chunks have rank -1: always read
 
 
 def ranked(rows: list[dict], model: RankingModel) -> list[tuple[float, dict]]:
@@ -136,8 +137,7 @@ def read(sample: Sample, mode: str, fast: RankingModel, full: RankingModel | Non
         picked = [r for _, r in order] if mode == "accurate" else \
             [r for _, r in order[:DEFAULT_SHORTLIST]]
         order = ranked(picked, full)
-    best_share, best = order[0]
-    return [r for _, r in order], question_evidence(best, [r for _, r in order], best_share)
+    return [r for _, r in order], question_evidence(order[0][1])
 
 
 def fit_choice(samples: list[Sample], names: list[str],
@@ -260,7 +260,7 @@ def main() -> None:
         big.ingest([ROOT / "seeds", BBC], show_progress=True)
     squad_index = Assistant(index_dir=work / "squad-index", reader="fast")
     squad_index.ingest(squad.corpus_paths, show_progress=True)
-    cache = work / f"samples-v2-{args.squad_questions}-{args.seed}.json"
+    cache = work / f"samples-v3-{args.squad_questions}-{args.seed}.json"
     if args.reuse_samples and cache.exists():
         samples = [Sample(**s) for s in json.loads(cache.read_text())]
     else:

@@ -39,7 +39,9 @@ def shared_analyzer() -> Analyzer:
 # Each run of spaces can match one way only (no "\s+ x? \s*"), so matching stays linear.
 _NAME_RUN = re.compile(r"(?<![\w'’])[A-Z][\w'’.-]*[A-Za-z](?:[ \t]+(?:(?:of|de|la|von|van|al)[ \t]+)?"
                        r"[A-Z][\w'’.-]*[A-Za-z])+")
-_LEADING_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which", "is",
+_LEADING_WORDS = {"former", "new", "by", "for", "from", "with", "as", "it", "its", "this",
+                  "that", "these", "those", "there", "then", "but", "if", "when", "while",
+                  "after", "before", "what", "who", "whom", "whose", "when", "where", "why", "how", "which", "is",
                   "are", "was", "were", "did", "does", "do", "has", "have", "had", "can",
                   "could", "will", "would", "should", "tell", "and", "but", "so", "the", "a",
                   "an", "in", "on", "at", "of", "i", "me", "please", "mr", "mrs", "ms", "dr"}
@@ -55,6 +57,8 @@ def full_names(text: str) -> list[str]:
         words = match.group().split()
         while words and words[0].lower() in _LEADING_WORDS:
             words = words[1:]
+        while words and words[-1].lower().strip("'’") in _LEADING_WORDS:
+            words = words[:-1]
         if len(words) >= 2:
             names.append(" ".join(words).rstrip(".’'"))
     return names
@@ -64,3 +68,17 @@ def contains_phrase(text: str, phrase: str) -> bool:
     """Whole-word, case-insensitive, any white space between the words."""
     words = [re.escape(w) for w in phrase.lower().split()]
     return bool(words) and re.search(r"\b" + r"\s+".join(words) + r"\b", text.lower()) is not None
+
+
+def asked_names(question: str) -> set[str]:
+    """The full names a question gives, also without leading titles.
+
+    "President Emmanuel Macron" is also looked for as "Emmanuel Macron".
+    """
+    variants = set()
+    for name in full_names(question):
+        words = name.split()
+        variants.add(name)
+        if len(words) > 2:
+            variants.add(" ".join(words[-2:]))
+    return variants

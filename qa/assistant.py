@@ -94,7 +94,8 @@ class Assistant:
 
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         """The best passages for ``query``, scored, without composing an answer."""
-        return self.retriever.search(self._valid_question(query), self._valid_k(k)).passages
+        found = self.retriever.search(self._valid_question(query), self._valid_k(k)).passages
+        return [p for p in found if not p.sibling]  # the top article's other chunks are for reading
 
     def stats(self) -> IndexStats:
         return self.store.stats()

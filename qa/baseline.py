@@ -19,6 +19,9 @@ from qa.embeddings import resolve_model
 from qa.errors import QAError
 
 
+COMPLETE_MARKER = "stock-complete"
+
+
 @dataclass(frozen=True)
 class StockHit:
     article_id: str
@@ -56,9 +59,13 @@ class StockPipeline:
             self.store.add_documents(docs[i:i + batch])
         return len(docs)
 
-    def count(self) -> int:
-        """Chunks already stored (a persisted stock index is reused, not rebuilt)."""
-        return self.store._collection.count()
+    @property
+    def complete(self) -> bool:
+        """True when ``add`` finished here before: only a complete index is reused."""
+        return (self._dir / COMPLETE_MARKER).exists()
+
+    def mark_complete(self) -> None:
+        (self._dir / COMPLETE_MARKER).write_text("added\n")
 
     def search(self, question: str, k: int = 4) -> list[StockHit]:
         return [StockHit(d.metadata["article_id"], d.page_content)

@@ -10,7 +10,8 @@ rewritten into a standalone question from the conversation:
 - "they/them/their" becomes the name the previous answer gave to a who/which
   question, else the previous question's main name ("France");
 - otherwise, or when nothing was replaced, the previous question's key words
-  are appended, so the earlier topic is kept ("(summit last July)").
+  are appended, so the earlier topic is kept ("(summit last July)"); this also
+  holds for a follow-up that names nothing itself ("Who runs the company?").
 
 That standalone question is what retrieval and answering see. Every pattern
 here is linear in its input and inputs are cut to a bounded length first.
@@ -44,13 +45,16 @@ _REFERENCE = re.compile(r"\b(he|she|they|him|them|his|her|hers|their|it|its|this
                         r"these|those|there|then|the same)\b", re.I)
 _CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*[A-Za-z]")
 _MARK = re.compile(r"\[\d+\]")
+_ORGANISATION = re.compile(r"\b(University|College|School|Party|Company|Corporation|Bank|Group|"
+                           r"Council|Ministry|Department|Office|Association|Federation|Union|"
+                           r"Club|League|Court|Commission|Agency|Board|Inc|Ltd|Plc)\b")
 _WORD = re.compile(r"[\w'’-]+")
 
 
 def condense(question: str, history: Sequence[Message]) -> str:
     """A standalone version of ``question`` given the earlier messages."""
     previous_question, previous_answer = _last_exchange(history)
-    if not previous_question or not _REFERENCE.search(question):
+    if not previous_question or not (_REFERENCE.search(question) or _names_nothing(question)):
         return question
     person = _person(previous_question, previous_answer)
     group = _answered_name(previous_question, previous_answer) or _main_name(previous_question)
@@ -62,6 +66,11 @@ def condense(question: str, history: Sequence[Message]) -> str:
             return pattern.sub(f"{referent}'s" if possessive else referent, question, count=1)
     keywords = [w for w in _WORD.findall(previous_question) if w.lower() not in _QUESTION_WORDS]
     return f"{question} ({' '.join(keywords)})" if keywords else question
+
+
+def _names_nothing(question: str) -> bool:
+    """No capitalised word past the first: "Who runs the company?" leans on the conversation."""
+    return not _CAPITALISED.findall(question.strip()[1:])
 
 
 def _last_exchange(history: Sequence[Message]) -> tuple[str, str]:
@@ -83,21 +92,22 @@ def _answered_name(question: str, answer: str) -> str:
     if re.match(r"\s*who\s+(?:is|was|are|were)\s+[A-Z]", question) and full_names(question):
         return ""
     if answer and re.match(r"\s*(who|whom|which)\b", question, re.I):
-        for name in full_names(answer):
-            if name.lower() not in question.lower():
-                return name
+        names = [n for n in full_names(answer) if n.lower() not in question.lower()]
+        if re.match(r"\s*(who|whom)\b", question, re.I):  # a person, not "Stanford University"
+            names.sort(key=lambda n: bool(_ORGANISATION.search(n)))
+        return names[0] if names else ""
     return ""
 
 
 def _person(question: str, answer: str) -> str:
-    """Who the last exchange was about: the answer's name for a "who" question."""
-    answered = _answered_name(question, answer)
-    if answered:
-        return answered
-    names = full_names(question)
-    if names:
-        return max(names, key=len)
-    return _main_name(question) or next(iter(full_names(answer)), "")
+    """Who the last exchange was about: the answer's name for a "who" question.
+
+    Only a person-like name ("Bruno Retailleau", not "European Union"); none
+    means the caller keeps the topic's key words instead.
+    """
+    candidates = [_answered_name(question, answer), *sorted(full_names(question), key=len,
+                                                             reverse=True)]
+    return next((n for n in candidates if n and not _ORGANISATION.search(n)), "")
 
 
 def _main_name(text: str) -> str:

@@ -77,13 +77,23 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", default="results", help="folder for JSON and PNG results")
     evaluate.add_argument("--no-baseline", action="store_true",
                           help="skip the stock LangChain pipeline row")
-    evaluate.add_argument("--readers", default="default",
+    evaluate.add_argument("--readers", default=("default",), type=_readers,
                           help="reader modes to run, comma-separated: default,accurate,fast")
     evaluate.add_argument("--workdir", default=None,
                           help="keep the indexes here and reuse them on the next run "
                           "(default: a new temp folder)")
     evaluate.set_defaults(run=_eval)
     return parser
+
+
+def _readers(text: str) -> tuple[str, ...]:
+    from qa.config import READERS
+
+    readers = tuple(r.strip() for r in text.split(",") if r.strip())
+    if not readers or any(r not in READERS for r in readers):
+        raise argparse.ArgumentTypeError(f"takes {', '.join(READERS)} (comma-separated), "
+                                         f"not {text!r}")
+    return readers
 
 
 def _assistant(args: argparse.Namespace):
@@ -169,17 +179,10 @@ def _serve(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from qa.evaluation import DEFAULT_DATASET, run_cli
 
-    from qa.config import READERS
-    from qa.errors import ConfigError
-
-    readers = [r.strip() for r in args.readers.split(",") if r.strip()]
-    unknown = [r for r in readers if r not in READERS]
-    if unknown or not readers:
-        raise ConfigError(f"--readers takes {', '.join(READERS)}, not {args.readers!r}")
     return run_cli(dataset=Path(args.dataset) if args.dataset else DEFAULT_DATASET,
                    corpus=args.corpus, limit=args.limit, seed=args.seed, out=Path(args.out),
                    baseline=not args.no_baseline,
-                   workdir=Path(args.workdir) if args.workdir else None, readers=readers)
+                   workdir=Path(args.workdir) if args.workdir else None, readers=args.readers)
 
 
 if __name__ == "__main__":

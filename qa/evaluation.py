@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -241,16 +242,19 @@ def run_ours(dataset: Dataset, questions: list[EvalQuestion], index_dir: Path,
 def run_stock(dataset: Dataset, questions: list[EvalQuestion], index_dir: Path,
               progress: bool = True) -> list[Outcome]:
     """The tutorial pipeline: its top passage stands as its answer; it never refuses."""
-    from qa.baseline import StockPipeline
+    from qa.baseline import COMPLETE_MARKER, StockPipeline
 
     articles: list[Article] = []
     for path in dataset.corpus_paths:
         files = sorted(p for p in Path(path).rglob("*") if p.is_file()) if Path(path).is_dir() else [Path(path)]
         for file in files:
             articles += load_file(file, 10**9).articles
+    if index_dir.exists() and not (index_dir / COMPLETE_MARKER).exists():
+        shutil.rmtree(index_dir)  # an interrupted build: never measure a partial index
     stock = StockPipeline(persist_dir=index_dir)
-    if stock.count() == 0:
+    if not stock.complete:
         stock.add(articles)
+        stock.mark_complete()
     outcomes = []
     for question in _bar(questions, "stock LangChain", progress):
         hits = stock.search(question.question, k=10)
@@ -295,7 +299,8 @@ def table(reports: list[Report], title: str) -> str:
     return "\n".join(lines)
 
 
-def chart(reports: list[Report], path: Path, threshold: float) -> None:
+def chart(reports: list[Report], path: Path, thresholds: dict[str, float]) -> None:
+    """Recall@k curves, and each refusing system's trade-off with a dot at its threshold."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -309,10 +314,14 @@ def chart(reports: list[Report], path: Path, threshold: float) -> None:
     left.legend()
     for r in reports:
         if r.tradeoff:
-            right.plot([p[2] for p in r.tradeoff], [p[1] for p in r.tradeoff], label=r.system)
+            line, = right.plot([p[2] for p in r.tradeoff], [p[1] for p in r.tradeoff],
+                               label=r.system)
+            threshold = thresholds.get(r.system)
+            if threshold is None:
+                continue
             at = min(r.tradeoff, key=lambda p: abs(p[0] - threshold))
-            right.scatter([at[2]], [at[1]], color="red", zorder=3,
-                          label=f"reader threshold {threshold:.2f}")
+            right.scatter([at[2]], [at[1]], color=line.get_color(), edgecolor="black", zorder=3,
+                          label=f"its threshold, {threshold:.2f}")
     right.axvline(MAX_FALSE_REFUSALS, color="grey", linestyle="--", linewidth=1)
     right.set(title="Refusals: unanswerable refused vs answerable refused",
               xlabel="false-refusal rate (answerable)", ylabel="refusal recall (unanswerable)",
@@ -366,7 +375,7 @@ def evaluate(dataset_path: Path, corpus: Sequence[str] | None, limit: int | None
         {"dataset": str(dataset_path), "limit": limit, "seed": seed, "thresholds": thresholds,
          "reports": [asdict(r) for r in reports], "table": text}, indent=2))
     chart([r for r in reports if not r.system.startswith(" ")], out / f"{stem}.png",
-          thresholds[readers[0]])
+          {f"Article QA ({reader})": value for reader, value in thresholds.items()})
     return reports, text
 
 

@@ -21,6 +21,7 @@ class Passage:
     score: float  # the retrieval score passages are ordered by
     dense: float  # cosine similarity of the chunk to the question
     lexical: float  # BM25 score (0 when BM25 did not find it)
+    sibling: bool = False  # read because it is part of the top passage's article
 
     def to_dict(self) -> dict:
         c = self.chunk

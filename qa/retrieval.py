@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 import time
 from typing import Any
 
@@ -27,15 +28,23 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from qa.embeddings import Embedder
-from qa.analysis import Analyzer, contains_phrase, full_names
+from qa.analysis import Analyzer, asked_names, contains_phrase
 from qa.lexical import LexicalIndex
 from qa.results import Passage, Retrieval
 from qa.store import ArticleStore, StoredChunk
 
 W_BM25 = 0.3  # weight of BM25, scaled to 0..1 by the best BM25 score of the question
-NAME_BOOST = 0.3  # a passage holding a full name the question asks about ("Martin Hewitt")
+# A passage holding the whole name a question gives ("Martin Hewitt") outranks every one
+# that holds part of it ("Hewitt", another Hewitt): 1.0 is above the spread of the other
+# scores. With 0.3, five Lleyton Hewitt chunks still outranked the Martin Hewitt one.
+NAME_BOOST = 1.0
 TIME_BOOST = 0.05  # a passage that mentions the month or year asked about
 SHORTLIST = 8  # candidates read in full (text, metadata, vectors) and re-scored
+# The rest of the top passage's article is read too: news articles are short, and the
+# sentence that answers often sits in another chunk of the article that ranks first
+# (it need not repeat the question's words: "That culminated last July... The focus
+# then was on plans to intercept the so-called taxi boats").
+SIBLINGS = 3
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 _TIME_CUE = re.compile(r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r"|(?:19|20)\d\d)\b")
@@ -100,11 +109,29 @@ class HybridRetriever(BaseRetriever):
                                   cid in named)
                     for cid, (chunk, vector) in chunks.items()]
         passages.sort(key=lambda p: p.score, reverse=True)
-        return Retrieval(question, query_vector, terms, cues, passages[:k], vectors)
+        passages = passages[:k]
+        if passages:
+            siblings = self._siblings(passages, query_vector, bm25, cues)
+            vectors.update(self.store.sentence_vectors([p.chunk for p in siblings]))
+            passages += siblings
+        return Retrieval(question, query_vector, terms, cues, passages, vectors)
+
+    def _siblings(self, passages: list[Passage], query_vector: np.ndarray,
+                  bm25: dict[str, float], cues: tuple[str, ...]) -> list[Passage]:
+        """The top article's chunks not already among ``passages``, in article order."""
+        top = passages[0].chunk
+        have = {p.chunk.id for p in passages}
+        found = self.store.article_chunks(top.article_id, SIBLINGS + len(have) + 1)
+        chunks = sorted((c for c in found.values() if c[0].id not in have),
+                        key=lambda c: c[0].start)[:SIBLINGS]
+        vectors = self.store.sentence_vectors([c for c, _ in chunks])
+        return [replace(self._passage(chunk, vector, query_vector, vectors,
+                                      bm25.get(chunk.id, 0.0), cues), sibling=True)
+                for chunk, vector in chunks]
 
     def _holding_names(self, question: str, candidates: list[str]) -> set[str]:
         """Candidates that contain a full name the question gives (one cheap read)."""
-        names = full_names(question)
+        names = asked_names(question)
         if not names:
             return set()
         texts = self.store.texts(candidates)
@@ -141,4 +168,4 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [Document(page_content=p.chunk.text, id=p.chunk.id, metadata=p.to_dict())
-                for p in self.search(query).passages]
+                for p in self.search(query).passages if not p.sibling]

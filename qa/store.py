@@ -239,6 +239,15 @@ class ArticleStore:
                 for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
                                                got["embeddings"])}
 
+    def article_chunks(self, article_id: str, limit: int) -> dict[str, tuple[StoredChunk, np.ndarray]]:
+        """Up to ``limit`` chunks of one article, with their vectors (one read)."""
+        got = self._chunks.get(where={"article_id": article_id}, limit=limit,
+                               include=["metadatas", "documents", "embeddings"])
+        dimension = self.embedder.dimension
+        return {cid: (_stored_chunk(cid, doc, meta, dimension), np.asarray(vec, dtype=np.float32))
+                for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
+                                               got["embeddings"])}
+
     def texts(self, ids: Sequence[str]) -> dict[str, str]:
         """Chunk texts by id, titles first: cheap (no metadata, no vectors)."""
         if not ids:

@@ -62,9 +62,9 @@ class FeatureWeights:
 READER_WEIGHTS = FeatureWeights(
     version="2026-11-27 fit",
     fitted_on="even half of benchmarks/data/bbc_dev.jsonl (single questions) and of 600 SQuAD 2.0 dev questions (seed 11)",
-    fast=RankingModel(weights={"dense": 13.5126, "passage": 3.4192, "coverage": 5.5074, "context_coverage": 4.5936, "novelty": 1.3927, "first_rank": 0.1746, "lead": -0.9471, "time": 5.3394, "name_answer": 3.2049, "number_answer": 2.6975, "reason_answer": 0.1918, "other_names": 0.1142, "short": 1.333}),
-    full=RankingModel(weights={"cross": 0.4792, "dense": 1.6701, "passage": 6.4895, "coverage": 1.5762, "name_answer": 2.6089, "number_answer": 1.7554, "reason_answer": -0.9061, "lead": -0.9437, "time": 2.9429}),
-    fast_answerable=LogisticModel(bias=-3.9384, threshold=0.2517, weights={"choice": 2.8037, "context_coverage": 0.709, "coverage": -1.082, "dense": 2.0217, "passage": 1.6392}),
-    full_answerable=LogisticModel(bias=-2.4578, threshold=0.1348, weights={"best_cross": -0.667, "choice": 1.8052, "context_coverage": -0.1611, "coverage": -1.8059, "cross": 0.9205, "dense": 0.1314, "passage": 2.242}),
+    fast=RankingModel(weights={"dense": 13.7366, "passage": 5.2157, "coverage": 5.3665, "context_coverage": 4.9942, "novelty": 1.2253, "first_rank": 0.1363, "lead": -0.9223, "time": 5.3841, "name_answer": 3.2331, "number_answer": 2.7201, "reason_answer": 0.5062, "other_names": 0.1747, "short": 1.401}),
+    full=RankingModel(weights={"cross": 0.4888, "dense": 1.8071, "passage": 6.5295, "coverage": 1.4209, "name_answer": 2.5991, "number_answer": 1.9904, "reason_answer": -0.4713, "lead": -0.9264, "time": 2.9878}),
+    fast_answerable=LogisticModel(bias=-3.3834, threshold=0.2923, weights={"context_coverage": 1.716, "coverage": 0.037, "dense": 3.5177, "passage": -0.122}),
+    full_answerable=LogisticModel(bias=-1.0245, threshold=0.2, weights={"context_coverage": 0.3836, "coverage": -1.9151, "cross": 0.3366, "dense": 0.2804, "passage": 0.4814}),
 )
 # fmt: on

@@ -24,7 +24,7 @@ def test_ingest_ask_stats_and_errors(tmp_path):
     ask = run("ask", "--json", "What did France promise in July?", index=index)
     assert ask.returncode == 0, ask.stderr
     answer = json.loads(ask.stdout)
-    assert answer["grounded"] is True
+    assert answer["grounded"] is True and answer["mode"] == "extractive"
     assert {"number", "article_id", "title", "source", "quote", "start", "end", "score"} <= \
         set(answer["citations"][0])
 
@@ -42,3 +42,16 @@ def test_ingest_ask_stats_and_errors(tmp_path):
 def test_usage_errors_exit_2(tmp_path):
     assert run("ask", index=tmp_path).returncode == 2
     assert run("frobnicate", index=tmp_path).returncode == 2
+
+
+
+def test_bad_reader_settings_are_one_line_errors(tmp_path):
+    bad_eval = run("eval", str(tmp_path / "q.jsonl"), "--readers", "default,psychic", index=tmp_path)
+    assert bad_eval.returncode == 2
+    assert "--readers: takes default, accurate, fast" in bad_eval.stderr
+    assert "Traceback" not in bad_eval.stderr
+    env_bad = subprocess.run([sys.executable, "-m", "qa.cli", "--index", str(tmp_path), "stats"],
+                             capture_output=True, text=True, timeout=300,
+                             env={**__import__("os").environ, "QA_READER": "psychic"})
+    assert env_bad.returncode == 1  # a configuration error, as for every other QA_* value
+    assert "QA_READER must be one of" in env_bad.stderr and "Traceback" not in env_bad.stderr
