@@ -129,8 +129,10 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> Reader:
 
     weights = READER_WEIGHTS
     if settings.min_evidence:
-        weights = replace(weights, fast=replace(weights.fast, threshold=settings.min_evidence),
-                          full=replace(weights.full, threshold=settings.min_evidence))
+        weights = replace(
+            weights,
+            fast_answerable=replace(weights.fast_answerable, threshold=settings.min_evidence),
+            full_answerable=replace(weights.full_answerable, threshold=settings.min_evidence))
     if settings.reader == "fast":
         return Reader(analyzer, None, weights=weights)
     from qa.crossencoder import shared_cross_encoder

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import replace
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -40,11 +40,12 @@ W_BM25 = 0.3  # weight of BM25, scaled to 0..1 by the best BM25 score of the que
 NAME_BOOST = 1.0
 TIME_BOOST = 0.05  # a passage that mentions the month or year asked about
 SHORTLIST = 8  # candidates read in full (text, metadata, vectors) and re-scored
-# The rest of the top passage's article is read too: news articles are short, and the
-# sentence that answers often sits in another chunk of the article that ranks first
-# (it need not repeat the question's words: "That culminated last July... The focus
-# then was on plans to intercept the so-called taxi boats").
+# The chunks around the top passage in its article are read too (all of a typical news
+# article, which has about three): the sentence that answers often sits in another chunk
+# of the article that ranks first, and need not repeat the question's words ("That
+# culminated last July... The focus then was on plans to intercept the taxi boats").
 SIBLINGS = 3
+MAX_ARTICLE_CHUNKS = 200  # read of the top article to find its neighbours (a long one is rare)
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 _TIME_CUE = re.compile(r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r"|(?:19|20)\d\d)\b")
@@ -118,12 +119,13 @@ class HybridRetriever(BaseRetriever):
 
     def _siblings(self, passages: list[Passage], query_vector: np.ndarray,
                   bm25: dict[str, float], cues: tuple[str, ...]) -> list[Passage]:
-        """The top article's chunks not already among ``passages``, in article order."""
+        """The chunks around the top passage in its article, not already among ``passages``."""
         top = passages[0].chunk
         have = {p.chunk.id for p in passages}
-        found = self.store.article_chunks(top.article_id, SIBLINGS + len(have) + 1)
-        chunks = sorted((c for c in found.values() if c[0].id not in have),
-                        key=lambda c: c[0].start)[:SIBLINGS]
+        found = self.store.article_chunks(top.article_id, MAX_ARTICLE_CHUNKS)
+        nearest = sorted((c for c in found.values() if c[0].id not in have),
+                         key=lambda c: abs(c[0].start - top.start))[:SIBLINGS]
+        chunks = sorted(nearest, key=lambda c: c[0].start)
         vectors = self.store.sentence_vectors([c for c, _ in chunks])
         return [replace(self._passage(chunk, vector, query_vector, vectors,
                                       bm25.get(chunk.id, 0.0), cues), sibling=True)

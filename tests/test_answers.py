@@ -113,3 +113,24 @@ def test_an_answerer_given_to_the_assistant_answers_from_the_retrieval(tmp_path)
     assert answer.text == "France backs away from Channel small-boats commitment [1]"
     assert answerer.seen[0].question == "What did France promise in July?"
     assert answerer.seen[0].passages
+
+
+def test_the_top_articles_chunks_read_beside_it_are_its_neighbours(fresh, tmp_path):
+    """A long article: the chunks read with the top one are those around it."""
+    topics = ["harbour dredging", "school meals", "bus timetables", "library hours",
+              "park benches", "street lighting", "recycling bins", "cycle lanes",
+              "market stalls", "swimming pool", "museum roof", "town hall clock"]
+    paragraphs = [" ".join(f"The council discussed {topic} at length on day {n}, item {i}."
+                           for i in range(12)) for n, topic in enumerate(topics)]
+    (tmp_path / "minutes.txt").write_text("Council minutes\n\n" + "\n\n".join(paragraphs))
+    fresh.ingest([tmp_path / "minutes.txt"])
+    retrieval = fresh.retriever.search("What was said about the swimming pool?", 1)
+    top, *siblings = retrieval.passages
+    assert "swimming pool" in top.chunk.text
+    assert siblings and all(p.sibling for p in siblings)
+    chunks = sorted(fresh.store.article_chunks(top.chunk.article_id, 200).values(),
+                    key=lambda c: c[0].start)
+    assert len(chunks) > 6  # long enough for "first chunks" and "neighbours" to differ
+    order = [c.id for c, _ in chunks]
+    at = order.index(top.chunk.id)
+    assert {order.index(p.chunk.id) for p in siblings} <= set(range(at - 2, at + 3))

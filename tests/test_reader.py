@@ -159,3 +159,13 @@ def test_condense_leaves_standalone_questions_alone():
     history = _exchange("Who is Martin Hewitt?")
     assert condense("What did France promise in July?", history) == "What did France promise in July?"
     assert condense("What has he expressed?", []) == "What has he expressed?"
+
+
+def test_min_evidence_overrides_the_fitted_threshold_of_every_mode():
+    from qa.assistant import build_reader
+    from qa.config import Settings
+
+    reader = build_reader(Settings(reader="fast", min_evidence=0.9), Analyzer())
+    assert reader.threshold == 0.9
+    assert build_reader(Settings(reader="fast"), Analyzer()).threshold == \
+        READER_WEIGHTS.fast_answerable.threshold
