@@ -21,6 +21,11 @@ import yaml
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".json")
 _BINARY_SNIFF_BYTES = 8192
+# Limits checked before any work on the value (a title is embedded with every
+# chunk and shown in every citation; front matter is a few key: value lines).
+MAX_TITLE_CHARS = 300
+MAX_FIELD_CHARS = 2_000  # source, url, published
+MAX_FRONT_MATTER_CHARS = 10_000
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,14 @@ def decode(data: bytes) -> tuple[str, str]:
     Raises ValueError for binary data. Returns the text with normalised
     newlines and the codec that worked.
     """
+    utf16 = _utf16_codec(data)
+    if utf16:
+        try:
+            text = data.decode(utf16)
+        except UnicodeDecodeError:
+            raise ValueError("looks like UTF-16 but does not decode as it") from None
+        text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        return text, utf16
     if b"\0" in data[:_BINARY_SNIFF_BYTES]:
         raise ValueError("binary file (contains NUL bytes), not text")
     for codec in ("utf-8-sig", "cp1252", "latin-1"):
@@ -192,6 +205,22 @@ def decode(data: bytes) -> tuple[str, str]:
     return text, "utf-8" if codec == "utf-8-sig" else codec
 
 
+def _utf16_codec(data: bytes) -> str | None:
+    """"utf-16" for a file with a UTF-16 byte-order mark, or one whose every other
+    byte is NUL (Windows tools save BOM-less UTF-16 LE text); otherwise None."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    sample = data[:_BINARY_SNIFF_BYTES]
+    if len(sample) < 4 or len(sample) % 2:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.9 * len(odd) and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) > 0.9 * len(even) and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
+
+
 def _failed(name: str, reason: str) -> LoadResult:
     return LoadResult(failures=[Failure(name, reason)])
 
@@ -201,20 +230,39 @@ def _parse_text(text: str, origin: str, stem: str, markdown: bool) -> Article:
     if markdown or text.startswith("---\n"):
         meta, text = _split_front_matter(text)
     text = text.strip()
-    title = _str(meta.get("title"))
+    title = _title(meta.get("title"))
     if not title:
         title, text = _title_from_first_line(text, stem, markdown)
-    return Article(id=article_id_for(origin, stem), title=title, text=text, origin=origin,
-                   source=_str(meta.get("source")), url=_str(meta.get("url")),
-                   published=_str(meta.get("published") or meta.get("date")))
+    return Article(id=article_id_for(origin, stem), title=clean_title(title), text=text,
+                   origin=origin, source=_str(meta.get("source"), "source"),
+                   url=_str(meta.get("url"), "url"),
+                   published=_str(meta.get("published") or meta.get("date"), "published"))
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: nested ``*alias`` references expand a few hundred
+    bytes of front matter into gigabytes (the "billion laughs" attack)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise ValueError("front matter uses a YAML alias (*name), which is not allowed")
+        return super().compose_node(parent, index)
 
 
 def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    match = re.match(r"---\n(.*?)\n---[ \t]*(?:\n|$)", text, re.S)
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---", 3, MAX_FRONT_MATTER_CHARS + 4)
+    if end < 0:
+        if "\n---" in text[3:]:
+            raise ValueError(f"front matter is too long (the limit is "
+                             f"{MAX_FRONT_MATTER_CHARS:,} characters)")
+        return {}, text
+    match = re.compile(r"---[ \t]*(?:\n|$)").match(text, end + 1)
     if not match:
         return {}, text
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = yaml.load(text[4:end], Loader=_NoAliasLoader) or {}
     except yaml.YAMLError as exc:
         raise ValueError(f"invalid YAML front matter: {str(exc).splitlines()[0]}") from None
     if not isinstance(meta, dict):
@@ -233,12 +281,43 @@ def _title_from_first_line(text: str, stem: str, markdown: bool) -> tuple[str, s
     return stem.replace("_", " ").replace("-", " ").strip().capitalize() or "Untitled", text
 
 
-def _str(value: Any) -> str:
+def _str(value: Any, name: str = "value") -> str:
+    """A metadata value as text; refuses one too long to be metadata."""
     if value is None:
         return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value).strip()
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
+    if len(text) > MAX_FIELD_CHARS:
+        raise ValueError(f"'{name}' is too long ({len(text):,} characters; "
+                         f"the limit is {MAX_FIELD_CHARS:,})")
+    return text
+
+
+def _title(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def clean_title(title: str) -> str:
+    """One line of at most ``MAX_TITLE_CHARS``, cut at a word: a title is shown in
+    every citation and embedded with every chunk, so a runaway one is trimmed,
+    looking only at the first characters it keeps (linear in the cut, not the title)."""
+    head = title[:MAX_TITLE_CHARS + 1]
+    words = head.split()
+    if len(title) > MAX_TITLE_CHARS and len(words) > 1 and not head[-1].isspace():
+        words = words[:-1]  # the last word was cut in the middle
+    return " ".join(words)[:MAX_TITLE_CHARS].strip()
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _valid_unicode(value: str, name: str) -> str:
+    """JSON can spell unpaired surrogates (``"\\ud800"``), which are not text."""
+    if _SURROGATE.search(value):
+        raise ValueError(f"'{name}' holds an unpaired surrogate (\\ud800-\\udfff), "
+                         "which is not valid Unicode")
+    return value
 
 
 class _ReadableText(HTMLParser):
@@ -293,7 +372,8 @@ def _parse_html(text: str, origin: str, stem: str, markdown: bool = False) -> Ar
     title = parser.title or parser.h1
     if paragraphs and title and paragraphs[0] == parser.h1:
         paragraphs = paragraphs[1:]
-    return Article(id=article_id_for(origin, stem), title=title or stem, origin=origin,
+    return Article(id=article_id_for(origin, stem), title=clean_title(title or stem),
+                   origin=origin,
                    text="\n\n".join(paragraphs))
 
 
@@ -315,19 +395,25 @@ def _iter_records(text: str, suffix: str, name: str,
             if not line.strip():
                 continue
             try:
-                yield f"line {number}", json.loads(line)
-            except json.JSONDecodeError as exc:
-                result.failures.append(Failure(f"{name} line {number}", f"invalid JSON: {exc.msg}"))
+                yield f"line {number}", _parse_json(line)
+            except ValueError as exc:
+                result.failures.append(Failure(f"{name} line {number}", str(exc)))
         return
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    data = _parse_json(text)
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
     records = data if isinstance(data, list) else [data]
     for number, record in enumerate(records, start=1):
         yield f"record {number}", record
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise ValueError("invalid JSON: nested too deeply") from None
 
 
 def _record_to_article(record: Any, origin: str, stem: str, where: str) -> Article:
@@ -338,11 +424,15 @@ def _record_to_article(record: Any, origin: str, stem: str, where: str) -> Artic
         raise ValueError("missing or empty 'text'")
     body = body.replace("\r\n", "\n").strip()
     raw_id = record.get("id")
-    title = _str(record.get("title"))
+    for name, value in record.items():
+        if isinstance(value, str):
+            _valid_unicode(value, str(name)[:40])
+    title = _title(record.get("title"))
     if not title:
         title, body = _title_from_first_line(body, str(raw_id or stem), markdown=False)
+    title = clean_title(title)
     article_id = _given_id(raw_id) if raw_id not in (None, "") else content_id(title, body)
     return Article(id=article_id, title=title, text=body, origin=origin,
-                   source=_str(record.get("source")),
-                   url=_str(record.get("url")),
-                   published=_str(record.get("published") or record.get("date")))
+                   source=_str(record.get("source"), "source"),
+                   url=_str(record.get("url"), "url"),
+                   published=_str(record.get("published") or record.get("date"), "published"))

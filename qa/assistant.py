@@ -6,9 +6,11 @@ errors), owns the open index and the model, and wires the chain together.
 
 from __future__ import annotations
 
+import logging
 import threading
+import unicodedata
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from qa.answering import Answerer, ExtractiveAnswerer
 from qa.chain import build_chain
@@ -18,10 +20,13 @@ from qa.errors import InvalidQuestion
 from qa.ingest import IngestReport, Ingestor, ProgressCallback
 from qa.analysis import Analyzer
 from qa.lexical import LexicalIndex
+from qa.locking import index_write_lock
 from qa.reader import Reader
 from qa.results import Answer, Passage
 from qa.retrieval import HybridRetriever
 from qa.store import ArticleStore, IndexStats
+
+log = logging.getLogger("qa")
 
 MAX_K = 50
 DEFAULT_SHORTLIST = 16  # sentences the default reader gives the cross-encoder
@@ -59,29 +64,46 @@ class Assistant:
 
     # Write path ---------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], *, prune: bool = False,
-               progress: ProgressCallback | None = None,
-               show_progress: bool = False) -> IngestReport:
-        """Add or update articles from files and folders; idempotent."""
+               progress: ProgressCallback | None = None, show_progress: bool = False,
+               on_wait: Callable[[str], None] | None = None) -> IngestReport:
+        """Add or update articles from files and folders; idempotent.
+
+        One writer per index at a time, across processes: while another holds
+        the index, this waits (calling ``on_wait`` with who holds it).
+        """
         if isinstance(paths, (str, Path)):
             paths = [paths]
         paths = list(paths)
         if not paths:
             raise InvalidQuestion("give at least one file or folder to ingest")
-        with self._write_lock:
+        with self._writing(on_wait):
             report = self.ingestor.ingest_paths(paths, prune=prune, progress=progress,
                                                 show_progress=show_progress)
             self.retriever.refresh(force=report.changed)
         return report
 
     def add_documents(self, files: Sequence[tuple[str, bytes]],
-                      progress: ProgressCallback | None = None) -> IngestReport:
+                      progress: ProgressCallback | None = None,
+                      on_wait: Callable[[str], None] | None = None) -> IngestReport:
         """Ingest uploaded files given as (file name, content) pairs."""
         if not files:
             raise InvalidQuestion("no files given")
-        with self._write_lock:
+        with self._writing(on_wait):
             report = self.ingestor.ingest_uploads(files, self.settings.max_upload_bytes, progress)
             self.retriever.refresh(force=report.changed)
         return report
+
+    def _writing(self, on_wait: Callable[[str], None] | None):
+        """This process's writers in turn, then the index's cross-process lock."""
+        from contextlib import ExitStack
+
+        def waiting(holder: str) -> None:
+            (on_wait or (lambda h: log.warning("waiting for the index write lock: %s", h)))(holder)
+
+        stack = ExitStack()
+        stack.enter_context(self._write_lock)
+        stack.enter_context(index_write_lock(self.settings.index_dir, waiting))
+        return stack
 
     # Read path ----------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None,
@@ -104,14 +126,14 @@ class Assistant:
     def _valid_question(self, question: Any) -> str:
         if not isinstance(question, str):
             raise InvalidQuestion("the question must be text")
-        question = " ".join(question.split())
-        if not question:
-            raise InvalidQuestion("the question is empty")
         limit = self.settings.max_question_chars
-        if len(question) > limit:
+        if len(question) > limit:  # checked first, on the text as sent
             raise InvalidQuestion(f"the question is too long ({len(question):,} characters; "
                                   f"the limit is {limit:,})")
-        return question
+        _refuse_surrogates(question, "the question")
+        if not _visible(question):
+            raise InvalidQuestion("the question is empty")
+        return " ".join(question.split())
 
     def _valid_k(self, k: Any) -> int:
         if k is None:
@@ -141,18 +163,42 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> Reader:
     return Reader(analyzer, shared_cross_encoder(), shortlist=shortlist, weights=weights)
 
 
+MAX_HISTORY_MESSAGES = 200
+
+
 def _valid_history(history: Any, max_chars: int) -> list[dict[str, str]]:
+    """Earlier messages, each at most ``max_chars`` long, at most ``MAX_HISTORY_MESSAGES``."""
     if history is None:
         return []
     if not isinstance(history, (list, tuple)):
         raise InvalidQuestion("history must be a list of {role, content} messages")
+    if len(history) > MAX_HISTORY_MESSAGES:
+        raise InvalidQuestion(f"the conversation history is too long ({len(history)} messages; "
+                              f"the limit is {MAX_HISTORY_MESSAGES})")
     messages = []
     for number, message in enumerate(history, start=1):
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") \
                 or not isinstance(message.get("content"), str):
             raise InvalidQuestion(f"history message {number} must be "
                                   '{"role": "user" | "assistant", "content": text}')
+        if len(message["content"]) > max_chars:
+            raise InvalidQuestion(f"history message {number} is too long "
+                                  f"({len(message['content']):,} characters; the limit is "
+                                  f"{max_chars:,})")
+        _refuse_surrogates(message["content"], f"history message {number}")
         messages.append({"role": message["role"], "content": message["content"]})
-    if sum(len(m["content"]) for m in messages) > max_chars:
-        raise InvalidQuestion("the conversation history is too long")
     return messages
+
+
+def _visible(text: str) -> str:
+    """``text`` without whitespace and invisible format characters (zero-width spaces,
+    joiners, direction marks): a question made only of those is empty."""
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
+
+
+def _refuse_surrogates(text: str, what: str) -> None:
+    """Unpaired surrogates (JSON can spell "\\ud800") are not text; the tokenizer
+    would fail on them deep inside the chain."""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise InvalidQuestion(f"{what} holds an unpaired surrogate (\\ud800-\\udfff), "
+                              "which is not valid Unicode")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -32,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return EXIT_FAILURE
+    except BrokenPipeError:  # `qa ask ... | head`: the reader left, which is fine
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is quiet
+        return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,8 +108,10 @@ def _assistant(args: argparse.Namespace):
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    report = _assistant(args).ingest(args.paths, prune=args.prune,
-                                     show_progress=True)
+    report = _assistant(args).ingest(
+        args.paths, prune=args.prune, show_progress=True,
+        on_wait=lambda holder: print(f"qa: another writer holds this index ({holder}); "
+                                     "waiting for it to finish…", file=sys.stderr))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -56,6 +56,7 @@ class Settings:
     api_token: str = ""
     allow_uploads: bool = False
     max_upload_bytes: int = 5_000_000
+    max_request_bytes: int = 1_000_000  # any other request's body (an ask with its history)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -82,7 +83,7 @@ class Settings:
         if isinstance(self.allowed_origins, str):
             object.__setattr__(self, "allowed_origins", _as_list(self.allowed_origins))
         for name in ("top_k", "candidates", "max_question_chars", "max_file_bytes",
-                     "embedding_batch_size", "max_upload_bytes"):
+                     "embedding_batch_size", "max_upload_bytes", "max_request_bytes"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"QA_{name.upper()} must be at least 1")
         if not 0 < self.port < 65536:

@@ -160,6 +160,8 @@ class Ingestor:
                          progress: ProgressCallback | None, show_progress: bool) -> None:
         manifest = self.store.manifest()
         plans = self._plan(articles, manifest, report)
+        if plans:  # bumped before writing too, so readers notice a write that never finishes
+            self.store.bump_revision()
         bar = _progress_bar(len(plans), show_progress and len(plans) > 5)
         done = 0
         run_vectors = _RunVectors(plans)
@@ -213,9 +215,14 @@ class Ingestor:
     def _embedded_title(self, title: str) -> str:
         """The title as embedded with each chunk, cut to ``TITLE_TOKENS`` word pieces."""
         words = title.split()
-        while words and self.embedder.count_tokens([" ".join(words)])[0] > TITLE_TOKENS:
-            words = words[:-1]
-        return " ".join(words)
+        fits = lambda n: self.embedder.count_tokens([" ".join(words[:n])])[0] <= TITLE_TOKENS  # noqa: E731
+        if fits(len(words)):
+            return " ".join(words)
+        low, high = 0, min(len(words), TITLE_TOKENS)  # a word is at least one word piece
+        while low < high:  # the longest prefix that fits, in log(words) tokenizer calls
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if fits(middle) else (low, middle - 1)
+        return " ".join(words[:low])
 
     def _embed_inputs(self, article: Article, chunks: list[Chunk]) -> list[_EmbedInput]:
         """Each chunk as embedded: the article title (for context) above its text."""
@@ -299,6 +306,7 @@ class Ingestor:
                   and (not Path(entry.origin).exists() or entry.origin in loaded_origins)]
         if not doomed:
             return
+        self.store.bump_revision()
         self.store.remove_articles([e.article_id for e in doomed])
         report.removed.extend(e.article_id for e in doomed)
         report.chunks_removed += sum(len(e.chunk_ids) for e in doomed)

@@ -6,68 +6,84 @@ configured. CORS is granted only to ``QA_ALLOWED_ORIGINS``, on the parent
 app, so it covers the Gradio sub-app, its assets and ``/gradio.js`` alike.
 """
 
-from __future__ import annotations
-
 import hmac
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from fastapi import Depends, FastAPI, Query, Request  # noqa: E402
+from fastapi.concurrency import run_in_threadpool  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from fastapi.responses import FileResponse, JSONResponse  # noqa: E402
-from pydantic import BaseModel, Field  # noqa: E402
+from fastapi.routing import APIRoute  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
 from qa import __version__  # noqa: E402
+from qa.api_models import (VISIBLE_TEXT, AnswerOut, ArticlesRequest,  # noqa: E402
+                           HealthOut, IngestReportOut, JobOut, SearchOut, StatsOut,
+                           ask_request, errors)
 from qa.assistant import MAX_K, Assistant  # noqa: E402
 from qa.errors import QAError  # noqa: E402
+from qa.http_limits import BodyLimit, UploadGate  # noqa: E402
+from qa.jobs import JobQueue, QueueFull  # noqa: E402
+
+MULTIPART_OVERHEAD = 64_000  # boundaries and part headers around the uploaded files
 
 
-class Message(BaseModel):
-    role: Literal["user", "assistant"]
-    content: str
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` written in place (OpenAPI has no
+    ``$defs`` of its own to point into)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+    return walk(schema)
 
 
-class AskRequest(BaseModel):
-    question: str = Field(description="The question, at most QA_MAX_QUESTION_CHARS characters.")
-    history: list[Message] = Field(default_factory=list,
-                                   description="Earlier messages, oldest first.")
-    k: int | None = Field(default=None, ge=1, le=MAX_K, description="Passages to read.")
+ARTICLES_BODY = {"content": {
+    "application/json": {"schema": _inlined(ArticlesRequest.model_json_schema())},
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["files"], "additionalProperties": False,
+        "properties": {"files": {"type": "array", "minItems": 1,
+                                 "items": {"type": "string", "format": "binary"}}}}},
+}, "required": True}
 
 
-class ArticleIn(BaseModel):
-    id: str | None = None
-    title: str | None = None
-    text: str
-    source: str | None = None
-    url: str | None = None
-    published: str | None = None
-
-
-class ArticlesRequest(BaseModel):
-    articles: list[ArticleIn] = Field(min_length=1)
+EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "QUERY",
+                "CONNECT"]
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers
 
 
-def create_app(assistant: Assistant) -> FastAPI:
+def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     """The whole server: REST endpoints, ``/gradio.js`` and the chat at ``/``."""
     import gradio as gr
 
     from qa.ui import CSS, JS, build_ui
 
     settings = assistant.settings
+    jobs = jobs or JobQueue()
+    AskRequest = ask_request(settings.max_question_chars)  # noqa: N806 (a model class)
     app = FastAPI(title="Article QA", version=__version__,
                   description="Cited answers to questions about news articles.")
+    app.add_middleware(UploadGate, enabled=settings.allow_uploads)
+    app.add_middleware(BodyLimit, limit_for=_body_limits(settings.max_request_bytes,
+                                                         settings.max_upload_bytes))
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
                        allow_methods=["GET", "POST"], allow_headers=["*"],
                        allow_credentials=False)
@@ -76,34 +92,77 @@ def create_app(assistant: Assistant) -> FastAPI:
     def require_token(request: Request) -> None:
         if not settings.api_token:
             raise ApiError(403, "writes are disabled: the server has no QA_API_TOKEN configured")
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {settings.api_token}".encode()):
+        scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+        # the scheme is case-insensitive (RFC 9110); the token is compared in constant time
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+                token.strip().encode("utf-8", "surrogateescape"),
+                settings.api_token.encode("utf-8")):
             raise ApiError(401, "missing or wrong bearer token")
 
-    @app.post("/api/ask", summary="Answer a question with citations")
+    @app.post("/api/ask", summary="Answer a question with citations",
+              response_model=AnswerOut, responses=errors(400, 413, 422))
     def ask(body: AskRequest) -> dict:
         history = [m.model_dump() for m in body.history]
         return assistant.ask(body.question, history=history, k=body.k).to_dict()
 
-    @app.get("/api/search", summary="Scored passages for a query")
-    def search(q: str = Query(description="the query"),
+    @app.get("/api/search", summary="Scored passages for a query",
+             response_model=SearchOut, responses=errors(400, 422))
+    def search(q: str = Query(description="the query", min_length=1, pattern=VISIBLE_TEXT,
+                              max_length=settings.max_question_chars),
                k: int = Query(default=settings.top_k, ge=1, le=MAX_K)) -> dict:
         return {"query": q, "passages": [p.to_dict() for p in assistant.search(q, k=k)]}
 
     @app.post("/api/articles", summary="Add or update articles (bearer token)",
-              dependencies=[Depends(require_token)])
-    async def add_articles(request: Request) -> dict:
+              description="JSON `{\"articles\": [...]}` or multipart `files`. The write runs "
+                          "as a job: with `wait=false` the answer is 202 and the job, to "
+                          "follow at `GET /api/jobs/{id}`.",
+              dependencies=[Depends(require_token)], response_model=IngestReportOut,
+              responses={202: {"model": JobOut, "description": "Queued (wait=false)"},
+                         **errors(400, 401, 403, 413, 415, 422, 429)},
+              openapi_extra={"requestBody": ARTICLES_BODY})
+    async def add_articles(request: Request, wait: bool = Query(
+            default=True, description="wait for the write to finish")) -> Any:
         uploads = await _read_uploads(request, settings.max_upload_bytes)
-        report = assistant.add_documents(uploads)
-        return report.to_dict()
+        try:
+            job = jobs.submit(f"{len(uploads)} upload(s) via the REST API",
+                              lambda progress: assistant.add_documents(uploads, progress))
+        except QueueFull as exc:
+            raise ApiError(429, str(exc)) from None
+        if not wait:
+            return JSONResponse(job.to_dict(), status_code=202)
+        await jobs.wait(job)
+        if job.status == "failed":
+            raise ApiError(400, job.error or "the write failed")
+        return {**(job.report or {}), "job": job.id}
 
-    @app.get("/api/stats", summary="What the index holds")
+    @app.get("/api/jobs/{job_id}", summary="A write's progress and result (bearer token)",
+             dependencies=[Depends(require_token)], response_model=JobOut,
+             responses=errors(401, 403, 404))
+    def job_status(job_id: str) -> dict:
+        job = jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, f"no job {job_id!r} (finished jobs are kept for a while only)")
+        return job.to_dict()
+
+    @app.get("/api/stats", summary="What the index holds", response_model=StatsOut)
     def stats() -> dict:
         return assistant.stats().__dict__
 
-    @app.get("/healthz", summary="Liveness")
+    @app.get("/healthz", summary="Liveness", response_model=HealthOut)
     def healthz() -> dict:
         return {"status": "ok"}
+
+    @app.api_route("/api/{path:path}", methods=EVERY_METHOD, include_in_schema=False)
+    @app.api_route("/healthz", methods=EVERY_METHOD, include_in_schema=False)
+    def no_such_route(request: Request) -> None:
+        """JSON 404/405 for our paths (Gradio, mounted at "/", would answer {"detail"})."""
+        allowed = sorted({m for route in app.routes if isinstance(route, APIRoute)
+                          and route.include_in_schema and route.path_regex.match(request.url.path)
+                          for m in route.methods})
+        if allowed:
+            raise ApiError(405, f"{request.method} is not allowed here; use {', '.join(allowed)}",
+                           headers={"Allow": ", ".join(allowed)})
+        raise ApiError(404, f"no such endpoint: {request.url.path}")
 
     frontend = Path(gr.__file__).parent / "templates" / "frontend"
 
@@ -111,7 +170,7 @@ def create_app(assistant: Assistant) -> FastAPI:
     def gradio_js() -> FileResponse:
         return FileResponse(frontend / "gradio.js", media_type="text/javascript")
 
-    demo = build_ui(assistant)
+    demo = build_ui(assistant, jobs)
     demo.queue(default_concurrency_limit=4)
     return gr.mount_gradio_app(app, demo, path="/", footer_links=[], css=CSS, js=JS,
                                theme=gr.themes.Soft(), show_error=True,
@@ -119,25 +178,39 @@ def create_app(assistant: Assistant) -> FastAPI:
                                server_name=settings.host, server_port=settings.port)
 
 
+def _body_limits(request_bytes: int, upload_bytes: int):
+    """The most bytes a request to ``path`` may send: uploads get the upload limit."""
+    def limit_for(path: str) -> int:
+        if path == "/api/articles" or path.startswith("/gradio_api/upload"):
+            return upload_bytes + MULTIPART_OVERHEAD
+        return request_bytes
+    return limit_for
+
+
 async def _read_uploads(request: Request, limit: int) -> list[tuple[str, bytes]]:
-    """Multipart ``files`` or a JSON ``{"articles": [...]}`` body, within ``limit``."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"upload too large ({int(declared):,} bytes; the limit is {limit:,})")
+    """Multipart ``files`` or a JSON ``{"articles": [...]}`` body, within ``limit``.
+
+    The body's size is enforced as it streams in (``BodyLimit``); parsing JSON
+    runs in a worker thread so a large body never holds up the event loop.
+    """
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
-        form = await request.form()
+        try:
+            form = await request.form(max_files=100, max_fields=100)
+        except StarletteHTTPException:
+            raise
+        except Exception as exc:
+            raise ApiError(400, f"invalid multipart body: {exc}") from None
         files = [f for f in form.getlist("files") if hasattr(f, "read")]
         if not files:
             raise ApiError(400, "send the articles as multipart field 'files'")
+        others = sorted({key for key in form.keys() if key != "files"})
+        if others:
+            raise ApiError(400, f"unexpected multipart field {others[0][:60]!r}; "
+                                "send only 'files'")
         uploads = [(f.filename or "upload.txt", await f.read()) for f in files]
     elif kind.startswith("application/json"):
-        try:
-            body = ArticlesRequest.model_validate_json(await request.body())
-        except ValueError as exc:
-            raise ApiError(422, f"invalid articles JSON: {_first_error(exc)}") from None
-        records = [a.model_dump(exclude_none=True) for a in body.articles]
-        uploads = [("api-articles.json", json.dumps(records).encode())]
+        uploads = await run_in_threadpool(_articles_from_json, await request.body())
     else:
         raise ApiError(415, "send multipart/form-data files or application/json articles")
     if sum(len(data) for _, data in uploads) > limit:
@@ -145,13 +218,35 @@ async def _read_uploads(request: Request, limit: int) -> list[tuple[str, bytes]]
     return uploads
 
 
+def _articles_from_json(body: bytes) -> list[tuple[str, bytes]]:
+    try:
+        request = ArticlesRequest.model_validate_json(body)
+    except ValueError as exc:
+        raise ApiError(422, f"invalid articles JSON: {_first_error(exc)}") from None
+    records = [a.model_dump(exclude_none=True) for a in request.articles]
+    return [("api-articles.json", json.dumps(records).encode())]
+
+
 def _first_error(exc: Exception) -> str:
     errors = getattr(exc, "errors", lambda: [])()
     if not errors:
         return str(exc)
     first = errors[0]
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-    return f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
+    message = _READABLE.get(first.get("type", ""), first.get("msg"))
+    return f"{where}: {message}" if where else str(message)
+
+
+# pydantic's own words for these would quote the whole visible-character pattern
+_READABLE = {"string_pattern_mismatch": "is empty (it has no visible characters)",
+             "string_too_short": "is empty"}
+
+
+def _plain_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Validation errors without the offending input, which can be bytes (a text/plain
+    body) and would crash the JSON response."""
+    return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+             "type": str(e.get("type", ""))} for e in exc.errors()]
 
 
 def _error_handlers(app: FastAPI) -> None:
@@ -161,11 +256,12 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": _first_error(exc), "detail": exc.errors()}, status_code=422)
+        return JSONResponse({"error": _first_error(exc), "detail": _plain_errors(exc)},
+                            status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

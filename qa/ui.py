@@ -23,12 +23,15 @@ import gradio as gr  # noqa: E402
 
 from qa.assistant import Assistant  # noqa: E402
 from qa.errors import QAError  # noqa: E402
+from qa.jobs import JobQueue  # noqa: E402
 from qa.rendering import answer_html  # noqa: E402
 
 EXAMPLES = ["What did France promise in July?", "Who is Martin Hewitt?",
             "Why do French police rarely intervene against the taxi-boats?"]
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl", ".json"]
 STREAM_STEP_WORDS = 6
+# Gradio keeps uploaded files in its cache: check hourly, delete those over an hour old.
+UPLOAD_CACHE = (3600, 3600)
 
 CSS = """
 .qa-cite { cursor: pointer; color: var(--color-accent); font-weight: 600; }
@@ -67,9 +70,13 @@ JS = """
 """
 
 
-def build_ui(assistant: Assistant) -> gr.Blocks:
-    """The chat page: conversation, examples, index panel and (optionally) upload."""
-    with gr.Blocks(title="Article QA", fill_height=True) as demo:
+def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
+    """The chat page: conversation, examples, index panel and (optionally) upload.
+
+    Uploads run as jobs on ``jobs`` (the server's one writer queue), so the chat
+    and the REST API never write at the same time and never hold up an ask.
+    """
+    with gr.Blocks(title="Article QA", fill_height=True, delete_cache=UPLOAD_CACHE) as demo:
         gr.Markdown("## Article QA\nAsk about the news articles. Every answer cites the "
                     "passages it comes from; click a [n] mark to open its source.")
         history = gr.State([])
@@ -90,7 +97,7 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                 with gr.Accordion("Index", open=False):
                     stats = gr.Markdown(_stats_markdown(assistant))
                     if assistant.settings.allow_uploads:
-                        _upload_panel(assistant, stats)
+                        _upload_panel(assistant, jobs or JobQueue(), stats)
         for trigger in (question.submit, send.click):
             trigger(_respond(assistant), inputs=[question, chatbot, history],
                     outputs=[chatbot, history, question], api_visibility="private")
@@ -139,7 +146,7 @@ def _api_ask(assistant: Assistant):
     return ask
 
 
-def _upload_panel(assistant: Assistant, stats: gr.Markdown) -> None:
+def _upload_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) -> None:
     files = gr.File(label="Add articles", file_count="multiple", file_types=UPLOAD_TYPES)
     add = gr.Button("Add to index")
     status = gr.Markdown()
@@ -148,15 +155,32 @@ def _upload_panel(assistant: Assistant, stats: gr.Markdown) -> None:
         if not paths:
             return "Choose one or more files first.", _stats_markdown(assistant), None
         uploads = [(Path(p).name, Path(p).read_bytes()) for p in paths]
-        progress(0, desc="Embedding")
-        report = assistant.add_documents(
-            uploads, progress=lambda done, total, title: progress(done / max(total, 1),
-                                                                  desc=f"Embedding {title[:40]}"))
-        lines = [escape(report.summary())]
-        lines += [f"- skipped {escape(Path(f.name).name)}: {escape(f.reason)}" for f in report.failed]
-        return "\n".join(lines), _stats_markdown(assistant), None
+        for path in paths:  # read: Gradio's copy is no longer needed
+            Path(path).unlink(missing_ok=True)
+        try:
+            job = jobs.submit(f"{len(uploads)} upload(s) from the chat",
+                              lambda progress: assistant.add_documents(uploads, progress))
+        except QAError as exc:
+            return f"⚠️ {escape(str(exc))}", _stats_markdown(assistant), None
+        progress(0, desc="Waiting for earlier writes")
+        while not job.finished:
+            if job.total:
+                progress(job.done / job.total, desc=f"Embedding {job.current[:40]}")
+            jobs.wait_briefly(job, 0.25)
+        if job.status == "failed" or job.report is None:
+            return f"⚠️ {escape(job.error or 'the upload failed')}", _stats_markdown(assistant), None
+        return _report_markdown(job.report), _stats_markdown(assistant), None
 
     add.click(add_files, inputs=files, outputs=[status, stats, files], api_visibility="private")
+
+
+def _report_markdown(report: dict[str, Any]) -> str:
+    lines = [escape(f"{len(report['added'])} added, {len(report['updated'])} updated, "
+                    f"{len(report['unchanged'])} unchanged, {len(report['failed'])} failed "
+                    f"in {report['seconds']:.1f} s")]
+    lines += [f"- skipped {escape(Path(f['name']).name)}: {escape(f['reason'])}"
+              for f in report["failed"]]
+    return "\n".join(lines)
 
 
 def _stats_markdown(assistant: Assistant) -> str:

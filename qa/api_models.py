@@ -1,0 +1,180 @@
+"""The REST API's request and response bodies, as pydantic models.
+
+They exist so that ``/openapi.json`` describes every body the server sends,
+errors included: a client generator (or schemathesis, in the tests) can then
+rely on the schema instead of on reading the code.
+"""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+from typing import Annotated, Any, Literal
+
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr,
+                      create_model)
+
+from qa.assistant import MAX_HISTORY_MESSAGES, MAX_K
+
+
+def _invisible_class() -> str:
+    """A regex class of whitespace and format characters (zero-width spaces,
+    joiners, direction marks), from the same Unicode tables ``Assistant`` uses."""
+    ranges: list[list[int]] = []
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if char.isspace() or unicodedata.category(char) == "Cf":
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+
+    def escaped(code: int) -> str:
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return "".join(escaped(a) if a == b else f"{escaped(a)}-{escaped(b)}" for a, b in ranges)
+
+
+# "Holds at least one visible character": an empty or invisible question is refused.
+VISIBLE_TEXT = f"[^{_invisible_class()}]"
+
+
+def ask_request(max_question_chars: int) -> type[BaseModel]:
+    """The ``/api/ask`` body, its limits those of this server's settings."""
+    message = create_model(
+        "Message", __config__=ConfigDict(extra="forbid"),
+        role=(Literal["user", "assistant"], ...),
+        content=(str, Field(max_length=max_question_chars * 20)))
+    return create_model(
+        "AskRequest", __config__=ConfigDict(extra="forbid"),
+        question=(str, Field(min_length=1, max_length=max_question_chars, pattern=VISIBLE_TEXT,
+                             description="The question, with at least one visible character.")),
+        history=(list[message], Field(default_factory=list, max_length=MAX_HISTORY_MESSAGES,  # type: ignore[valid-type]
+                                      description="Earlier messages, oldest first.")),
+        k=(Annotated[int | None, BeforeValidator(_json_integer)],
+           Field(default=None, ge=1, le=MAX_K, description="Passages to read.")))
+
+
+def _json_integer(value: Any) -> Any:
+    """A JSON integer (4 or 4.0), never `true` or "4", which lax parsing would take."""
+    if isinstance(value, (bool, str)):
+        raise ValueError("must be a whole number, not text or true/false")
+    return value
+
+
+class ArticleIn(BaseModel):
+    id: StrictStr | StrictInt | None = None
+    title: str | None = None
+    text: str
+    source: str | None = None
+    url: str | None = None
+    published: str | None = None
+
+
+class ArticlesRequest(BaseModel):
+    articles: list[ArticleIn] = Field(min_length=1)
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="What was wrong, in one sentence.")
+
+
+class CitationOut(BaseModel):
+    number: int
+    article_id: str
+    title: str
+    source: str
+    quote: str = Field(description="Exactly the article's text from start to end.")
+    start: int
+    end: int
+    score: float
+    url: str
+    published: str
+    passage: str
+    passage_start: int
+
+
+class AnswerOut(BaseModel):
+    text: str
+    grounded: bool = Field(description="False when the articles don't say.")
+    question: str = Field(description="The standalone question that was answered.")
+    confidence: float
+    mode: str
+    citations: list[CitationOut]
+
+
+class PassageOut(BaseModel):
+    chunk_id: str
+    article_id: str
+    title: str
+    source: str
+    url: str
+    published: str
+    text: str
+    start: int
+    end: int
+    score: float
+    dense: float
+    lexical: float
+
+
+class SearchOut(BaseModel):
+    query: str
+    passages: list[PassageOut]
+
+
+class FailureOut(BaseModel):
+    name: str
+    reason: str
+
+
+class IngestReportOut(BaseModel):
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    removed: list[str]
+    failed: list[FailureOut]
+    chunks_added: int
+    chunks_embedded: int
+    chunks_removed: int
+    notes: list[str]
+    seconds: float
+    job: str | None = Field(default=None, description="The write's job id.")
+
+
+class ProgressOut(BaseModel):
+    done: int
+    total: int
+    current: str
+
+
+class JobOut(BaseModel):
+    id: str
+    what: str
+    status: Literal["queued", "running", "done", "failed"]
+    submitted: float
+    progress: ProgressOut
+    report: IngestReportOut | None
+    error: str | None
+
+
+class StatsOut(BaseModel):
+    articles: int
+    chunks: int
+    sentences: int
+    embedding_model: str
+    location: str
+    revision: int
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+def errors(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` entries for these error statuses."""
+    described = {400: "Invalid input", 401: "Missing or wrong bearer token",
+                 403: "Writes are disabled", 404: "Not found", 413: "Body too large",
+                 415: "Unsupported content type", 422: "Invalid body",
+                 429: "Too many writes waiting"}
+    return {status: {"model": ErrorBody, "description": described[status]}
+            for status in statuses}
