@@ -10,10 +10,11 @@ import logging
 import threading
 import unicodedata
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from qa.answering import Answerer, ExtractiveAnswerer
-from qa.chain import build_chain
+from qa.chain import build_chain, condense
 from qa.config import Settings
 from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion
@@ -50,12 +51,12 @@ class Assistant:
         self.store = ArticleStore(self.settings, self.embedder)
         analyzer = Analyzer()
         lexical_dir = self.settings.index_dir / "lexical" / self.settings.collection
-        self.lexical = LexicalIndex(lexical_dir, analyzer)
         self.retriever = HybridRetriever(store=self.store, embedder=self.embedder,
-                                         lexical=self.lexical, analyzer=analyzer,
+                                         lexical=LexicalIndex(lexical_dir, analyzer),
+                                         analyzer=analyzer,
                                          k=self.settings.top_k,
                                          candidates=self.settings.candidates)
-        self.answerer = answerer or ExtractiveAnswerer(build_reader(self.settings, analyzer))
+        self.answerer = answerer or build_answerer(self.settings, self.embedder, analyzer)
         self.passages_read = self.settings.top_k * (2 if self.settings.reader == "accurate" else 1)
         self.ingestor = Ingestor(self.store, self.embedder, CHUNK_TOKENS,
                                  self.settings.max_file_bytes)
@@ -79,7 +80,7 @@ class Assistant:
         with self._writing(on_wait):
             report = self.ingestor.ingest_paths(paths, prune=prune, progress=progress,
                                                 show_progress=show_progress)
-            self.retriever.refresh(force=report.changed)
+            self.retriever.apply(report.changes)
         return report
 
     def add_documents(self, files: Sequence[tuple[str, bytes]],
@@ -90,7 +91,7 @@ class Assistant:
             raise InvalidQuestion("no files given")
         with self._writing(on_wait):
             report = self.ingestor.ingest_uploads(files, self.settings.max_upload_bytes, progress)
-            self.retriever.refresh(force=report.changed)
+            self.retriever.apply(report.changes)
         return report
 
     def _writing(self, on_wait: Callable[[str], None] | None):
@@ -103,7 +104,13 @@ class Assistant:
         stack = ExitStack()
         stack.enter_context(self._write_lock)
         stack.enter_context(index_write_lock(self.settings.index_dir, waiting))
+        stack.enter_context(self.retriever.writing())
         return stack
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index in use now (a write swaps in a new one)."""
+        return self.retriever.lexical
 
     # Read path ----------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[dict[str, str]] | None = None,
@@ -114,13 +121,37 @@ class Assistant:
         k = self._valid_k(k) if k is not None else self.passages_read
         return self.chain.invoke({"question": question, "history": messages, "k": k})
 
+    def ask_stream(self, question: str, history: Sequence[dict[str, str]] | None = None,
+                   k: int | None = None) -> Iterator[dict[str, Any]]:
+        """``ask`` as events: ``{"event": "token", "text": ...}`` while a model writes,
+        then ``{"event": "answer", "answer": Answer}``. Inputs are checked before the
+        first event, so a bad question raises here, not mid-stream."""
+        question = self._valid_question(question)
+        messages = _valid_history(history, self.settings.max_question_chars * 20)
+        k = self._valid_k(k) if k is not None else self.passages_read
+        return self._events(question, messages, k)
+
+    def _events(self, question: str, history: list[dict[str, str]],
+                k: int) -> Iterator[dict[str, Any]]:
+        retrieval = self.retriever.search(condense(question, history), k)
+        stream = getattr(self.answerer, "stream", None)
+        if stream is not None:
+            yield from stream(retrieval)
+        else:
+            yield {"event": "answer", "answer": self.answerer.answer(retrieval)}
+
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         """The best passages for ``query``, scored, without composing an answer."""
         found = self.retriever.search(self._valid_question(query), self._valid_k(k)).passages
         return [p for p in found if not p.sibling]  # the top article's other chunks are for reading
 
     def stats(self) -> IndexStats:
-        return self.store.stats()
+        """What the index holds, and the configured model and whether it answers."""
+        stats = self.store.stats()
+        status = getattr(self.answerer, "status", None)
+        if not self.settings.llm or status is None:
+            return stats
+        return replace(stats, llm=self.settings.llm, llm_answers=status())
 
     # Validation ---------------------------------------------------------------------
     def _valid_question(self, question: Any) -> str:
@@ -143,9 +174,18 @@ class Assistant:
         return k
 
 
+def build_answerer(settings: Settings, embedder: Any, analyzer: Analyzer) -> Answerer:
+    """The extractive answerer, or with ``QA_LLM`` a model's, checked against it."""
+    extractive = ExtractiveAnswerer(build_reader(settings, analyzer))
+    if not settings.llm:
+        return extractive
+    from qa.generation import build_generated_answerer
+
+    return build_generated_answerer(settings, extractive, embedder, analyzer)
+
+
 def build_reader(settings: Settings, analyzer: Analyzer) -> Reader:
     """The reader ``QA_READER`` names; ``QA_MIN_EVIDENCE`` overrides its fitted threshold."""
-    from dataclasses import replace
 
     from qa.weights import READER_WEIGHTS
 

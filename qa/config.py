@@ -56,7 +56,11 @@ class Settings:
     api_token: str = ""
     allow_uploads: bool = False
     max_upload_bytes: int = 5_000_000
-    max_request_bytes: int = 1_000_000  # any other request's body (an ask with its history)
+    llm: str = ""  # openai:MODEL or gguf:PATH; empty = extractive answers
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 30.0
+    max_request_bytes: int = 2_000_000  # any other request's body (an ask with its history, a chat turn)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -91,6 +95,8 @@ class Settings:
         if not 0.0 <= self.min_evidence < 1.0:
             raise ConfigError("QA_MIN_EVIDENCE must be from 0 (the reader's fitted threshold) "
                               "to below 1")
+        if self.llm_timeout <= 0:
+            raise ConfigError("QA_LLM_TIMEOUT must be a positive number of seconds")
         if self.reader not in READERS:
             raise ConfigError(f"QA_READER must be one of {', '.join(READERS)}, "
                               f"not {self.reader!r}")

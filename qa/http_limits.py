@@ -23,7 +23,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body too large; the limit is {limit:,} bytes")
+        # close: the rest of the body is never read, so the connection can't be reused
+        super().__init__(413, f"request body too large; the limit is {limit:,} bytes",
+                         headers={"Connection": "close"})
 
 
 class BodyLimit:

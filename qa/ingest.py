@@ -23,12 +23,13 @@ from typing import Callable, Iterable, Sequence
 from qa.articles import Article, Failure, find_files, load_bytes, load_file
 from qa.chunking import Chunk, make_chunks
 from qa.embeddings import Embedder, PassageVectors
-from qa.store import ArticleEntry, ArticleStore, ArticleWrite
+from qa.store import ArticleEntry, ArticleStore, ArticleWrite, ChunkChanges
 
 # Bump when chunking or what is embedded changes: every article is re-embedded.
 PIPELINE_VERSION = "chunks-v2"  # v2: sentence vectors stored in chunk metadata
 TITLE_TOKENS = 32
 EMBED_GROUP = 128  # chunks embedded per model call batch group
+MANIFEST_BY_ID = 500  # up to this many articles, read only their entries of the index
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -47,6 +48,7 @@ class IngestReport:
     chunks_removed: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    changes: ChunkChanges = field(default_factory=ChunkChanges, repr=False, compare=False)
 
     @property
     def changed(self) -> bool:
@@ -65,6 +67,7 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        del data["changes"]
         data["failed"] = [{"name": f.name, "reason": f.reason} for f in self.failed]
         return data
 
@@ -122,7 +125,7 @@ class Ingestor:
                      progress: ProgressCallback | None = None,
                      show_progress: bool = False) -> IngestReport:
         started = time.perf_counter()
-        report = IngestReport()
+        report = IngestReport(changes=ChunkChanges(before=self.store.revision()))
         files, missing = find_files(paths)
         report.failed.extend(missing)
         articles: list[Article] = []
@@ -144,7 +147,7 @@ class Ingestor:
                        progress: ProgressCallback | None = None) -> IngestReport:
         """Ingest (file name, content) pairs; the origin is ``upload:<name>``."""
         started = time.perf_counter()
-        report = IngestReport()
+        report = IngestReport(changes=ChunkChanges(before=self.store.revision()))
         articles: list[Article] = []
         for filename, data in uploads:
             name = Path(filename).name
@@ -158,7 +161,8 @@ class Ingestor:
     # ---------------------------------------------------------------------------------
     def _ingest_articles(self, articles: list[Article], report: IngestReport,
                          progress: ProgressCallback | None, show_progress: bool) -> None:
-        manifest = self.store.manifest()
+        ids = [article.id for article in articles]
+        manifest = self.store.manifest(ids if len(ids) <= MANIFEST_BY_ID else None)
         plans = self._plan(articles, manifest, report)
         if plans:  # bumped before writing too, so readers notice a write that never finishes
             self.store.bump_revision()
@@ -257,6 +261,7 @@ class Ingestor:
                     self.store.write_articles([write])
                 except Exception as exc:
                     report.failed.append(Failure(plan.article.origin, f"could not write: {exc}"))
+                    report.changes.exact = False  # its old chunks may be gone
                     continue
                 self._count(plan, report)
             return
@@ -290,7 +295,9 @@ class Ingestor:
     @staticmethod
     def _count(plan: _Planned, report: IngestReport) -> None:
         report.chunks_added += len(plan.chunks)
+        report.changes.added += [(c.id, plan.article.title, c.text) for c in plan.chunks]
         if plan.previous:
+            report.changes.removed += plan.previous.chunk_ids
             report.updated.append(plan.article.id)
             report.chunks_removed += len(plan.previous.chunk_ids)
         else:
@@ -309,6 +316,7 @@ class Ingestor:
         self.store.bump_revision()
         self.store.remove_articles([e.article_id for e in doomed])
         report.removed.extend(e.article_id for e in doomed)
+        report.changes.removed += [c for e in doomed for c in e.chunk_ids]
         report.chunks_removed += sum(len(e.chunk_ids) for e in doomed)
         self.store.bump_revision()
 

@@ -15,7 +15,7 @@ import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Collection, Iterable, Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ class LexicalIndex:
         self.analyzer = analyzer
         self.revision = -1
         self.ids: list[str] = []
+        self._terms: list[list[str]] | None = []  # per chunk, for updates without a rebuild
         self._bm25 = None
         self._df: dict[str, int] = {}
         self._vocab: dict[str, int] = {}
@@ -48,6 +49,8 @@ class LexicalIndex:
             import bm25s
             meta = json.loads(meta_file.read_text())
             self.ids, self._df = meta["ids"], meta["df"]
+            terms_file = self.folder / "terms.json"
+            self._terms = json.loads(terms_file.read_text()) if terms_file.exists() else None
             self._bm25 = bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False) \
                 if self.ids else None
             self._vocab = self._bm25.vocab_dict if self._bm25 else {}
@@ -58,17 +61,36 @@ class LexicalIndex:
 
     def build(self, chunks: Iterable[tuple[str, str, str]], revision: int) -> None:
         """Index (id, title, text) triples and save them with ``revision``."""
+        ids, corpus = [], []
+        for chunk_id, title, text in chunks:
+            ids.append(chunk_id)
+            corpus.append(self.analyzer.terms(f"{title}\n{text}"))
+        self._index(ids, corpus, revision)
+
+    def updated(self, added: Sequence[tuple[str, str, str]], removed: Collection[str],
+                revision: int) -> "LexicalIndex | None":
+        """A new index with ``added`` chunks in and ``removed`` ones out, saved; this one
+        is left as it was, so asks can go on using it meanwhile. None when this index
+        has no per-chunk terms to update from (saved by an older version)."""
+        if self._terms is None:
+            return None
+        gone = set(removed) | {chunk_id for chunk_id, _, _ in added}
+        kept = [(i, t) for i, t in zip(self.ids, self._terms) if i not in gone]
+        fresh = LexicalIndex(self.folder, self.analyzer)
+        fresh._index([i for i, _ in kept] + [chunk_id for chunk_id, _, _ in added],
+                     [t for _, t in kept] + [self.analyzer.terms(f"{title}\n{text}")
+                                             for _, title, text in added], revision)
+        return fresh
+
+    def _index(self, ids: list[str], corpus: list[list[str]], revision: int) -> None:
         import bm25s
 
-        ids, corpus = [], []
         df: Counter[str] = Counter()
-        for chunk_id, title, text in chunks:
-            terms = self.analyzer.terms(f"{title}\n{text}")
-            ids.append(chunk_id)
-            corpus.append(terms)
+        for terms in corpus:
             df.update(set(terms))
-        self.ids, self._df = ids, dict(df)
+        self.ids, self._terms, self._df = ids, corpus, dict(df)
         self._bm25 = None
+        self._vocab = {}
         if ids:
             self._bm25 = bm25s.BM25()
             self._bm25.index(corpus, show_progress=False)
@@ -84,6 +106,8 @@ class LexicalIndex:
             self._bm25.save(str(tmp / "bm25"), show_progress=False)
         (tmp / "meta.json").write_text(json.dumps(
             {"revision": self.revision, "ids": self.ids, "df": self._df}))
+        if self._terms is not None:
+            (tmp / "terms.json").write_text(json.dumps(self._terms))
         shutil.rmtree(self.folder, ignore_errors=True)
         tmp.rename(self.folder)
 

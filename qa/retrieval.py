@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -31,7 +32,7 @@ from qa.embeddings import Embedder
 from qa.analysis import Analyzer, asked_names, contains_phrase
 from qa.lexical import LexicalIndex
 from qa.results import Passage, Retrieval
-from qa.store import ArticleStore, StoredChunk
+from qa.store import ArticleStore, ChunkChanges, StoredChunk
 
 W_BM25 = 0.3  # weight of BM25, scaled to 0..1 by the best BM25 score of the question
 # A passage holding the whole name a question gives ("Martin Hewitt") outranks every one
@@ -78,11 +79,12 @@ class HybridRetriever(BaseRetriever):
     k: int = 4
     candidates: int = 30
     refresh_seconds: float = 1.0
-    _lock: Any = None
+    _build_lock: Any = None
     _checked_at: float = 0.0
+    _writers: int = 0
 
     def model_post_init(self, context: Any) -> None:
-        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
 
     def search(self, question: str, k: int | None = None) -> Retrieval:
         """The top ``k`` passages for a standalone question."""
@@ -93,7 +95,7 @@ class HybridRetriever(BaseRetriever):
         cues = time_cues(question)
         n = max(self.candidates, k)
         dense = dict(self.store.nearest(query_vector, n))
-        lexical = self.lexical.search(terms, n)
+        lexical = self.lexical.search(terms, n)  # one index for the whole query (it may be swapped)
         bm25 = _normalised(dict(zip(lexical.ids, lexical.scores)))
         # A chunk BM25 found but the dense search did not is no closer than the
         # last dense hit: use that bound instead of fetching its vector.
@@ -156,16 +158,60 @@ class HybridRetriever(BaseRetriever):
         return Passage(chunk, score, dense, bm25)
 
     def refresh(self, force: bool = False) -> None:
-        """Rebuild the BM25 index when Chroma's revision has moved (another writer)."""
+        """Follow writes made by other processes (Chroma's revision moved).
+
+        Asks never wait for the rebuild: it runs on a background thread and the
+        new BM25 index is swapped in when ready (until then asks use the old
+        one, and dense search already sees the new chunks). Only a process that
+        has no BM25 index yet, or ``force``, builds it in the caller's thread.
+        """
         now = time.monotonic()
-        if not force and now - self._checked_at < self.refresh_seconds:
+        if self._writers or (not force and now - self._checked_at < self.refresh_seconds):
             return
-        with self._lock:
-            self._checked_at = now
-            revision = self.store.revision()
-            if force or revision != self.lexical.revision:
-                if force or not (self.lexical.load() and self.lexical.revision == revision):
-                    self.lexical.build(self.store.iter_chunks(), revision)
+        self._checked_at = now
+        revision = self.store.revision()
+        if revision == self.lexical.revision:
+            return
+        if force or self.lexical.revision < 0:
+            self._rebuild(revision)
+        elif not self._build_lock.locked():
+            threading.Thread(target=self._rebuild, args=(revision,), daemon=True,
+                             name="qa-bm25-refresh").start()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """While this process writes, its asks don't rebuild BM25 for the half-done write."""
+        self._writers += 1
+        try:
+            yield
+        finally:
+            self._writers -= 1
+
+    def apply(self, changes: ChunkChanges) -> None:
+        """Bring BM25 up to date with this process's own write: an update of the
+        chunks it added and removed when BM25 reflected the index the write started
+        from, a rebuild otherwise. Runs in the writer's thread, swaps at the end."""
+        revision = self.store.revision()
+        with self._build_lock:
+            current = self.lexical
+            if current.revision == revision:
+                return
+            updated = None
+            if changes.exact and current.revision == changes.before:
+                updated = current.updated(changes.added, changes.removed, revision)
+            if updated is None:
+                updated = LexicalIndex(current.folder, current.analyzer)
+                updated.build(self.store.iter_chunks(), revision)
+            self.lexical = updated
+
+    def _rebuild(self, revision: int) -> None:
+        with self._build_lock:
+            if self.lexical.revision == revision:
+                return
+            fresh = LexicalIndex(self.lexical.folder, self.lexical.analyzer)
+            if not (fresh.load() and fresh.revision == revision):
+                fresh.build(self.store.iter_chunks(), revision)
+            self.lexical = fresh
 
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[Document]:

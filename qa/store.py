@@ -86,6 +86,20 @@ class ArticleWrite:
     replaces: bool  # an older version is in the index and must go first
 
 
+@dataclass
+class ChunkChanges:
+    """The chunks a write added and removed, so BM25 can follow without a rebuild.
+
+    ``before`` is the index revision the write started from; ``exact`` is False
+    when a failed write may have removed chunks that are not listed.
+    """
+
+    before: int = -1
+    added: list[tuple[str, str, str]] = field(default_factory=list)  # (id, title, text)
+    removed: list[str] = field(default_factory=list)
+    exact: bool = True
+
+
 @dataclass(frozen=True)
 class IndexStats:
     articles: int
@@ -94,6 +108,8 @@ class IndexStats:
     embedding_model: str
     location: str
     revision: int
+    llm: str = ""  # set by Assistant.stats(): the configured model and whether it answers
+    llm_answers: bool | None = None
 
 
 class ArticleStore:
@@ -179,16 +195,26 @@ class ArticleStore:
         collection = self._client.get_collection(self.settings.collection)
         return int((collection.metadata or {}).get("revision", 0))
 
-    def manifest(self) -> dict[str, ArticleEntry]:
-        """Every article in the index with its content hash and chunk ids."""
+    def manifest(self, article_ids: Sequence[str] | None = None) -> dict[str, ArticleEntry]:
+        """Articles in the index with their content hash and chunk ids: all of them,
+        or only those of ``article_ids`` (a small write need not read the whole index).
+
+        An article with fewer chunks than it was written with (a writer killed
+        between two batches) gets no hash, so the next ingest rewrites it.
+        """
         found: dict[str, dict[str, Any]] = {}
-        for ids, metas, _ in self._pages(include=["metadatas"]):
+        where = None if article_ids is None else {"article_id": {"$in": list(article_ids)}}
+        if where is not None and not article_ids:
+            return {}
+        for ids, metas, _ in self._pages(include=["metadatas"], where=where):
             for chunk_id, meta in zip(ids, metas):
                 entry = found.setdefault(meta["article_id"], {
                     "hash": meta.get("content_hash", ""), "origin": meta.get("origin", ""),
-                    "title": meta.get("title", ""), "chunks": []})
+                    "title": meta.get("title", ""), "count": meta.get("chunk_count"),
+                    "chunks": []})
                 entry["chunks"].append(chunk_id)
-        return {aid: ArticleEntry(aid, e["hash"], e["origin"], e["title"], tuple(e["chunks"]))
+        return {aid: ArticleEntry(aid, e["hash"] if _complete(e) else "", e["origin"], e["title"],
+                                  tuple(e["chunks"]))
                 for aid, e in found.items()}
 
     def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
@@ -197,10 +223,11 @@ class ArticleStore:
             for chunk_id, meta, doc in zip(ids, metas, docs):
                 yield chunk_id, meta.get("title", ""), doc or ""
 
-    def _pages(self, include: list[str]) -> Iterator[tuple[list[str], list[dict], list[str]]]:
+    def _pages(self, include: list[str], where: dict[str, Any] | None = None
+               ) -> Iterator[tuple[list[str], list[dict], list[str]]]:
         offset = 0
         while True:
-            page = self._chunks.get(include=include, limit=_PAGE, offset=offset)
+            page = self._chunks.get(include=include, limit=_PAGE, offset=offset, where=where)
             if not page["ids"]:
                 return
             yield page["ids"], page.get("metadatas") or [], page.get("documents") or []
@@ -281,6 +308,10 @@ class ArticleStore:
         return IndexStats(articles=len(articles), chunks=chunks, sentences=sentences,
                           embedding_model=self.embedder.name, location=self.location,
                           revision=self.revision())
+
+
+def _complete(entry: dict[str, Any]) -> bool:
+    return entry["count"] is None or int(entry["count"]) == len(entry["chunks"])
 
 
 def _make_client(settings: Settings) -> Any:

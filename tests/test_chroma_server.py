@@ -52,8 +52,11 @@ def test_two_processes_share_one_chroma_server(chroma_url, tmp_path):
     story = tmp_path / "ferry.txt"
     story.write_text("Ferry strike ends\n\nThe Calais ferry strike ended after a 4% pay rise.\n")
     writer.ingest([story])
-    reader.retriever.refresh(force=False)
-    time.sleep(1.1)
+    # the reader notices within refresh_seconds and rebuilds BM25 off the ask path
+    deadline = time.monotonic() + 60
+    while reader.lexical.revision != writer.store.revision():
+        assert time.monotonic() < deadline, "the reader's BM25 never caught up"
+        reader.search("anything", k=1)
+        time.sleep(0.2)
     hits = reader.search("Calais ferry strike pay rise", k=1)
     assert "4% pay rise" in hits[0].chunk.text
-    assert reader.lexical.revision == writer.store.revision()

@@ -171,3 +171,33 @@ def test_packed_sentence_vectors_round_trip():
     assert not zero_row.any()  # a sentence without tokens stays a zero vector
     assert unpack_vectors("", 5, 384) is None
     assert unpack_vectors(pack_vectors(vectors), 4, 384) is None
+
+
+def _bm25_matches_the_store(assistant: Assistant) -> None:
+    lexical, analyzer = assistant.lexical, assistant.retriever.analyzer
+    expected = {chunk_id: analyzer.terms(f"{title}\n{text}")
+                for chunk_id, title, text in assistant.store.iter_chunks()}
+    assert dict(zip(lexical.ids, lexical._terms)) == expected
+    assert lexical.revision == assistant.store.revision()
+
+
+def test_bm25_follows_each_write_exactly_without_a_rebuild(fresh, tmp_path, monkeypatch):
+    from qa.lexical import LexicalIndex
+
+    fresh.ingest([SEED_ARTICLE])
+    builds = []
+    monkeypatch.setattr(LexicalIndex, "build", lambda *a, **k: builds.append(a))
+    news = tmp_path / "news"
+    news.mkdir()
+    story = news / "ferry.txt"
+    story.write_text("Ferry strike ends\n\nThe Calais ferry strike ended after a 4% pay rise.\n")
+    fresh.ingest([story])
+    _bm25_matches_the_store(fresh)
+    story.write_text("Ferry strike ends\n\nThe Dover ferry strike ended after a 5% pay rise.\n")
+    fresh.ingest([story])
+    _bm25_matches_the_store(fresh)
+    assert "5% pay rise" in fresh.search("Dover ferry strike", k=1)[0].chunk.text
+    story.unlink()
+    assert fresh.ingest([SEED_ARTICLE, news], prune=True).removed
+    _bm25_matches_the_store(fresh)
+    assert not builds, "a write rebuilt BM25 from scratch"
