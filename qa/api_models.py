@@ -51,7 +51,10 @@ def ask_request(max_question_chars: int) -> type[BaseModel]:
         history=(list[message], Field(default_factory=list, max_length=MAX_HISTORY_MESSAGES,  # type: ignore[valid-type]
                                       description="Earlier messages, oldest first.")),
         k=(Annotated[int | None, BeforeValidator(_json_integer)],
-           Field(default=None, ge=1, le=MAX_K, description="Passages to read.")))
+           Field(default=None, ge=1, le=MAX_K, description="Passages to read.")),
+        stream=(bool, Field(default=False, strict=True, description=(
+            "Answer as server-sent events: `token` events as the model writes, then one "
+            "`answer` event with the Answer JSON."))))
 
 
 def _json_integer(value: Any) -> Any:
@@ -93,13 +96,20 @@ class CitationOut(BaseModel):
     passage_start: int
 
 
+class DroppedOut(BaseModel):
+    sentence: str
+    reason: str
+
+
 class AnswerOut(BaseModel):
     text: str
     grounded: bool = Field(description="False when the articles don't say.")
     question: str = Field(description="The standalone question that was answered.")
     confidence: float
-    mode: str
+    mode: Literal["extractive", "generated", "fallback"]
     citations: list[CitationOut]
+    dropped: list[DroppedOut] = Field(description="Generated sentences the verifier removed.")
+    notice: str = Field(description="Why a model's answer was not used, or was cut.")
 
 
 class PassageOut(BaseModel):
@@ -164,6 +174,8 @@ class StatsOut(BaseModel):
     embedding_model: str
     location: str
     revision: int
+    llm: str = Field(description="The configured QA_LLM, empty when answers are extractive.")
+    llm_answers: bool | None = Field(description="Whether that model answers now.")
 
 
 class HealthOut(BaseModel):

@@ -135,6 +135,8 @@ def _ask(args: argparse.Namespace) -> int:
 def format_answer(answer) -> str:
     """The answer, then one line per citation with its source."""
     lines = [answer.text]
+    if answer.notice:
+        lines.append(f"({answer.notice})")
     if answer.citations:
         lines.append("")
     for c in answer.citations:

@@ -79,9 +79,12 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     question: str = ""  # the standalone question that was answered
     confidence: float = 0.0  # the reader's probability that the best quote answers
-    mode: str = "extractive"  # which answerer wrote it
+    mode: str = "extractive"  # "extractive", "generated", or "fallback" (a model failed)
+    dropped: list[dict] = field(default_factory=list)  # generated sentences the verifier removed
+    notice: str = ""  # shown with the answer: why a model's answer was not used, or was cut
 
     def to_dict(self) -> dict:
         return {"text": self.text, "grounded": self.grounded, "question": self.question,
                 "confidence": round(self.confidence, 4), "mode": self.mode,
-                "citations": [c.to_dict() for c in self.citations]}
+                "citations": [c.to_dict() for c in self.citations],
+                "dropped": list(self.dropped), "notice": self.notice}

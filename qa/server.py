@@ -10,7 +10,7 @@ import hmac
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI, Query, Request  # noqa: E402
 from fastapi.concurrency import run_in_threadpool  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
-from fastapi.responses import FileResponse, JSONResponse  # noqa: E402
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse  # noqa: E402
 from fastapi.routing import APIRoute  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
@@ -100,9 +100,13 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
             raise ApiError(401, "missing or wrong bearer token")
 
     @app.post("/api/ask", summary="Answer a question with citations",
-              response_model=AnswerOut, responses=errors(400, 413, 422))
-    def ask(body: AskRequest) -> dict:
+              response_model=AnswerOut, responses={**SSE_RESPONSE, **errors(400, 413, 422)})
+    def ask(body: AskRequest) -> Any:
         history = [m.model_dump() for m in body.history]
+        if body.stream:  # checked before the first byte: a bad question is still a 4xx
+            events = assistant.ask_stream(body.question, history=history, k=body.k)
+            return StreamingResponse(_server_sent(events), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache"})
         return assistant.ask(body.question, history=history, k=body.k).to_dict()
 
     @app.get("/api/search", summary="Scored passages for a query",
@@ -176,6 +180,22 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
                                theme=gr.themes.Soft(), show_error=True,
                                max_file_size=settings.max_upload_bytes, ssr_mode=False,
                                server_name=settings.host, server_port=settings.port)
+
+
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
+    "description": "The answer; with `stream: true`, server-sent events instead: `token` "
+                   "events (`{\"text\"}`) as a model writes, then one `answer` event.",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+
+
+def _server_sent(events: Iterator[dict[str, Any]]) -> Iterator[str]:
+    """Events as text/event-stream; iterated in a worker thread, not the event loop."""
+    for event in events:
+        if event["event"] == "answer":
+            data = event["answer"].to_dict()
+        else:
+            data = {key: value for key, value in event.items() if key != "event"}
+        yield f"event: {event['event']}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 def _body_limits(request_bytes: int, upload_bytes: int):
@@ -265,7 +285,8 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
 
 def serve(index_dir: str | Path | None = None, host: str | None = None,

@@ -41,6 +41,7 @@ CSS = """
 .qa-source blockquote { margin: .4em 0 .6em 0; padding-left: .8em; font-size: .92em; }
 .qa-source mark { background: #fde68a; color: #111; padding: 0 .1em; }
 .qa-refusal { font-style: italic; }
+.qa-notice { font-size: .85em; opacity: .75; margin: .2em 0; }
 #qa-chat { min-height: 420px; }
 @media (max-width: 640px) {
   .qa-source blockquote { padding-left: .5em; margin-left: 0; }
@@ -106,6 +107,9 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
         demo.load(lambda: _stats_markdown(assistant), outputs=stats, api_visibility="private")
         gr.api(_api_ask(assistant), api_name="ask",
                api_description="Answer a question with citations, as JSON.")
+        gr.api(_api_ask_stream(assistant), api_name="ask_stream",
+               api_description="The same, streamed: partial text while a model writes, "
+                               "then the answer JSON.")
     return demo
 
 
@@ -119,15 +123,24 @@ def _respond(assistant: Assistant):
                         {"role": "assistant", "content": "…"}]
         yield shown, history, ""
         try:
-            answer = assistant.ask(question, history=history)
+            answer = None
+            written = ""
+            for event in assistant.ask_stream(question, history=history):
+                if event["event"] == "token":  # a model writing: citations settle at the end
+                    written += event["text"]
+                    shown[-1] = {"role": "assistant", "content": escape(written) + " …"}
+                    yield shown, history, ""
+                else:
+                    answer = event["answer"]
         except QAError as exc:
             shown[-1] = {"role": "assistant", "content": f"⚠️ {escape(str(exc))}"}
             yield shown, history, ""
             return
-        words = escape(answer.text).split(" ")
-        for end in range(STREAM_STEP_WORDS, len(words), STREAM_STEP_WORDS):
-            shown[-1] = {"role": "assistant", "content": " ".join(words[:end]) + " …"}
-            yield shown, history, ""
+        if not written:  # extractive: reveal the quoted answer a few words at a time
+            words = escape(answer.text).split(" ")
+            for end in range(STREAM_STEP_WORDS, len(words), STREAM_STEP_WORDS):
+                shown[-1] = {"role": "assistant", "content": " ".join(words[:end]) + " …"}
+                yield shown, history, ""
         shown[-1] = {"role": "assistant", "content": answer_html(answer)}
         history = history + [{"role": "user", "content": question},
                              {"role": "assistant", "content": answer.text}]
@@ -139,11 +152,32 @@ def _api_ask(assistant: Assistant):
     def ask(question: str, history: list[dict] | None = None, k: int = 4) -> dict[str, Any]:
         """Answer ``question``; ``history`` is a list of {"role", "content"} messages."""
         try:
-            whole_k = int(k) if isinstance(k, (int, float)) and float(k).is_integer() else k
-            return assistant.ask(question, history=history or [], k=whole_k).to_dict()
+            return assistant.ask(question, history=history or [], k=_whole(k)).to_dict()
         except QAError as exc:
             raise gr.Error(str(exc)) from None
     return ask
+
+
+def _api_ask_stream(assistant: Assistant):
+    def ask_stream(question: str, history: list[dict] | None = None,
+                   k: int = 4) -> Iterator[dict[str, Any]]:
+        """Stream the answer: {"text": written so far} while a model writes, then the
+        answer as JSON (it has "citations")."""
+        try:
+            written = ""
+            for event in assistant.ask_stream(question, history=history or [], k=_whole(k)):
+                if event["event"] == "token":
+                    written += event["text"]
+                    yield {"text": written}
+                else:
+                    yield event["answer"].to_dict()
+        except QAError as exc:
+            raise gr.Error(str(exc)) from None
+    return ask_stream
+
+
+def _whole(k: Any) -> Any:
+    return int(k) if isinstance(k, (int, float)) and float(k).is_integer() else k
 
 
 def _upload_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) -> None:
@@ -186,4 +220,8 @@ def _report_markdown(report: dict[str, Any]) -> str:
 def _stats_markdown(assistant: Assistant) -> str:
     s = assistant.stats()
     model = s.embedding_model.rsplit("/", 1)[-1]
-    return f"**{s.articles:,}** articles · **{s.chunks:,}** passages  \nModel: `{escape(model)}`"
+    text = f"**{s.articles:,}** articles · **{s.chunks:,}** passages  \nModel: `{escape(model)}`"
+    if s.llm:
+        state = "answers" if s.llm_answers else "not answering: quotes shown instead"
+        text += f"  \nAnswers written by `{escape(s.llm)}` ({state})"
+    return text
