@@ -41,7 +41,7 @@ def run(label: str, assistant, questions: list[dict]) -> dict:
             if event["event"] == "token":
                 tokens += 1
                 first = first or time.perf_counter() - started
-            else:
+            elif event["event"] == "answer":
                 answer = event["answer"]
         elapsed = time.perf_counter() - started
         total.append(elapsed * 1000)

@@ -60,7 +60,8 @@ class Assistant:
         self.passages_read = self.settings.top_k * (2 if self.settings.reader == "accurate" else 1)
         self.ingestor = Ingestor(self.store, self.embedder, CHUNK_TOKENS,
                                  self.settings.max_file_bytes)
-        self.chain = build_chain(self.retriever.search, self.answerer.answer)
+        self.condense = getattr(self.answerer, "condense", condense)
+        self.chain = build_chain(self.retriever.search, self.answerer.answer, self.condense)
         self._write_lock = threading.Lock()
 
     # Write path ---------------------------------------------------------------------
@@ -133,7 +134,7 @@ class Assistant:
 
     def _events(self, question: str, history: list[dict[str, str]],
                 k: int) -> Iterator[dict[str, Any]]:
-        retrieval = self.retriever.search(condense(question, history), k)
+        retrieval = self.retriever.search(self.condense(question, history), k)
         stream = getattr(self.answerer, "stream", None)
         if stream is not None:
             yield from stream(retrieval)

@@ -135,12 +135,20 @@ class Step(Runnable[Any, Any]):
         return self._call_with_config(self._fn, input, config, run_type="chain")
 
 
+Condenser = Callable[[str, Sequence[Message]], str]
+
+
 def build_chain(retrieve: Callable[[str, int | None], Retrieval],
-                answer: Callable[[Retrieval], Answer]) -> Runnable:
-    """``{"question", "history", "k"}`` → ``Answer``, as LangChain runnables."""
+                answer: Callable[[Retrieval], Answer],
+                condenser: Condenser = condense) -> Runnable:
+    """``{"question", "history", "k"}`` → ``Answer``, as LangChain runnables.
+
+    ``condenser`` makes the follow-up standalone: these rules by default, a
+    model's rewrite (checked against them) when one is configured."""
 
     def _condense(inputs: dict[str, Any]) -> dict[str, Any]:
-        return {**inputs, "standalone": condense(inputs["question"], inputs.get("history") or [])}
+        return {**inputs,
+                "standalone": condenser(inputs["question"], inputs.get("history") or [])}
 
     def _retrieve(inputs: dict[str, Any]) -> Retrieval:
         return retrieve(inputs["standalone"], inputs.get("k"))

@@ -185,7 +185,11 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
 SSE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
     "description": "The answer; with `stream: true`, server-sent events instead: `token` "
                    "events (`{\"text\"}`) as a model writes, then one `answer` event.",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+    "content": {"text/event-stream": {"schema": {  # one server-sent event
+        "type": "object", "required": ["event", "data"],
+        "properties": {"event": {"type": "string", "enum": ["token", "sentence", "answer"]},
+                       "data": {"type": "string", "description": "JSON: {text} for a token, "
+                                "{text, kept, reason} for a sentence, the Answer last"}}}}}}}
 
 
 def _server_sent(events: Iterator[dict[str, Any]]) -> Iterator[str]:

@@ -25,6 +25,7 @@ from qa.assistant import Assistant  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.jobs import JobQueue  # noqa: E402
 from qa.rendering import answer_html  # noqa: E402
+from qa.verification import split_sentences  # noqa: E402
 
 EXAMPLES = ["What did France promise in July?", "Who is Martin Hewitt?",
             "Why do French police rarely intervene against the taxi-boats?"]
@@ -125,13 +126,20 @@ def _respond(assistant: Assistant):
         try:
             answer = None
             written = ""
+            settled: list[str] = []
             for event in assistant.ask_stream(question, history=history):
+                if event["event"] == "answer":
+                    answer = event["answer"]
+                    continue
                 if event["event"] == "token":  # a model writing: citations settle at the end
                     written += event["text"]
-                    shown[-1] = {"role": "assistant", "content": escape(written) + " …"}
-                    yield shown, history, ""
-                else:
-                    answer = event["answer"]
+                elif event["event"] == "sentence":  # verified: kept, or struck out
+                    text = escape(event["text"])
+                    settled.append(text if event["kept"] else f"<del>{text}</del>")
+                tail = " ".join(split_sentences(written)[len(settled):])
+                shown[-1] = {"role": "assistant",
+                             "content": " ".join([*settled, escape(tail)]) + " …"}
+                yield shown, history, ""
         except QAError as exc:
             shown[-1] = {"role": "assistant", "content": f"⚠️ {escape(str(exc))}"}
             yield shown, history, ""
@@ -169,7 +177,7 @@ def _api_ask_stream(assistant: Assistant):
                 if event["event"] == "token":
                     written += event["text"]
                     yield {"text": written}
-                else:
+                elif event["event"] == "answer":
                     yield event["answer"].to_dict()
         except QAError as exc:
             raise gr.Error(str(exc)) from None

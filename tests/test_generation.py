@@ -62,8 +62,13 @@ def test_stream_gives_tokens_then_one_answer_with_exact_quotes(generating):
     events = list(generating.ask_stream("What did France promise in July?"))
     kinds = [e["event"] for e in events]
     assert kinds[-1] == "answer" and kinds.count("answer") == 1
-    assert kinds[:-1] and set(kinds[:-1]) == {"token"}, "the model's words were not streamed"
+    assert kinds[0] == "token" and set(kinds[:-1]) <= {"token", "sentence"}
     answer = events[-1]["answer"]
+    # every sentence is verified as it is written, and the answer agrees with the verdicts
+    verdicts = [e for e in events if e["event"] == "sentence"]
+    assert verdicts, "no sentence was verified"
+    dropped = [v["text"] for v in verdicts if not v["kept"]]
+    assert [d["sentence"] for d in answer.dropped] == dropped
     assert answer.mode in ("generated", "fallback") and answer.grounded
     assert answer.mode == "generated" or answer.notice
     article = seed_text()
@@ -112,6 +117,7 @@ def test_rest_server_sent_events_and_gradio_client_streaming(tmp_path):
             events = [line.removeprefix("event: ") for line in reply.iter_lines()
                       if line.startswith("event: ")]
         assert events[-1] == "answer" and events.count("answer") == 1 and "token" in events
+        assert "sentence" in events
         bad = httpx.post(f"{url}/api/ask", json={"question": " ", "stream": True})
         assert bad.status_code == 422  # refused before any event
         stats = httpx.get(f"{url}/api/stats").json()
@@ -123,3 +129,15 @@ def test_rest_server_sent_events_and_gradio_client_streaming(tmp_path):
         assert len(outputs) >= 2 and "text" in outputs[0]
         assert "citations" in outputs[-1] and outputs[-1]["mode"] in ("generated", "fallback")
         assert json.dumps(outputs[-1])
+
+
+def test_a_follow_up_is_condensed_by_the_model_only_when_it_keeps_what_the_rules_found(
+        generating):
+    history = [{"role": "user",
+                "content": "Who was the former Interior Minister credited with a tougher approach?"},
+               {"role": "assistant", "content": "Former Interior Minister Bruno Retailleau was "
+                                                "widely credited with a tougher approach. [1]"}]
+    standalone = generating.condense("What happened after he left the ministry?", history)
+    assert "Retailleau" in standalone and "ministry" in standalone
+    assert generating.condense("What did France promise in July?", []) == \
+        "What did France promise in July?"
