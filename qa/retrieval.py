@@ -213,7 +213,12 @@ class HybridRetriever(BaseRetriever):
                 fresh.build(self.store.iter_chunks(), revision)
             self.lexical = fresh
 
-    def _get_relevant_documents(self, query: str, *,
-                                run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [Document(page_content=p.chunk.text, id=p.chunk.id, metadata=p.to_dict())
-                for p in self.search(query).passages if not p.sibling]
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                k: int | None = None) -> list[Document]:
+        """LangChain's retriever interface: ``retriever.invoke(query, k=1)`` honours ``k``;
+        the chunk text is the page content only, not repeated in the metadata."""
+        passages = [p for p in self.search(query, k).passages if not p.sibling]
+        return [Document(page_content=p.chunk.text, id=p.chunk.id,
+                         metadata={key: value for key, value in p.to_dict().items()
+                                   if key != "text"})
+                for p in passages]

@@ -15,6 +15,16 @@ SEEDS = ROOT / "seeds"
 SEED_ARTICLE = SEEDS / "france-channel-small-boats.md"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _default_settings():
+    """Every test sees the documented defaults, never the developer's own QA_* variables
+    (a QA_INDEX_DIR or QA_READER in the shell would silently change what is tested)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("QA_")]:
+            patch.delenv(name)
+        yield
+
+
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory):
     """An Assistant over seeds/, built once for the read-only tests."""
