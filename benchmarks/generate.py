@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT, print_table, write_json  # noqa: E402
+from _common import ROOT, print_table, write_json  # noqa: E402
 
 
 def run(label: str, assistant, questions: list[dict]) -> dict:

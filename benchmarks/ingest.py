@@ -86,7 +86,7 @@ def main() -> None:
         "chunks/s", "peak RSS MB"], rows)
     speedups = [r["stock"]["seconds"] / r["ours"]["seconds"] for r in rounds]
     o = rounds[-1]["ours"]
-    notes = [f"Article QA articles/s over stock's, per round: "
+    notes = ["Article QA articles/s over stock's, per round: "
              + ", ".join(f"{x:.2f}x" for x in speedups),
              f"re-ingest of the unchanged corpus (ours): {o['reingest_seconds']:.2f} s, "
              f"{o['reingest_embedded']} chunks embedded, "

@@ -41,9 +41,9 @@ _NAME_RUN = re.compile(r"(?<![\w'’])[A-Z][\w'’.-]*[A-Za-z](?:[ \t]+(?:(?:of|
                        r"[A-Z][\w'’.-]*[A-Za-z])+")
 _LEADING_WORDS = {"former", "new", "by", "for", "from", "with", "as", "it", "its", "this",
                   "that", "these", "those", "there", "then", "but", "if", "when", "while",
-                  "after", "before", "what", "who", "whom", "whose", "when", "where", "why", "how", "which", "is",
+                  "after", "before", "what", "who", "whom", "whose", "where", "why", "how", "which", "is",
                   "are", "was", "were", "did", "does", "do", "has", "have", "had", "can",
-                  "could", "will", "would", "should", "tell", "and", "but", "so", "the", "a",
+                  "could", "will", "would", "should", "tell", "and", "so", "the", "a",
                   "an", "in", "on", "at", "of", "i", "me", "please", "mr", "mrs", "ms", "dr"}
 
 

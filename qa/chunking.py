@@ -121,7 +121,7 @@ def _cut_long(text: str, span: Span, count_tokens: TokenCounter, max_tokens: int
     words = [(span[0] + s, span[0] + e) for s, e in words]
     sizes = count_tokens([text[s:e] for s, e in words])
     pieces: list[Span] = []
-    piece_start, used = None, 0
+    piece_start, used, prev_end = None, 0, span[0]
     for (s, e), size in zip(words, sizes):
         if size > max_tokens:  # one absurd "word": cut it by characters
             if piece_start is not None:

@@ -6,7 +6,6 @@ bodies, schemathesis against its own ``/openapi.json``.
 
 from __future__ import annotations
 
-import json
 import random
 import select
 import socket
