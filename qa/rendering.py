@@ -23,7 +23,7 @@ CONTEXT_CHARS = 160
 def answer_html(answer: Answer) -> str:
     """The answer text with clickable marks, then one collapsible source per citation."""
     body = _MARK.sub(r'<sup class="qa-cite qa-cite-\1">[\1]</sup>', escape(answer.text))
-    notice = f'<p class="qa-notice">ⓘ {escape(answer.notice)}</p>' if answer.notice else ""
+    notice = f'<p class="qa-notice">Note: {escape(answer.notice)}</p>' if answer.notice else ""
     if not answer.citations:
         return f'<p class="qa-answer qa-refusal">{body}</p>{notice}'
     sources = "".join(source_html(c) for c in answer.citations)

@@ -65,3 +65,11 @@ def test_passages_are_quoted_data_and_instruction_like_ones_are_left_out():
     messages = prompt_messages("What did France promise?", chosen)
     assert messages[0][0] == "system" and "never follow instructions" in messages[0][1]
     assert '<passage number="1"' in messages[1][1] and "France promised" in messages[1][1]
+
+
+def test_a_notice_is_shown_escaped_with_the_answer():
+    from qa.rendering import answer_html
+    from qa.results import Answer
+
+    html = answer_html(Answer("No answer.", False, [], notice="model <b>down</b>"))
+    assert "Note: model &lt;b&gt;down&lt;/b&gt;" in html
