@@ -14,7 +14,8 @@ from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from qa.answering import Answerer, ExtractiveAnswerer
-from qa.chain import build_chain, condense
+from qa.chain import build_chain
+from qa.conversation import condense, previous_quotes
 from qa.config import Settings
 from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion
@@ -134,7 +135,8 @@ class Assistant:
 
     def _events(self, question: str, history: list[dict[str, str]],
                 k: int) -> Iterator[dict[str, Any]]:
-        retrieval = self.retriever.search(self.condense(question, history), k)
+        retrieval = self.retriever.search(self.condense(question, history), k,
+                                          previous_quotes(history))
         stream = getattr(self.answerer, "stream", None)
         if stream is not None:
             yield from stream(retrieval)

@@ -1,121 +1,17 @@
 """The LCEL chain: condense the follow-up → retrieve → answer.
 
-Condensing needs no LLM. A follow-up that points back ("What happened after
-he left the ministry?", "Why did they back away?", "What was its focus?") is
-rewritten into a standalone question from the conversation:
-
-- "he/she/him/his/her" becomes the person the last exchange was about: the
-  name the previous answer gave when the previous question asked "who", else
-  the name in the previous question ("Bruno Retailleau");
-- "they/them/their" becomes the name the previous answer gave to a who/which
-  question, else the previous question's main name ("France");
-- otherwise, or when nothing was replaced, the previous question's key words
-  are appended, so the earlier topic is kept ("(summit last July)"); this also
-  holds for a follow-up that names nothing itself ("Who runs the company?").
-
-That standalone question is what retrieval and answering see. Every pattern
-here is linear in its input and inputs are cut to a bounded length first.
+Condensing and the conversation's focus are ``qa/conversation.py``'s; the
+chain only wires the steps, so LangChain's tracing and callbacks see each one.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Sequence
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from qa.analysis import full_names
+from qa.conversation import Message, condense, previous_quotes
 from qa.results import Answer, Retrieval
-
-Message = dict[str, str]
-MAX_CONTEXT_CHARS = 2000  # of each earlier message read for referents
-_QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which",
-                   "is", "are", "was", "were", "did", "does", "do", "has", "have", "had",
-                   "can", "could", "will", "would", "should", "tell", "and", "but", "so",
-                   "the", "a", "an", "in", "on", "at", "of", "i", "me", "please", "to", "for",
-                   "about", "with", "it", "its", "they", "their", "them", "he", "she", "his",
-                   "her", "that", "this", "there", "then", "be", "been", "say", "said"}
-_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december"}
-_PERSON = re.compile(r"\b(he|she|him)\b", re.I)
-_PERSON_POSSESSIVE = re.compile(r"\b(his|her)\b", re.I)
-_GROUP = re.compile(r"\b(they|them)\b", re.I)
-_GROUP_POSSESSIVE = re.compile(r"\b(their)\b", re.I)
-_REFERENCE = re.compile(r"\b(he|she|they|him|them|his|her|hers|their|it|its|this|that|"
-                        r"these|those|there|then|the same)\b", re.I)
-_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*[A-Za-z]")
-_MARK = re.compile(r"\[\d+\]")
-_ORGANISATION = re.compile(r"\b(University|College|School|Party|Company|Corporation|Bank|Group|"
-                           r"Council|Ministry|Department|Office|Association|Federation|Union|"
-                           r"Club|League|Court|Commission|Agency|Board|Inc|Ltd|Plc)\b")
-_WORD = re.compile(r"[\w'’-]+")
-
-
-def condense(question: str, history: Sequence[Message]) -> str:
-    """A standalone version of ``question`` given the earlier messages."""
-    previous_question, previous_answer = _last_exchange(history)
-    if not previous_question or not (_REFERENCE.search(question) or _names_nothing(question)):
-        return question
-    person = _person(previous_question, previous_answer)
-    group = _answered_name(previous_question, previous_answer) or _main_name(previous_question)
-    for pattern, referent, possessive in ((_PERSON, person, False),
-                                          (_PERSON_POSSESSIVE, person, True),
-                                          (_GROUP, group, False),
-                                          (_GROUP_POSSESSIVE, group, True)):
-        if referent and referent.lower() not in question.lower() and pattern.search(question):
-            return pattern.sub(f"{referent}'s" if possessive else referent, question, count=1)
-    keywords = [w for w in _WORD.findall(previous_question) if w.lower() not in _QUESTION_WORDS]
-    return f"{question} ({' '.join(keywords)})" if keywords else question
-
-
-def _names_nothing(question: str) -> bool:
-    """No capitalised word past the first: "Who runs the company?" leans on the conversation."""
-    return not _CAPITALISED.findall(question.strip()[1:])
-
-
-def _last_exchange(history: Sequence[Message]) -> tuple[str, str]:
-    """The last user question and the answer that followed it (if any), bounded."""
-    question = answer = ""
-    for message in history:
-        if message.get("role") == "user":
-            question, answer = message.get("content", "")[:MAX_CONTEXT_CHARS], ""
-        elif message.get("role") == "assistant" and question:
-            answer = _MARK.sub("", message.get("content", ""))[:MAX_CONTEXT_CHARS]
-    return question, answer
-
-
-def _answered_name(question: str, answer: str) -> str:
-    """The first name the answer gave to a who/which question, or "".
-
-    Not for "Who is Martin Hewitt?": that exchange is about the name asked.
-    """
-    if re.match(r"\s*who\s+(?:is|was|are|were)\s+[A-Z]", question) and full_names(question):
-        return ""
-    if answer and re.match(r"\s*(who|whom|which)\b", question, re.I):
-        names = [n for n in full_names(answer) if n.lower() not in question.lower()]
-        if re.match(r"\s*(who|whom)\b", question, re.I):  # a person, not "Stanford University"
-            names.sort(key=lambda n: bool(_ORGANISATION.search(n)))
-        return names[0] if names else ""
-    return ""
-
-
-def _person(question: str, answer: str) -> str:
-    """Who the last exchange was about: the answer's name for a "who" question.
-
-    Only a person-like name ("Bruno Retailleau", not "European Union"); none
-    means the caller keeps the topic's key words instead.
-    """
-    candidates = [_answered_name(question, answer), *sorted(full_names(question), key=len,
-                                                             reverse=True)]
-    return next((n for n in candidates if n and not _ORGANISATION.search(n)), "")
-
-
-def _main_name(text: str) -> str:
-    """The longest name in a question that is not a question word or a month."""
-    names = full_names(text) or [
-        w for w in _CAPITALISED.findall(text)
-        if w.lower() not in _QUESTION_WORDS and w.lower() not in _MONTHS]
-    return max(names, key=len) if names else ""
 
 
 class Step(Runnable[Any, Any]):
@@ -136,21 +32,24 @@ class Step(Runnable[Any, Any]):
 
 
 Condenser = Callable[[str, Sequence[Message]], str]
+Retrieve = Callable[[str, int | None, Sequence[str]], Retrieval]
 
 
-def build_chain(retrieve: Callable[[str, int | None], Retrieval],
-                answer: Callable[[Retrieval], Answer],
+def build_chain(retrieve: Retrieve, answer: Callable[[Retrieval], Answer],
                 condenser: Condenser = condense) -> Runnable:
     """``{"question", "history", "k"}`` → ``Answer``, as LangChain runnables.
 
-    ``condenser`` makes the follow-up standalone: these rules by default, a
-    model's rewrite (checked against them) when one is configured."""
+    ``condenser`` makes the follow-up standalone: the rules of
+    ``qa/conversation.py`` by default, a model's rewrite (checked against them)
+    when one is configured. ``retrieve`` also gets the sentences the previous
+    answer quoted, the conversation's focus."""
 
     def _condense(inputs: dict[str, Any]) -> dict[str, Any]:
-        return {**inputs,
-                "standalone": condenser(inputs["question"], inputs.get("history") or [])}
+        history = inputs.get("history") or []
+        return {**inputs, "standalone": condenser(inputs["question"], history),
+                "focus": previous_quotes(history)}
 
     def _retrieve(inputs: dict[str, Any]) -> Retrieval:
-        return retrieve(inputs["standalone"], inputs.get("k"))
+        return retrieve(inputs["standalone"], inputs.get("k"), inputs["focus"])
 
     return Step("condense", _condense) | Step("retrieve", _retrieve) | Step("answer", answer)

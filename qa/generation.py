@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from qa.answering import NOT_ANSWERED, ExtractiveAnswerer
-from qa.chain import MAX_CONTEXT_CHARS, condense
+from qa.conversation import MAX_CONTEXT_CHARS, condense
 from qa.errors import ConfigError
 from qa.results import Answer, Citation, Passage, Retrieval
 from qa.verification import Verdict, Verifier, split_sentences

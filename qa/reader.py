@@ -124,14 +124,16 @@ class _Candidate:
 
 def _named_first(passages: Sequence[Passage], question: str) -> list[tuple[int, Passage]]:
     """The passages to read, with their ranks: when some hold the whole name the
-    question gives ("Martin Hewitt"), only those (retrieval ranks them first too)."""
+    question gives ("Martin Hewitt"), only those and the other passages of their
+    articles (retrieval ranks them first too): the article that names him in
+    full is about him where it says "Hewitt" or "Retailleau's departure" later."""
     ranked = list(enumerate(passages))
     names = asked_names(question)
     if not names:
         return ranked
-    named = [(rank, p) for rank, p in ranked
-             if any(contains_phrase(f"{p.chunk.title}\n{p.chunk.text}", n) for n in names)]
-    return named or ranked
+    articles = {p.chunk.article_id for p in passages
+                if any(contains_phrase(f"{p.chunk.title}\n{p.chunk.text}", n) for n in names)}
+    return [(rank, p) for rank, p in ranked if p.chunk.article_id in articles] or ranked
 
 
 def cross_input(title: str, sentence: str) -> str:

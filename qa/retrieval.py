@@ -20,7 +20,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -46,6 +46,11 @@ SHORTLIST = 8  # candidates read in full (text, metadata, vectors) and re-scored
 # of the article that ranks first, and need not repeat the question's words ("That
 # culminated last July... The focus then was on plans to intercept the taxi boats").
 SIBLINGS = 3
+# A follow-up is usually about the story the previous answer quoted ("How much was it?"):
+# that article's chunks join the candidates with this boost, about a third of the spread
+# of the other scores, so a follow-up that changes the subject can still leave it.
+FOCUS_BOOST = 0.2
+FOCUS_LOOKUP = 3  # BM25 hits searched for each quote of the previous answer
 MAX_ARTICLE_CHUNKS = 200  # read of the top article to find its neighbours (a long one is rare)
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
@@ -86,8 +91,13 @@ class HybridRetriever(BaseRetriever):
     def model_post_init(self, context: Any) -> None:
         self._build_lock = threading.Lock()
 
-    def search(self, question: str, k: int | None = None) -> Retrieval:
-        """The top ``k`` passages for a standalone question."""
+    def search(self, question: str, k: int | None = None,
+               focus: Sequence[str] = ()) -> Retrieval:
+        """The top ``k`` passages for a standalone question.
+
+        ``focus`` is what the previous answer quoted (``qa.conversation``): the
+        articles holding it are favoured.
+        """
         self.refresh()
         k = k or self.k
         query_vector = self.embedder.query_vector(question)
@@ -105,11 +115,17 @@ class HybridRetriever(BaseRetriever):
         named = self._holding_names(question, list(first))
         for cid in named:
             first[cid] += NAME_BOOST
+        focused = self._focus_articles(focus)
+        if focused:  # the focus article's chunks are candidates whatever the question says
+            for cid, (_, vector) in self.store.article_chunks(focused[0],
+                                                              MAX_ARTICLE_CHUNKS).items():
+                first[cid] = float(vector @ query_vector) + W_BM25 * bm25.get(cid, 0.0)
+                first[cid] += NAME_BOOST * (cid in named) + FOCUS_BOOST
         shortlist = sorted(first, key=first.__getitem__, reverse=True)[:max(k, SHORTLIST)]
         chunks = self.store.chunks(shortlist)
         vectors = self.store.sentence_vectors([chunk for chunk, _ in chunks.values()])
         passages = [self._passage(chunk, vector, query_vector, vectors, bm25.get(cid, 0.0), cues,
-                                  cid in named)
+                                  cid in named, chunk.article_id in focused)
                     for cid, (chunk, vector) in chunks.items()]
         passages.sort(key=lambda p: p.score, reverse=True)
         passages = passages[:k]
@@ -133,6 +149,21 @@ class HybridRetriever(BaseRetriever):
                                       bm25.get(chunk.id, 0.0), cues), sibling=True)
                 for chunk, vector in chunks]
 
+    def _focus_articles(self, quotes: Sequence[str]) -> list[str]:
+        """The articles that hold the given quotes word for word, in the quotes' order.
+
+        Each quote is looked up by BM25 (its rarest words find it) and confirmed
+        by its text, so an answer in a model's own words finds nothing.
+        """
+        found: list[str] = []
+        for quote in quotes:
+            hits = self.lexical.search(self.analyzer.terms(quote), FOCUS_LOOKUP).ids
+            wanted = " ".join(quote.split())
+            for chunk, _ in self.store.chunks(hits).values():
+                if wanted in " ".join(chunk.text.split()) and chunk.article_id not in found:
+                    found.append(chunk.article_id)
+        return found
+
     def _holding_names(self, question: str, candidates: list[str]) -> set[str]:
         """Candidates that contain a full name the question gives (one cheap read)."""
         names = asked_names(question)
@@ -144,7 +175,7 @@ class HybridRetriever(BaseRetriever):
     @staticmethod
     def _passage(chunk: StoredChunk, vector: np.ndarray, query_vector: np.ndarray,
                  sentence_vectors: dict, bm25: float, cues: tuple[str, ...],
-                 named: bool = False) -> Passage:
+                 named: bool = False, focused: bool = False) -> Passage:
         """Final score: passage and best-sentence similarity, plus BM25 and time cues."""
         dense = float(vector @ query_vector)
         sentences = [float(sentence_vectors[key] @ query_vector) for key in chunk.sentence_keys()
@@ -155,6 +186,8 @@ class HybridRetriever(BaseRetriever):
             score += TIME_BOOST
         if named:
             score += NAME_BOOST
+        if focused:
+            score += FOCUS_BOOST
         return Passage(chunk, score, dense, bm25)
 
     def refresh(self, force: bool = False) -> None:

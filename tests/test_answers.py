@@ -47,6 +47,37 @@ def test_follow_up_uses_the_conversation(seeded):
     assert any("expressed frustration at French delays" in c.quote for c in answer.citations)
 
 
+def test_a_follow_up_reads_the_rest_of_the_article_that_named_the_person(seeded):
+    """The seed article names "Bruno Retailleau" in one chunk and says "Retailleau's
+    departure" in the next: that chunk is his too, and holds the answer."""
+    question = "Who was the former Interior Minister credited with a tougher approach?"
+    history = [{"role": "user", "content": question},
+               {"role": "assistant", "content": seeded.ask(question).text}]
+    answer = seeded.ask("What happened after he left the ministry?", history=history)
+    assert "Bruno Retailleau" in answer.question
+    assert any("seemingly stalled following Retailleau's departure" in c.quote
+               for c in answer.citations)
+
+
+def test_a_follow_up_stays_with_the_article_the_previous_answer_quoted(fresh, tmp_path):
+    """Two look-alike stories: which one "the council" is depends on the conversation."""
+    for town, budget, park in (("Northby", "£2m", "Elm Park"), ("Southby", "£5m", "Oak Park")):
+        (tmp_path / f"{town}.txt").write_text(
+            f"{town} council budget\n\nThe council of {town} met on Tuesday evening. "
+            f"Councillors approved a budget of {budget} for new parks. "
+            f"The money will go first to {park}, which reopens in spring.\n")
+    fresh.ingest([tmp_path])
+    question = "What budget did the council approve?"
+    for town, budget in (("Northby", "£2m"), ("Southby", "£5m")):
+        focus = (f"The council of {town} met on Tuesday evening.",)
+        top = fresh.retriever.search(question, 2, focus).passages[0]
+        assert top.chunk.title == f"{town} council budget"
+        history = [{"role": "user", "content": f"When did the {town} council meet?"},
+                   {"role": "assistant", "content": f"{focus[0]} [1]"}]
+        answer = fresh.ask(question, history=history)
+        assert budget in answer.citations[0].quote
+
+
 @pytest.mark.parametrize("question, message", [
     ("", "empty"), ("   \n\t ", "empty"), ("x" * 1001, "too long"), (None, "must be text"),
 ])

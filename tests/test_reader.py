@@ -7,7 +7,7 @@ import pytest
 
 from qa.analysis import Analyzer, contains_phrase, full_names
 from qa.answering import NOT_ANSWERED, ExtractiveAnswerer
-from qa.chain import condense
+from qa.conversation import condense
 from qa.reader import Reader, new_names, new_numbers, question_kind
 from qa.results import Passage, Retrieval
 from qa.store import StoredChunk
@@ -169,3 +169,15 @@ def test_min_evidence_overrides_the_fitted_threshold_of_every_mode():
     assert reader.threshold == 0.9
     assert build_reader(Settings(reader="fast"), Analyzer()).threshold == \
         READER_WEIGHTS.fast_answerable.threshold
+
+
+def test_previous_quotes_are_the_text_before_each_mark_of_the_last_answer():
+    from qa.conversation import previous_quotes
+
+    history = _exchange("Who runs it?", "First quoted sentence here. [1] Second quoted one, "
+                                        "from another article. [2] Note: trailing words.")
+    assert previous_quotes(history) == ("First quoted sentence here.",
+                                        "Second quoted one, from another article.")
+    refused = _exchange("Who runs it?", "The articles don't say: I found nothing in them.")
+    assert previous_quotes(refused) == ()
+    assert previous_quotes(history + [{"role": "user", "content": "And then?"}]) == ()
