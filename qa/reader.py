@@ -46,8 +46,10 @@ DEPENDENT_START = re.compile(
 
 _KIND_PATTERNS = (
     ("number", re.compile(r"^(?:\w+\s+){0,3}?(how (?:much|many|long|old|big|large|far|often|"
-                          r"high|low|fast)|when|what (?:year|date|time|day|month|age|price|"
-                          r"percentage|share|proportion|amount|sum|figure|score)|until when|"
+                          r"high|low|fast)|when|what (?:(?:is|was|are|were) (?:the|its|their|"
+                          r"his|her) )?(?:year|date|time|day|month|age|price|percentage|share|"
+                          r"proportion|amount|sum|figure|score|salary|attendance|cost|fee|"
+                          r"budget|value|population|size|total|rate|number)|until when|"
                           r"by how much)\b", re.I)),
     ("reason", re.compile(r"^(?:\w+\s+){0,3}?(why|how(?! (?:much|many|long|old|big|large|far|"
                           r"often|high|low|fast))|what (?:caused|made|led|excuse|reason|"
@@ -61,6 +63,8 @@ _NOT_NAMES = {"i", "mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "he", "she"
               "we", "you", "but", "and", "in", "on", "at", "as", "if", "so", "this", "that",
               "there", "then", "however", "meanwhile", "when", "while", "after", "before", "its",
               "his", "her", "their", "our", "my", "one", "some", "many", "most", "all", "both"}
+_OPENING_QUOTES = " \t\n\"'“‘("
+_WORD = re.compile(r"[\w'’-]+")
 _NUMBER = re.compile(
     r"[£$€¥]\s?\d|\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"fifteen|twenty|thirty|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|"
@@ -147,6 +151,14 @@ def cross_input(title: str, sentence: str) -> str:
     return f"{title}. {sentence}" if title else sentence
 
 
+def detail_words(question: str) -> str:
+    """The question without its names: what it asks about them ("What salary does
+    Jerry Yang earn?" → "What salary does earn"). A near miss names the right
+    people and asks for a detail their article never mentions."""
+    words = _WORD.findall(question)
+    return " ".join(w for i, w in enumerate(words) if i == 0 or not w[:1].isupper())
+
+
 def question_evidence(best: dict[str, float]) -> dict[str, float]:
     """What says the chosen sentence answers at all: it and its own passage, nothing else.
 
@@ -156,7 +168,8 @@ def question_evidence(best: dict[str, float]) -> dict[str, float]:
     refuse must not move because other articles are in the index.
     """
     evidence = {"dense": best["dense"], "coverage": best["coverage"],
-                "passage": best["passage"], "context_coverage": best["context_coverage"]}
+                "passage": best["passage"], "context_coverage": best["context_coverage"],
+                "detail_coverage": best["detail_coverage"], "type_missing": best["type_missing"]}
     if "cross" in best:
         evidence["cross"] = best["cross"]
     return evidence
@@ -171,10 +184,16 @@ def question_kind(question: str) -> str:
 
 
 def new_names(text: str, question: str) -> int:
-    """How many names the sentence gives that the question does not already hold."""
+    """How many names the sentence gives that the question does not already hold.
+
+    A single capitalised word that opens the sentence is not taken for one: it
+    is usually an ordinary word ("Originally", "Fortunately", "Senior").
+    """
     asked = question.lower()
     count = 0
     for match in _NAME.finditer(text):
+        if " " not in match.group() and not text[:match.start()].strip(_OPENING_QUOTES):
+            continue
         words = [w for w in match.group().split() if w.lower().strip(".") not in _NOT_NAMES]
         if words and not all(w.lower() in asked for w in words):
             count += 1
@@ -238,11 +257,13 @@ class Reader:
         kind = question_kind(question)
         asked = set(retrieval.terms)
         n_asked = max(len(asked), 1)
+        details = set(self.analyzer.terms(detail_words(question)))
         out = []
         for rank, passage in _named_first(retrieval.passages, question):
             chunk = passage.chunk
             passage_terms = set(self.analyzer.terms(f"{chunk.title}\n{chunk.text}"))
             context_coverage = len(asked & passage_terms) / n_asked
+            detail_coverage = len(details & passage_terms) / len(details) if details else 1.0
             sentences = [chunk.sentence_text(span) for span in chunk.sentences]
             for position, (span, text) in enumerate(zip(chunk.sentences, sentences)):
                 terms = set(self.analyzer.terms(text))
@@ -266,6 +287,9 @@ class Reader:
                     "reason_answer": float(kind == "reason" and bool(_REASON.search(text))),
                     "other_names": float(kind == "other" and names > 0),
                     "short": 1.0 if len(terms) < 5 else 0.0,
+                    "detail_coverage": detail_coverage,
+                    "type_missing": float(kind == "name" and names == 0
+                                          or kind == "number" and numbers == 0),
                 }
                 out.append((_Candidate(passage, rank, position, span, text), features))
         return out

@@ -33,28 +33,35 @@ from qa.analysis import Analyzer, asked_names, contains_phrase
 from qa.lexical import LexicalIndex
 from qa.results import Passage, Retrieval
 from qa.store import ArticleStore, ChunkChanges, StoredChunk
+from qa.weights import RETRIEVAL_WEIGHTS, RetrievalWeights
 
-W_BM25 = 0.3  # weight of BM25, scaled to 0..1 by the best BM25 score of the question
-# A passage holding the whole name a question gives ("Martin Hewitt") outranks every one
-# that holds part of it ("Hewitt", another Hewitt): 1.0 is above the spread of the other
-# scores. With 0.3, five Lleyton Hewitt chunks still outranked the Martin Hewitt one.
-NAME_BOOST = 1.0
-TIME_BOOST = 0.05  # a passage that mentions the month or year asked about
-SHORTLIST = 8  # candidates read in full (text, metadata, vectors) and re-scored
-# The chunks around the top passage in its article are read too (all of a typical news
-# article, which has about three): the sentence that answers often sits in another chunk
-# of the article that ranks first, and need not repeat the question's words ("That
-# culminated last July... The focus then was on plans to intercept the taxi boats").
-SIBLINGS = 3
-# A follow-up is usually about the story the previous answer quoted ("How much was it?"):
-# that article's chunks join the candidates with this boost, about a third of the spread
-# of the other scores, so a follow-up that changes the subject can still leave it.
-FOCUS_BOOST = 0.2
 FOCUS_LOOKUP = 3  # BM25 hits searched for each quote of the previous answer
 MAX_ARTICLE_CHUNKS = 200  # read of the top article to find its neighbours (a long one is rare)
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 _TIME_CUE = re.compile(r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r"|(?:19|20)\d\d)\b")
+
+
+def first_stage(dense: dict[str, float], bm25: dict[str, float],
+                weights: RetrievalWeights = RETRIEVAL_WEIGHTS) -> dict[str, float]:
+    """The cheap merge of both candidate lists: cosine + weighted BM25 (0..1).
+
+    A chunk BM25 found but the dense search did not is no closer than the last
+    dense hit: that bound stands in for its cosine instead of fetching its vector.
+    """
+    floor = min(dense.values(), default=0.0)
+    return {cid: dense.get(cid, floor) + weights.bm25 * bm25.get(cid, 0.0)
+            for cid in {*dense, *bm25}}
+
+
+def passage_score(dense: float, best_sentence: float, bm25: float, *, time_match: bool = False,
+                  named: bool = False, focused: bool = False,
+                  weights: RetrievalWeights = RETRIEVAL_WEIGHTS) -> float:
+    """The final score a passage is ranked by (see ``RetrievalWeights`` for each term)."""
+    share = weights.passage_share
+    return (share * dense + (1 - share) * best_sentence + weights.bm25 * bm25
+            + weights.time_boost * time_match + weights.name_boost * named
+            + weights.focus_boost * focused)
 
 
 def time_cues(question: str) -> tuple[str, ...]:
@@ -84,6 +91,7 @@ class HybridRetriever(BaseRetriever):
     k: int = 4
     candidates: int = 30
     refresh_seconds: float = 1.0
+    weights: RetrievalWeights = RETRIEVAL_WEIGHTS
     _build_lock: Any = None
     _checked_at: float = 0.0
     _writers: int = 0
@@ -107,25 +115,22 @@ class HybridRetriever(BaseRetriever):
         dense = dict(self.store.nearest(query_vector, n))
         lexical = self.lexical.search(terms, n)  # one index for the whole query (it may be swapped)
         bm25 = _normalised(dict(zip(lexical.ids, lexical.scores)))
-        # A chunk BM25 found but the dense search did not is no closer than the
-        # last dense hit: use that bound instead of fetching its vector.
-        floor = min(dense.values(), default=0.0)
-        first = {cid: dense.get(cid, floor) + W_BM25 * bm25.get(cid, 0.0)
-                 for cid in {*dense, *bm25}}
+        weights = self.weights
+        first = first_stage(dense, bm25, weights)
         named = self._holding_names(question, list(first))
         for cid in named:
-            first[cid] += NAME_BOOST
+            first[cid] += weights.name_boost
         focused = self._focus_articles(focus)
         if focused:  # the focus article's chunks are candidates whatever the question says
             for cid, (_, vector) in self.store.article_chunks(focused[0],
                                                               MAX_ARTICLE_CHUNKS).items():
-                first[cid] = float(vector @ query_vector) + W_BM25 * bm25.get(cid, 0.0)
-                first[cid] += NAME_BOOST * (cid in named) + FOCUS_BOOST
-        shortlist = sorted(first, key=first.__getitem__, reverse=True)[:max(k, SHORTLIST)]
+                first[cid] = (float(vector @ query_vector) + weights.bm25 * bm25.get(cid, 0.0)
+                              + weights.name_boost * (cid in named) + weights.focus_boost)
+        shortlist = sorted(first, key=first.__getitem__, reverse=True)[:max(k, weights.shortlist)]
         chunks = self.store.chunks(shortlist)
         vectors = self.store.sentence_vectors([chunk for chunk, _ in chunks.values()])
         passages = [self._passage(chunk, vector, query_vector, vectors, bm25.get(cid, 0.0), cues,
-                                  cid in named, chunk.article_id in focused)
+                                  cid in named, chunk.article_id in focused, weights)
                     for cid, (chunk, vector) in chunks.items()]
         passages.sort(key=lambda p: p.score, reverse=True)
         passages = passages[:k]
@@ -142,11 +147,12 @@ class HybridRetriever(BaseRetriever):
         have = {p.chunk.id for p in passages}
         found = self.store.article_chunks(top.article_id, MAX_ARTICLE_CHUNKS)
         nearest = sorted((c for c in found.values() if c[0].id not in have),
-                         key=lambda c: abs(c[0].start - top.start))[:SIBLINGS]
+                         key=lambda c: abs(c[0].start - top.start))[:self.weights.siblings]
         chunks = sorted(nearest, key=lambda c: c[0].start)
         vectors = self.store.sentence_vectors([c for c, _ in chunks])
         return [replace(self._passage(chunk, vector, query_vector, vectors,
-                                      bm25.get(chunk.id, 0.0), cues), sibling=True)
+                                      bm25.get(chunk.id, 0.0), cues,
+                                      weights=self.weights), sibling=True)
                 for chunk, vector in chunks]
 
     def _focus_articles(self, quotes: Sequence[str]) -> list[str]:
@@ -175,19 +181,15 @@ class HybridRetriever(BaseRetriever):
     @staticmethod
     def _passage(chunk: StoredChunk, vector: np.ndarray, query_vector: np.ndarray,
                  sentence_vectors: dict, bm25: float, cues: tuple[str, ...],
-                 named: bool = False, focused: bool = False) -> Passage:
-        """Final score: passage and best-sentence similarity, plus BM25 and time cues."""
+                 named: bool = False, focused: bool = False,
+                 weights: RetrievalWeights = RETRIEVAL_WEIGHTS) -> Passage:
+        """Scored by ``passage_score`` from its vectors against the question's."""
         dense = float(vector @ query_vector)
         sentences = [float(sentence_vectors[key] @ query_vector) for key in chunk.sentence_keys()
                      if key in sentence_vectors]
-        best_sentence = max(sentences, default=dense)
-        score = 0.5 * dense + 0.5 * best_sentence + W_BM25 * bm25
-        if cues and mentions(chunk.text, cues):
-            score += TIME_BOOST
-        if named:
-            score += NAME_BOOST
-        if focused:
-            score += FOCUS_BOOST
+        score = passage_score(dense, max(sentences, default=dense), bm25,
+                              time_match=bool(cues) and mentions(chunk.text, cues),
+                              named=named, focused=focused, weights=weights)
         return Passage(chunk, score, dense, bm25)
 
     def refresh(self, force: bool = False) -> None:
