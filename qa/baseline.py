@@ -17,6 +17,7 @@ from qa.articles import Article
 from qa.config import DEFAULT_MODEL
 from qa.embeddings import resolve_model
 from qa.errors import QAError
+from qa.offline import go_offline
 
 
 COMPLETE_MARKER = "stock-complete"
@@ -33,6 +34,7 @@ class StockPipeline:
 
     def __init__(self, persist_dir: Path | None = None, model: str = DEFAULT_MODEL) -> None:
         try:
+            go_offline()
             from langchain_chroma import Chroma
             from langchain_huggingface import HuggingFaceEmbeddings
             from langchain_text_splitters import RecursiveCharacterTextSplitter

@@ -13,22 +13,16 @@ sentence that answers a question without running the model again at ask time.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from qa.errors import EmbeddingModelError
+from qa.offline import go_offline
 
 _PACKAGED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 Span = tuple[int, int]
@@ -66,6 +60,7 @@ class Embedder(Embeddings):
         self.batch_size = batch_size
         location = resolve_model(model)
         try:
+            go_offline()  # before the import: the Hub reads its switch once, then
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 

@@ -8,28 +8,26 @@ app, so it covers the Gradio sub-app, its assets and ``/gradio.js`` alike.
 
 import hmac
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterator
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fastapi import Depends, FastAPI, Query, Request  # noqa: E402
-from fastapi.concurrency import run_in_threadpool  # noqa: E402
-from fastapi.exceptions import RequestValidationError  # noqa: E402
-from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse  # noqa: E402
-from fastapi.routing import APIRoute  # noqa: E402
-from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
-
-from qa import __version__  # noqa: E402
-from qa.api_models import (VISIBLE_TEXT, AnswerOut, ArticlesRequest,  # noqa: E402
+from qa import __version__
+from qa.api_models import (VISIBLE_TEXT, AnswerOut, ArticlesRequest,
                            HealthOut, IngestReportOut, JobOut, SearchOut, StatsOut,
                            ask_request, errors)
-from qa.assistant import MAX_K, Assistant  # noqa: E402
-from qa.errors import QAError  # noqa: E402
-from qa.http_limits import BodyLimit, UploadGate  # noqa: E402
-from qa.jobs import JobQueue, QueueFull  # noqa: E402
+from qa.assistant import MAX_K, Assistant
+from qa.errors import QAError
+from qa.offline import go_offline
+from qa.http_limits import BodyLimit, UploadGate
+from qa.jobs import JobQueue, QueueFull
 
 MULTIPART_OVERHEAD = 64_000  # boundaries and part headers around the uploaded files
 
@@ -72,6 +70,7 @@ class ApiError(Exception):
 
 def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     """The whole server: REST endpoints, ``/gradio.js`` and the chat at ``/``."""
+    go_offline()
     import gradio as gr
 
     from qa.ui import CSS, JS, build_ui

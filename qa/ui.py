@@ -9,11 +9,9 @@ The documented API for ``gradio_client`` is ``/ask``.
 
 from __future__ import annotations
 
-import os
+from qa.offline import go_offline
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+go_offline()  # this module loads Gradio, which reads its switches when imported
 
 from html import escape  # noqa: E402
 from pathlib import Path  # noqa: E402
