@@ -7,6 +7,8 @@ import pytest
 from qa.errors import InvalidQuestion
 from tests.conftest import seed_text
 
+pytestmark = pytest.mark.slow  # the real embedding model over seeds/
+
 
 def test_france_question_cites_the_taxi_boat_interception(seeded):
     answer = seeded.ask("What did France promise in July?")
@@ -24,7 +26,9 @@ def test_every_quote_is_the_article_text_at_its_offsets(seeded):
     text = seed_text()
     for question in ("What did France promise in July?", "Who is Martin Hewitt?",
                      "Why do French police rarely intervene against taxi-boats?"):
-        for citation in seeded.ask(question).citations:
+        answer = seeded.ask(question)
+        assert answer.grounded and answer.citations, question  # a refusal would check nothing
+        for citation in answer.citations:
             assert text[citation.start:citation.end] == citation.quote
             offset = citation.passage_start
             assert text[offset:offset + len(citation.passage)] == citation.passage

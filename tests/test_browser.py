@@ -15,6 +15,8 @@ import pytest
 
 from tests.server_helpers import ROOT, running_app, static_server
 
+pytestmark = pytest.mark.slow  # a real server and headless Chromium
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]

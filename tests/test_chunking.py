@@ -21,18 +21,27 @@ def test_sentences_respect_abbreviations_and_initials():
                          "J. K. Rowling was there!", "Was it U.S. policy?", "Yes."]
 
 
+@pytest.mark.slow
 def test_seed_chunks_have_exact_offsets(embedder):
     text = seed_text()
     chunks = make_chunks("seed", text, embedder.count_tokens, 200)
     assert len(chunks) > 1
+    sentences = split_sentences(text)
+    boundaries = {s for s, _ in sentences}, {e for _, e in sentences}
+    previous_end = 0
     for chunk in chunks:
-        assert text[chunk.start:chunk.end] == chunk.text
+        # a chunk starts and ends where a sentence does, after the previous chunk
+        assert chunk.start in boundaries[0] and chunk.end in boundaries[1]
+        assert chunk.start >= previous_end
+        previous_end = chunk.end
+        assert max(embedder.count_tokens([chunk.text])) <= 200
         for start, end in chunk.sentences:
             assert chunk.start <= start < end <= chunk.end
     covered = [text[s:e] for c in chunks for s, e in c.sentences]
     assert " ".join(covered).split() == text.split()  # no word lost or repeated
 
 
+@pytest.mark.slow
 def test_no_chunk_exceeds_the_model_limit_even_for_giant_sentences(embedder):
     limit = embedder.max_tokens - 2
     runaway = " ".join(f"clause{i} and then more words follow" for i in range(300))
@@ -50,6 +59,7 @@ def test_no_chunk_exceeds_the_model_limit_even_for_giant_sentences(embedder):
     assert len(vectors) == len(chunks)
 
 
+@pytest.mark.slow
 def test_pooled_passage_vector_equals_sentence_transformers(embedder):
     text = seed_text()[:900]
     spans = [(s, e) for s, e in split_sentences(text)]

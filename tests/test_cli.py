@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
 
 from tests.conftest import SEEDS
+
+pytestmark = pytest.mark.slow  # the CLI in subprocesses with the real model
 
 
 def run(*args: str, index) -> subprocess.CompletedProcess:

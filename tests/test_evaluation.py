@@ -52,6 +52,7 @@ def test_answer_matching_is_squad_style():
     assert not contains_any("Normandy", ["Norman"])
 
 
+@pytest.mark.slow
 def test_tiny_squad_run_gets_the_known_numbers(tmp_path):
     squad = {"data": [{"title": "Ferries", "paragraphs": [
         {"context": "The ferry strike in Calais ended on Tuesday after the unions accepted "
@@ -79,6 +80,7 @@ def test_tiny_squad_run_gets_the_known_numbers(tmp_path):
     assert (tmp_path / "out" / "tiny-squad.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_seed_questions_stay_above_the_measured_floor(tmp_path):
     reports, text = evaluate(SEED_QUESTIONS, [str(SEEDS)], None, 7, tmp_path / "out",
                              baseline=False, progress=False, workdir=tmp_path / "work")
@@ -88,6 +90,7 @@ def test_seed_questions_stay_above_the_measured_floor(tmp_path):
     assert ours.refusal_recall >= SEED_REFUSAL_FLOOR, text
 
 
+@pytest.mark.slow
 def test_question_kinds_get_rows_and_conversations_are_asked_turn_by_turn(tmp_path):
     rows = [{"question": "Who is in charge of border security in the UK?",
              "expect_any": ["Martin Hewitt"], "kind": "who"},

@@ -21,6 +21,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.server_helpers import running_app
 
+pytestmark = pytest.mark.slow  # the real server, raw sockets, Schemathesis
+
 TOKEN = "hostile-token-1"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -12,6 +12,8 @@ from qa.embeddings import packaged_model_path
 from qa.errors import IndexModelMismatch
 from tests.conftest import SEED_ARTICLE
 
+pytestmark = pytest.mark.slow  # the real embedding model and Chroma
+
 STORY = "Port deal signed\n\nThe port deal was signed on Monday by the harbour board. {extra}\n"
 
 

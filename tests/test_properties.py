@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +34,7 @@ def test_any_unicode_text_loads_or_is_reported(title, text, suffix):
         assert result.articles or result.failures
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=ANY_TEXT)
 def test_any_unicode_article_ingests_or_is_reported(fresh, text):
@@ -44,6 +46,7 @@ def test_any_unicode_article_ingests_or_is_reported(fresh, text):
 _SEED_WORDS = sorted(set(re.findall(r"[A-Za-z]{3,}", seed_text())))
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=st.lists(st.sampled_from(_SEED_WORDS), min_size=1, max_size=8),
        opener=st.sampled_from(["What", "Who", "Why", "When", "How many", ""]))

@@ -9,6 +9,8 @@ import pytest
 
 from tests.server_helpers import running_app
 
+pytestmark = pytest.mark.slow  # the real HTTP server
+
 TOKEN = "test-token-123"
 INTRANET = "http://intranet.example"
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 import gradio as gr
 
 from qa import Assistant
 from qa.rendering import answer_html
 from qa.results import Answer, Citation
 from tests.conftest import SEED_ARTICLE
+
+pytestmark = pytest.mark.slow  # the real model behind the Gradio app
 
 
 def _citation(**fields) -> Citation:

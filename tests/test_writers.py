@@ -20,6 +20,8 @@ from qa.locking import index_write_lock
 from tests.conftest import SEEDS
 from tests.test_hostile import _distinct_articles
 
+pytestmark = pytest.mark.slow  # concurrent processes writing one index
+
 
 def qa(*args: str, index: Path) -> list[str]:
     return [sys.executable, "-m", "qa.cli", "--index", str(index), *args]
