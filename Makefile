@@ -1,13 +1,23 @@
 # The two commands of the README. Both install what they need first.
 PYTHON ?= python3
 
-.PHONY: run test install install-test browser
+.PHONY: run test fast-test check install install-test browser
 
 run: install
 	$(PYTHON) app.py
 
-test: install-test browser
+test: install-test browser check
 	$(PYTHON) -m pytest
+
+# The unit tests only (no model, server or browser): seconds, for while you edit.
+fast-test: install-test
+	$(PYTHON) -m pytest -m "not slow"
+
+# Lint, format and types, as CI runs them (part of `make test`).
+check:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m mypy
 
 install:
 	$(PYTHON) -m pip install -e .

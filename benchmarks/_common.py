@@ -28,8 +28,9 @@ def cpu_seconds() -> float:
 
 def run_worker(script: Path, *args: str) -> dict:
     """Run one pipeline in its own process, so its peak memory is its own."""
-    done = subprocess.run([sys.executable, str(script), "--worker", *args],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(script), "--worker", *args], capture_output=True, text=True
+    )
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
         raise SystemExit(f"worker {args} failed")
@@ -38,8 +39,11 @@ def run_worker(script: Path, *args: str) -> dict:
 
 def print_table(title: str, columns: list[str], rows: list[list]) -> str:
     widths = [max(len(str(c)), *(len(_fmt(r[i])) for r in rows)) for i, c in enumerate(columns)]
-    lines = [title, "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines = [
+        title,
+        "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
     lines += ["| " + " | ".join(_fmt(v).ljust(w) for v, w in zip(r, widths)) + " |" for r in rows]
     text = "\n".join(lines)
     print(text)

@@ -1,4 +1,4 @@
-"""Question latency on the BBC index: ``ask()`` in each reader mode beside stock ``similarity_search``.
+"""Question latency on the BBC index: ``ask()`` per reader mode beside stock ``similarity_search``.
 
     python benchmarks/ingest.py     # builds both indexes first (or pass --index / --stock-index)
     python benchmarks/ask.py [--data ...] [--questions 300] [--index DIR] [--stock-index DIR]
@@ -39,8 +39,12 @@ def timed(fn, questions: list[str], before_each=None) -> dict:
         fn(q)
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
-    return {"n": len(times), "p50_ms": statistics.median(times),
-            "p95_ms": times[int(0.95 * (len(times) - 1))], "mean_ms": statistics.fmean(times)}
+    return {
+        "n": len(times),
+        "p50_ms": statistics.median(times),
+        "p95_ms": times[int(0.95 * (len(times) - 1))],
+        "mean_ms": statistics.fmean(times),
+    }
 
 
 def main() -> None:
@@ -63,17 +67,20 @@ def main() -> None:
     assistant.search("warm up the lexical index")
     results = {
         "stock similarity_search (k=4)": timed(lambda q: stock.search(q, k=4), questions),
-        "Article QA search() (hybrid, k=4)": timed(lambda q: assistant.search(q, k=4), questions,
-                                                   assistant.embedder.clear_cache),
+        "Article QA search() (hybrid, k=4)": timed(
+            lambda q: assistant.search(q, k=4), questions, assistant.embedder.clear_cache
+        ),
     }
     for reader in ("fast", "default", "accurate"):
         mode = Assistant(index_dir=ours_index, reader=reader)
-        results[f"Article QA ask(), reader {reader}"] = timed(mode.ask, questions,
-                                                              mode.embedder.clear_cache)
-    table = print_table(f"Latency over {assistant.stats().articles:,} articles, "
-                        f"{len(questions)} questions",
-                        ["pipeline", "p50 ms", "p95 ms", "mean ms"],
-                        [[name, r["p50_ms"], r["p95_ms"], r["mean_ms"]] for name, r in results.items()])
+        results[f"Article QA ask(), reader {reader}"] = timed(
+            mode.ask, questions, mode.embedder.clear_cache
+        )
+    table = print_table(
+        f"Latency over {assistant.stats().articles:,} articles, {len(questions)} questions",
+        ["pipeline", "p50 ms", "p95 ms", "mean ms"],
+        [[name, r["p50_ms"], r["p95_ms"], r["mean_ms"]] for name, r in results.items()],
+    )
     write_json("ask.json", {"results": results, "table": table})
 
 

@@ -39,9 +39,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import BBC, DATA, RESULTS  # noqa: E402
-from qa.evaluation import contains_any, load_squad  # noqa: E402
+
 from qa.assistant import DEFAULT_SHORTLIST  # noqa: E402
 from qa.config import Settings  # noqa: E402
+from qa.evaluation import contains_any, load_squad  # noqa: E402
 from qa.reader import cross_input, question_evidence  # noqa: E402
 from qa.weights import LogisticModel, RankingModel  # noqa: E402
 
@@ -54,8 +55,17 @@ MAX_FALSE_REFUSALS = {"bbc": 0.05, "squad": 0.10}
 # this set scored best in a two-fold check on the samples (fit on one half, test on
 # the other, then swapped): BBC 0.820, SQuAD 0.860 top-1, against 0.799 / 0.857 for all
 # features and 0.768 / 0.863 for the cross-encoder and sentence similarity alone.
-FULL_FEATURES = ["cross", "dense", "passage", "coverage", "name_answer", "number_answer",
-                 "reason_answer", "lead", "time"]
+FULL_FEATURES = [
+    "cross",
+    "dense",
+    "passage",
+    "coverage",
+    "name_answer",
+    "number_answer",
+    "reason_answer",
+    "lead",
+    "time",
+]
 
 
 @dataclass
@@ -70,16 +80,26 @@ class Sample:
 def questions(squad_path: Path, squad_n: int, seed: int, workdir: Path):
     dev = [json.loads(line) for line in DEV.read_text().splitlines() if line.strip()]
     dev = [d for d in dev if d["kind"] != "followup"]
-    bbc = [("bbc", "fit" if i % 2 == 0 else "report", d["question"], tuple(d["expect_any"]),
-            d["answerable"]) for i, d in enumerate(dev)]
+    bbc = [
+        (
+            "bbc",
+            "fit" if i % 2 == 0 else "report",
+            d["question"],
+            tuple(d["expect_any"]),
+            d["answerable"],
+        )
+        for i, d in enumerate(dev)
+    ]
     squad = load_squad(squad_path, workdir)
     rng = random.Random(seed)
     picked = []
     for answerable in (True, False):
         group = [q for q in squad.questions if q.answerable == answerable]
         picked += rng.sample(group, min(squad_n, len(group)))
-    rows = [("squad", "fit" if i % 2 == 0 else "report", q.question, q.answers, q.answerable)
-            for i, q in enumerate(picked)]
+    rows = [
+        ("squad", "fit" if i % 2 == 0 else "report", q.question, q.answers, q.answerable)
+        for i, q in enumerate(picked)
+    ]
     return bbc, rows, squad
 
 
@@ -88,15 +108,24 @@ def collect(assistant, items, cross) -> list[Sample]:
 
     samples = []
     reader = assistant.answerer.reader
-    for dataset, half, question, answers, answerable in tqdm(items, desc=items[0][0], file=sys.stderr):
+    for dataset, half, question, answers, answerable in tqdm(
+        items, desc=items[0][0], file=sys.stderr
+    ):
         retrieval = assistant.retriever.search(question, PASSAGES)
         evidence = reader.evidence(retrieval)
-        logits = cross.score(question, [cross_input(c.passage.chunk.title, c.text)
-                                        for c, _ in evidence])
-        rows = [{**f, "cross": float(x), "rank": -1 if c.passage.sibling else c.rank,
-                 "text": c.text[:300],
-                 "label": bool(answerable and contains_any(c.text, answers))}
-                for (c, f), x in zip(evidence, logits)]
+        logits = cross.score(
+            question, [cross_input(c.passage.chunk.title, c.text) for c, _ in evidence]
+        )
+        rows = [
+            {
+                **f,
+                "cross": float(x),
+                "rank": -1 if c.passage.sibling else c.rank,
+                "text": c.text[:300],
+                "label": bool(answerable and contains_any(c.text, answers)),
+            }
+            for (c, f), x in zip(evidence, logits)
+        ]
         samples.append(Sample(dataset, half, question, answerable, rows))
     return samples
 
@@ -107,19 +136,23 @@ def logistic(X: list[list[float]], y: list[bool], groups: list[str]) -> tuple[li
 
     totals = {g: groups.count(g) for g in set(groups)}
     weight = [len(groups) / (len(totals) * totals[g]) for g in groups]
-    model = LogisticRegression(C=10.0, max_iter=5000).fit(np.array(X), np.array(y),
-                                                          sample_weight=np.array(weight))
+    model = LogisticRegression(C=10.0, max_iter=5000).fit(
+        np.array(X), np.array(y), sample_weight=np.array(weight)
+    )
     return [round(float(w), 4) for w in model.coef_[0]], round(float(model.intercept_[0]), 4)
 
 
-def as_model(names: list[str], fitted: tuple[list[float], float], cut: float = 0.0) -> LogisticModel:
+def as_model(
+    names: list[str], fitted: tuple[list[float], float], cut: float = 0.0
+) -> LogisticModel:
     return LogisticModel(weights=dict(zip(names, fitted[0])), bias=fitted[1], threshold=cut)
 
 
 def candidates(sample: Sample, passages: int, cross: bool = True) -> list[dict]:
     drop = () if cross else ("cross",)
-    return [{k: v for k, v in r.items() if k not in drop} for r in sample.rows
-            if r["rank"] < passages]  # the top article's other chunks have rank -1: always read
+    return [
+        {k: v for k, v in r.items() if k not in drop} for r in sample.rows if r["rank"] < passages
+    ]  # the top article's other chunks have rank -1: always read
 
 
 def ranked(rows: list[dict], model: RankingModel) -> list[tuple[float, dict]]:
@@ -128,20 +161,25 @@ def ranked(rows: list[dict], model: RankingModel) -> list[tuple[float, dict]]:
 
 def read(sample: Sample, mode: str, fast: RankingModel, full: RankingModel | None):
     """(rows best first, evidence for the answerable model) exactly as ``Reader.read``."""
-    rows = candidates(sample, PASSAGES if mode == "accurate" else DEFAULT_PASSAGES,
-                      cross=mode != "fast")
+    rows = candidates(
+        sample, PASSAGES if mode == "accurate" else DEFAULT_PASSAGES, cross=mode != "fast"
+    )
     if not rows:
         return [], None
     order = ranked(rows, fast)
     if mode != "fast" and full is not None:
-        picked = [r for _, r in order] if mode == "accurate" else \
-            [r for _, r in order[:DEFAULT_SHORTLIST]]
+        picked = (
+            [r for _, r in order]
+            if mode == "accurate"
+            else [r for _, r in order[:DEFAULT_SHORTLIST]]
+        )
         order = ranked(picked, full)
     return [r for _, r in order], question_evidence(order[0][1])
 
 
-def fit_choice(samples: list[Sample], names: list[str],
-               shortlist_by: RankingModel | None) -> RankingModel:
+def fit_choice(
+    samples: list[Sample], names: list[str], shortlist_by: RankingModel | None
+) -> RankingModel:
     """Listwise: maximise the answering sentences' softmax share, per question.
 
     Each dataset weighs the same in total; L2 keeps weights small.
@@ -156,8 +194,13 @@ def fit_choice(samples: list[Sample], names: list[str],
         if shortlist_by is not None:
             rows = [r for _, r in ranked(rows, shortlist_by)[:DEFAULT_SHORTLIST]]
         if any(r["label"] for r in rows):
-            sets.append((s.dataset, np.array([[r[n] for n in names] for r in rows]),
-                         np.array([r["label"] for r in rows])))
+            sets.append(
+                (
+                    s.dataset,
+                    np.array([[r[n] for n in names] for r in rows]),
+                    np.array([r["label"] for r in rows]),
+                )
+            )
     counts = {d: sum(1 for ds, _, _ in sets if ds == d) for d, _, _ in sets}
     weight = {d: len(sets) / (len(counts) * n) for d, n in counts.items()}
 
@@ -176,8 +219,9 @@ def fit_choice(samples: list[Sample], names: list[str],
     return RankingModel(weights={n: round(float(v), 4) for n, v in zip(names, w)})
 
 
-def fit_answerable(samples: list[Sample], mode: str, fast: RankingModel,
-                   full: RankingModel | None) -> LogisticModel:
+def fit_answerable(
+    samples: list[Sample], mode: str, fast: RankingModel, full: RankingModel | None
+) -> LogisticModel:
     X, y, groups, names = [], [], [], None
     for s in samples:
         if s.half != "fit":
@@ -195,7 +239,8 @@ def fit_answerable(samples: list[Sample], mode: str, fast: RankingModel,
         if s.half == "fit" and s.answerable:
             _, evidence = read(s, mode, fast, full)
             scores.setdefault(s.dataset, []).append(
-                model.probability(evidence) if evidence else 0.0)
+                model.probability(evidence) if evidence else 0.0
+            )
     cut = min(sorted(v)[int(MAX_FALSE_REFUSALS[d] * len(v))] for d, v in scores.items())
     return LogisticModel(model.weights, model.bias, round(float(cut) * 0.999, 4))
 
@@ -229,8 +274,12 @@ def model_code(model: LogisticModel | RankingModel) -> str:
 
 
 def weights_block(models: dict[str, LogisticModel | RankingModel], fitted_on: str) -> str:
-    lines = ["# fmt: off", "READER_WEIGHTS = FeatureWeights(",
-             f'    version="{time.strftime("%Y-%m-%d")} fit",', f'    fitted_on="{fitted_on}",']
+    lines = [
+        "# fmt: off",
+        "READER_WEIGHTS = FeatureWeights(",
+        f'    version="{time.strftime("%Y-%m-%d")} fit",',
+        f'    fitted_on="{fitted_on}",',
+    ]
     lines += [f"    {name}={model_code(model)}," for name, model in models.items()]
     return "\n".join(lines + [")", "# fmt: on"])
 
@@ -239,13 +288,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", required=True, help="an index of seeds/ + all BBC articles")
     parser.add_argument("--squad", type=Path, default=DATA / "squad" / "dev-v2.0.json")
-    parser.add_argument("--squad-questions", type=int, default=400,
-                        help="answerable and as many unanswerable SQuAD questions")
+    parser.add_argument(
+        "--squad-questions",
+        type=int,
+        default=400,
+        help="answerable and as many unanswerable SQuAD questions",
+    )
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--write", action="store_true", help="update qa/weights.py")
-    parser.add_argument("--reuse-samples", action="store_true",
-                        help="reuse the labelled sentences of the last run with the same "
-                        "--squad-questions and --seed (only the fit is redone)")
+    parser.add_argument(
+        "--reuse-samples",
+        action="store_true",
+        help="reuse the labelled sentences of the last run with the same "
+        "--squad-questions and --seed (only the fit is redone)",
+    )
     args = parser.parse_args()
 
     from qa import Assistant
@@ -272,22 +328,35 @@ def main() -> None:
     full = fit_choice(samples, FULL_FEATURES, fast)
     fast_answerable = fit_answerable(samples, "fast", fast, None)
     full_answerable = fit_answerable(samples, "default", fast, full)
-    fitted_on = (f"even half of benchmarks/data/bbc_dev.jsonl (single questions) and of "
-                 f"{2 * args.squad_questions} SQuAD 2.0 dev questions (seed {args.seed})")
-    block = weights_block({"fast": fast, "full": full, "fast_answerable": fast_answerable,
-                           "full_answerable": full_answerable}, fitted_on)
+    fitted_on = (
+        f"even half of benchmarks/data/bbc_dev.jsonl (single questions) and of "
+        f"{2 * args.squad_questions} SQuAD 2.0 dev questions (seed {args.seed})"
+    )
+    block = weights_block(
+        {
+            "fast": fast,
+            "full": full,
+            "fast_answerable": fast_answerable,
+            "full_answerable": full_answerable,
+        },
+        fitted_on,
+    )
     print(block)
-    results = {"fast": report(samples, "fast", fast, None, fast_answerable),
-               "default": report(samples, "default", fast, full, full_answerable),
-               "accurate": report(samples, "accurate", fast, full, full_answerable)}
+    results = {
+        "fast": report(samples, "fast", fast, None, fast_answerable),
+        "default": report(samples, "default", fast, full, full_answerable),
+        "accurate": report(samples, "accurate", fast, full, full_answerable),
+    }
     print("\nHeld-out halves (the odd questions), as each reader mode reads them:")
     for mode, by_dataset in results.items():
         for dataset, row in by_dataset.items():
-            cells = "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                              for k, v in row.items())
+            cells = "  ".join(
+                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
+            )
             print(f"  {mode:8} {dataset:5}  {cells}")
-    (RESULTS / "fit_reader.json").write_text(json.dumps(
-        {"block": block, "held_out": results}, indent=2))
+    (RESULTS / "fit_reader.json").write_text(
+        json.dumps({"block": block, "held_out": results}, indent=2)
+    )
     if args.write:
         path = ROOT / "qa" / "weights.py"
         text = path.read_text()

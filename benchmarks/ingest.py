@@ -35,10 +35,17 @@ def ours(data: Path, index: Path) -> dict:
     started = time.perf_counter()
     again = assistant.ingest([data])
     again_seconds = time.perf_counter() - started
-    return {"articles": len(first.added), "chunks": first.chunks_added,
-            "embedded": first.chunks_embedded, "seconds": first_seconds, "cpu_seconds": cpu,
-            "reingest_seconds": again_seconds, "reingest_embedded": again.chunks_added,
-            "failed": len(first.failed), "peak_rss_mb": peak_rss_mb()}
+    return {
+        "articles": len(first.added),
+        "chunks": first.chunks_added,
+        "embedded": first.chunks_embedded,
+        "seconds": first_seconds,
+        "cpu_seconds": cpu,
+        "reingest_seconds": again_seconds,
+        "reingest_embedded": again.chunks_added,
+        "failed": len(first.failed),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def stock(data: Path, index: Path) -> dict:
@@ -50,16 +57,25 @@ def stock(data: Path, index: Path) -> dict:
     pipeline = StockPipeline(persist_dir=index)
     started, cpu_started = time.perf_counter(), cpu_seconds()
     chunks = pipeline.add(articles)
-    return {"articles": len(articles), "chunks": chunks, "embedded": chunks,
-            "seconds": time.perf_counter() - started, "cpu_seconds": cpu_seconds() - cpu_started,
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "articles": len(articles),
+        "chunks": chunks,
+        "embedded": chunks,
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": cpu_seconds() - cpu_started,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=BBC)
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="alternate the two pipelines this many times (default 1)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="alternate the two pipelines this many times (default 1)",
+    )
     parser.add_argument("--worker", choices=["ours", "stock"])
     args = parser.parse_args()
     if args.rounds < 1:
@@ -70,30 +86,59 @@ def main() -> None:
         return
     if not args.data.exists():
         raise SystemExit(f"no data at {args.data}: pass --data PATH")
-    rounds = [{name: run_worker(Path(__file__), name, "--data", str(args.data))
-               for name in ("stock", "ours")} for _ in range(args.rounds)]
+    rounds = [
+        {
+            name: run_worker(Path(__file__), name, "--data", str(args.data))
+            for name in ("stock", "ours")
+        }
+        for _ in range(args.rounds)
+    ]
     labels = {"stock": "stock LangChain (1000/200 splitter, HF embeddings)", "ours": "Article QA"}
     rows = []
     for number, results in enumerate(rounds, 1):
         for name, label in labels.items():
             r = results[name]
-            rows.append([label + (f", round {number}" if args.rounds > 1 else ""), r["articles"],
-                         r["chunks"], r["embedded"], r["seconds"], r["cpu_seconds"],
-                         r["articles"] / r["seconds"], r["chunks"] / r["seconds"],
-                         r["peak_rss_mb"]])
-    table = print_table(f"Ingest of {args.data.name}", [
-        "pipeline", "articles", "chunks", "embedded", "seconds", "CPU s", "articles/s",
-        "chunks/s", "peak RSS MB"], rows)
+            rows.append(
+                [
+                    label + (f", round {number}" if args.rounds > 1 else ""),
+                    r["articles"],
+                    r["chunks"],
+                    r["embedded"],
+                    r["seconds"],
+                    r["cpu_seconds"],
+                    r["articles"] / r["seconds"],
+                    r["chunks"] / r["seconds"],
+                    r["peak_rss_mb"],
+                ]
+            )
+    table = print_table(
+        f"Ingest of {args.data.name}",
+        [
+            "pipeline",
+            "articles",
+            "chunks",
+            "embedded",
+            "seconds",
+            "CPU s",
+            "articles/s",
+            "chunks/s",
+            "peak RSS MB",
+        ],
+        rows,
+    )
     speedups = [r["stock"]["seconds"] / r["ours"]["seconds"] for r in rounds]
     o = rounds[-1]["ours"]
-    notes = ["Article QA articles/s over stock's, per round: "
-             + ", ".join(f"{x:.2f}x" for x in speedups),
-             f"re-ingest of the unchanged corpus (ours): {o['reingest_seconds']:.2f} s, "
-             f"{o['reingest_embedded']} chunks embedded, "
-             f"{o['reingest_seconds'] / o['seconds']:.1%} of the first run"]
+    notes = [
+        "Article QA articles/s over stock's, per round: "
+        + ", ".join(f"{x:.2f}x" for x in speedups),
+        f"re-ingest of the unchanged corpus (ours): {o['reingest_seconds']:.2f} s, "
+        f"{o['reingest_embedded']} chunks embedded, "
+        f"{o['reingest_seconds'] / o['seconds']:.1%} of the first run",
+    ]
     print("\n".join(notes))
-    write_json("ingest.json", {"data": str(args.data), "rounds": rounds, "table": table,
-                               "notes": notes})
+    write_json(
+        "ingest.json", {"data": str(args.data), "rounds": rounds, "table": table, "notes": notes}
+    )
 
 
 if __name__ == "__main__":

@@ -36,10 +36,15 @@ TOKEN = "load-benchmark"
 
 def squad_articles(path: Path, count: int) -> list[dict]:
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    paragraphs = [(topic["title"].replace("_", " "), p["context"])
-                  for topic in data for p in topic["paragraphs"]]
-    return [{"id": f"load-squad-{n}", "title": f"{title} ({n})", "text": text}
-            for n, (title, text) in enumerate(paragraphs[:count])]
+    paragraphs = [
+        (topic["title"].replace("_", " "), p["context"])
+        for topic in data
+        for p in topic["paragraphs"]
+    ]
+    return [
+        {"id": f"load-squad-{n}", "title": f"{title} ({n})", "text": text}
+        for n, (title, text) in enumerate(paragraphs[:count])
+    ]
 
 
 class Clients:
@@ -90,11 +95,12 @@ class Clients:
                 self.latencies.append((time.perf_counter() - started) * 1000)
 
 
-def post_all(url: str, articles: list[dict], batch: int, errors: list[str],
-             finished: threading.Event) -> None:
+def post_all(
+    url: str, articles: list[dict], batch: int, errors: list[str], finished: threading.Event
+) -> None:
     with httpx.Client(timeout=600, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         for start in range(0, len(articles), batch):
-            part = articles[start:start + batch]
+            part = articles[start : start + batch]
             try:
                 reply = client.post(f"{url}/api/articles", json={"articles": part})
                 if reply.status_code != 200 or len(reply.json()["added"]) != len(part):
@@ -104,23 +110,43 @@ def post_all(url: str, articles: list[dict], batch: int, errors: list[str],
     finished.set()
 
 
-def summary(name: str, latencies: list[float], errors: list[str], seconds: float,
-            rss_mb: float) -> dict:
+def summary(
+    name: str, latencies: list[float], errors: list[str], seconds: float, rss_mb: float
+) -> dict:
     ordered = sorted(latencies) or [float("nan")]
 
     def pct(p: float) -> float:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
-    return {"phase": name, "seconds": seconds, "asks": len(latencies),
-            "asks_per_s": len(latencies) / seconds, "p50_ms": statistics.median(ordered),
-            "p95_ms": pct(0.95), "p99_ms": pct(0.99), "errors": len(errors),
-            "error_samples": errors[:5], "server_rss_mb": rss_mb}
+
+    return {
+        "phase": name,
+        "seconds": seconds,
+        "asks": len(latencies),
+        "asks_per_s": len(latencies) / seconds,
+        "p50_ms": statistics.median(ordered),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "server_rss_mb": rss_mb,
+    }
 
 
 def start_server(index: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_PORT": str(port),
-           "QA_API_TOKEN": TOKEN, "QA_HOST": "127.0.0.1"}
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "QA_INDEX_DIR": str(index),
+        "QA_PORT": str(port),
+        "QA_API_TOKEN": TOKEN,
+        "QA_HOST": "127.0.0.1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
@@ -136,8 +162,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=RESULTS / "bbc-index-ours")
     parser.add_argument("--data", type=Path, default=BBC, help="headlines for the questions")
-    parser.add_argument("--squad", type=Path, default=DATA / "squad" / "dev-v2.0.json",
-                        help="paragraphs to post as new articles")
+    parser.add_argument(
+        "--squad",
+        type=Path,
+        default=DATA / "squad" / "dev-v2.0.json",
+        help="paragraphs to post as new articles",
+    )
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--posts", type=int, default=200)
@@ -159,33 +189,72 @@ def main() -> None:
             rss_start = process.memory_info().rss / 2**20
             clients = Clients(url, questions, args.clients)
             clients.run_until(5.0)  # warm-up, not reported
-            quiet = summary("asking only", *clients.run_until(args.seconds),
-                            process.memory_info().rss / 2**20)
+            quiet = summary(
+                "asking only", *clients.run_until(args.seconds), process.memory_info().rss / 2**20
+            )
             post_errors: list[str] = []
             posted = threading.Event()
-            threading.Thread(target=post_all, args=(url, articles, args.batch, post_errors, posted),
-                             daemon=True).start()
+            threading.Thread(
+                target=post_all, args=(url, articles, args.batch, post_errors, posted), daemon=True
+            ).start()
             latencies, errors, seconds = clients.run_until(posted)
-            busy = summary(f"asking while {len(articles)} articles are posted "
-                           f"({args.batch} per request)", latencies,
-                           errors + post_errors, seconds, process.memory_info().rss / 2**20)
+            busy = summary(
+                f"asking while {len(articles)} articles are posted ({args.batch} per request)",
+                latencies,
+                errors + post_errors,
+                seconds,
+                process.memory_info().rss / 2**20,
+            )
             stats = httpx.get(f"{url}/api/stats").json()
         finally:
             server.terminate()
             server.wait(timeout=60)
 
-    rows = [[r["phase"], r["seconds"], r["asks"], r["asks_per_s"], r["p50_ms"], r["p95_ms"],
-             r["p99_ms"], r["errors"], r["server_rss_mb"]] for r in (quiet, busy)]
+    rows = [
+        [
+            r["phase"],
+            r["seconds"],
+            r["asks"],
+            r["asks_per_s"],
+            r["p50_ms"],
+            r["p95_ms"],
+            r["p99_ms"],
+            r["errors"],
+            r["server_rss_mb"],
+        ]
+        for r in (quiet, busy)
+    ]
     table = print_table(
         f"{args.clients} clients over {stats['articles'] - len(articles):,} articles "
         f"(server RSS at start {rss_start:,.0f} MB; {psutil.cpu_count()} cores)",
-        ["phase", "seconds", "asks", "asks/s", "p50 ms", "p95 ms", "p99 ms", "errors",
-         "server RSS MB after"], rows)
+        [
+            "phase",
+            "seconds",
+            "asks",
+            "asks/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "errors",
+            "server RSS MB after",
+        ],
+        rows,
+    )
     ratio = busy["p99_ms"] / quiet["p99_ms"]
-    print(f"\np99 while posting / p99 quiet: {ratio:.2f} (target ≤ 3); "
-          f"errors: {quiet['errors'] + busy['errors']} (target 0)")
-    write_json("load.json", {"quiet": quiet, "posting": busy, "p99_ratio": ratio,
-                             "rss_start_mb": rss_start, "table": table})
+    print(
+        f"\np99 while posting / p99 quiet: {ratio:.2f} (target ≤ 3); "
+        f"errors: {quiet['errors'] + busy['errors']} (target 0)"
+    )
+    write_json(
+        "load.json",
+        {
+            "quiet": quiet,
+            "posting": busy,
+            "p99_ratio": ratio,
+            "rss_start_mb": rss_start,
+            "table": table,
+        },
+    )
 
 
 if __name__ == "__main__":

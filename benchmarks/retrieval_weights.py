@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import RESULTS, print_table  # noqa: E402
+
 from qa.evaluation import contains_any  # noqa: E402
 from qa.weights import RETRIEVAL_WEIGHTS  # noqa: E402
 
@@ -49,8 +50,11 @@ def main() -> None:
     from qa import Assistant
 
     assistant = Assistant(index_dir=args.index, reader="fast")
-    questions = [q for q in map(json.loads, DEV.read_text().splitlines())
-                 if q["answerable"] and not q.get("history_questions")]
+    questions = [
+        q
+        for q in map(json.loads, DEV.read_text().splitlines())
+        if q["answerable"] and not q.get("history_questions")
+    ]
     rows = []
     for name, values in GRID.items():
         for value in values:
@@ -58,10 +62,14 @@ def main() -> None:
             at1, at4 = recall(assistant, questions, weights)
             chosen = "yes" if getattr(RETRIEVAL_WEIGHTS, name) == value else ""
             rows.append([name, value, chosen, len(questions), round(at1, 3), round(at4, 3)])
-    table = print_table("Retrieval weights on the BBC dev set (answerable single questions)",
-                        ["weight", "value", "in use", "questions", "R@1", "R@4"], rows)
-    (RESULTS / "retrieval_weights.json").write_text(json.dumps({"table": table, "rows": rows},
-                                                               indent=2))
+    table = print_table(
+        "Retrieval weights on the BBC dev set (answerable single questions)",
+        ["weight", "value", "in use", "questions", "R@1", "R@4"],
+        rows,
+    )
+    (RESULTS / "retrieval_weights.json").write_text(
+        json.dumps({"table": table, "rows": rows}, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -23,11 +23,16 @@ from tests.test_browser import ARGS, CHROMIUM  # noqa: E402
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp) / "index") as url, \
-            sync_playwright() as p:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_app(Path(tmp) / "index") as url,
+        sync_playwright() as p,
+    ):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        for name, viewport in (("desktop", {"width": 1280, "height": 1000}),
-                               ("phone", {"width": 390, "height": 1100})):
+        for name, viewport in (
+            ("desktop", {"width": 1280, "height": 1000}),
+            ("phone", {"width": 390, "height": 1100}),
+        ):
             page = browser.new_page(viewport=viewport, device_scale_factor=1)
             page.goto(url)
             box = page.get_by_placeholder("Ask about the articles…")

@@ -25,8 +25,9 @@ def main() -> int:
     with httpx.Client(base_url=args.url, timeout=120) as client:
         if args.add:
             files = [("files", (path, open(path, "rb").read())) for path in args.add]
-            reply = client.post("/api/articles", files=files,
-                                headers={"Authorization": f"Bearer {args.token}"})
+            reply = client.post(
+                "/api/articles", files=files, headers={"Authorization": f"Bearer {args.token}"}
+            )
             print(reply.status_code, reply.json())
         if args.question:
             reply = client.post("/api/ask", json={"question": args.question, "history": []})

@@ -25,11 +25,30 @@ if TYPE_CHECKING:
     from qa.ingest import IngestReport
     from qa.results import Answer, Citation, Passage, Retrieval
 
-_EXPORTS = {"Answer": "qa.results", "Answerer": "qa.answering", "Assistant": "qa.assistant",
-            "Citation": "qa.results", "ExtractiveAnswerer": "qa.answering",
-            "IngestReport": "qa.ingest", "Passage": "qa.results", "QAError": "qa.errors",
-            "Retrieval": "qa.results", "Settings": "qa.config"}
-__all__ = sorted(_EXPORTS)
+_EXPORTS = {
+    "Answer": "qa.results",
+    "Answerer": "qa.answering",
+    "Assistant": "qa.assistant",
+    "Citation": "qa.results",
+    "ExtractiveAnswerer": "qa.answering",
+    "IngestReport": "qa.ingest",
+    "Passage": "qa.results",
+    "QAError": "qa.errors",
+    "Retrieval": "qa.results",
+    "Settings": "qa.config",
+}
+__all__ = [
+    "Answer",
+    "Answerer",
+    "Assistant",
+    "Citation",
+    "ExtractiveAnswerer",
+    "IngestReport",
+    "Passage",
+    "QAError",
+    "Retrieval",
+    "Settings",
+]
 __version__ = "0.1.0"
 
 

@@ -11,9 +11,30 @@ import re
 from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+")
-QUESTION_STOP_WORDS = {"s", "t", "did", "does", "do", "what", "who", "whom", "which", "when",
-                       "where", "why", "how", "has", "have", "had", "been", "he", "she", "his",
-                       "her", "its"}
+QUESTION_STOP_WORDS = {
+    "s",
+    "t",
+    "did",
+    "does",
+    "do",
+    "what",
+    "who",
+    "whom",
+    "which",
+    "when",
+    "where",
+    "why",
+    "how",
+    "has",
+    "have",
+    "had",
+    "been",
+    "he",
+    "she",
+    "his",
+    "her",
+    "its",
+}
 
 
 class Analyzer:
@@ -37,14 +58,73 @@ def shared_analyzer() -> Analyzer:
 
 
 # Each run of spaces can match one way only (no "\s+ x? \s*"), so matching stays linear.
-_NAME_RUN = re.compile(r"(?<![\w'’])[A-Z][\w'’.-]*[A-Za-z](?:[ \t]+(?:(?:of|de|la|von|van|al)[ \t]+)?"
-                       r"[A-Z][\w'’.-]*[A-Za-z])+")
-_LEADING_WORDS = {"former", "new", "by", "for", "from", "with", "as", "it", "its", "this",
-                  "that", "these", "those", "there", "then", "but", "if", "when", "while",
-                  "after", "before", "what", "who", "whom", "whose", "where", "why", "how", "which", "is",
-                  "are", "was", "were", "did", "does", "do", "has", "have", "had", "can",
-                  "could", "will", "would", "should", "tell", "and", "so", "the", "a",
-                  "an", "in", "on", "at", "of", "i", "me", "please", "mr", "mrs", "ms", "dr"}
+_NAME_RUN = re.compile(
+    r"(?<![\w'’])[A-Z][\w'’.-]*[A-Za-z](?:[ \t]+(?:(?:of|de|la|von|van|al)[ \t]+)?"
+    r"[A-Z][\w'’.-]*[A-Za-z])+"
+)
+_LEADING_WORDS = {
+    "former",
+    "new",
+    "by",
+    "for",
+    "from",
+    "with",
+    "as",
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "then",
+    "but",
+    "if",
+    "when",
+    "while",
+    "after",
+    "before",
+    "what",
+    "who",
+    "whom",
+    "whose",
+    "where",
+    "why",
+    "how",
+    "which",
+    "is",
+    "are",
+    "was",
+    "were",
+    "did",
+    "does",
+    "do",
+    "has",
+    "have",
+    "had",
+    "can",
+    "could",
+    "will",
+    "would",
+    "should",
+    "tell",
+    "and",
+    "so",
+    "the",
+    "a",
+    "an",
+    "in",
+    "on",
+    "at",
+    "of",
+    "i",
+    "me",
+    "please",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+}
 
 
 def full_names(text: str) -> list[str]:

@@ -63,8 +63,11 @@ class ExtractiveAnswerer:
         confidence = reading.answerable
         if not reading.sentences or confidence < self.reader.threshold:
             return Answer(NOT_ANSWERED, False, [], retrieval.question, confidence, mode=self.mode)
-        units = self._units(self._pick(reading.sentences), retrieval,
-                            asks_reason=question_kind(retrieval.question) == "reason")
+        units = self._units(
+            self._pick(reading.sentences),
+            retrieval,
+            asks_reason=question_kind(retrieval.question) == "reason",
+        )
         return _render(units, retrieval.question, confidence, self.mode)
 
     def _pick(self, read: list[SentenceEvidence]) -> list[SentenceEvidence]:
@@ -81,8 +84,9 @@ class ExtractiveAnswerer:
                 picked.append(sentence)
         return picked
 
-    def _units(self, picked: list[SentenceEvidence], retrieval: Retrieval,
-               asks_reason: bool = False) -> list[_Unit]:
+    def _units(
+        self, picked: list[SentenceEvidence], retrieval: Retrieval, asks_reason: bool = False
+    ) -> list[_Unit]:
         """Add the context each picked sentence needs; merge what touches.
 
         For a why/how question, a sentence that states no cause brings the next
@@ -103,13 +107,18 @@ class ExtractiveAnswerer:
                 elif chunk.lead:
                     lead_units.append(_Unit(chunk, *chunk.lead, s.probability))
             has_next = last + 1 < len(chunk.sentences)
-            if (retrieval.time_cues and mentions(s.text, retrieval.time_cues) and has_next
-                    and _BACK_REFERENCE.match(chunk.sentence_text(chunk.sentences[last + 1]))):
+            if (
+                retrieval.time_cues
+                and mentions(s.text, retrieval.time_cues)
+                and has_next
+                and _BACK_REFERENCE.match(chunk.sentence_text(chunk.sentences[last + 1]))
+            ):
                 last += 1
             elif asks_reason and has_next and not STATES_CAUSE.search(s.text):
                 last += 1
             spans.setdefault(chunk.id, []).append(
-                (chunk.sentences[first][0], chunk.sentences[last][1], s.probability))
+                (chunk.sentences[first][0], chunk.sentences[last][1], s.probability)
+            )
         units = list(lead_units)
         for chunk_id, ranges in spans.items():
             for start, end, support in _merge(ranges):
@@ -145,7 +154,7 @@ def _unit_text(unit: _Unit) -> str:
     chunk = unit.chunk
     if chunk.lead and (unit.start, unit.end) == chunk.lead:
         return chunk.lead_text
-    return chunk.text[unit.start - chunk.start:unit.end - chunk.start]
+    return chunk.text[unit.start - chunk.start : unit.end - chunk.start]
 
 
 def _render(units: list[_Unit], question: str, confidence: float, mode: str) -> Answer:
@@ -153,16 +162,29 @@ def _render(units: list[_Unit], question: str, confidence: float, mode: str) -> 
     best_by_article: dict[str, float] = {}
     for unit in units:
         best_by_article[unit.chunk.article_id] = max(
-            best_by_article.get(unit.chunk.article_id, 0.0), unit.support)
+            best_by_article.get(unit.chunk.article_id, 0.0), unit.support
+        )
     ordered = sorted(units, key=lambda u: (-best_by_article[u.chunk.article_id], u.start))
     citations, parts = [], []
     for number, unit in enumerate(ordered, start=1):
         quote = _unit_text(unit)
         chunk = unit.chunk
-        citations.append(Citation(
-            number=number, article_id=chunk.article_id, title=chunk.title, source=chunk.source,
-            quote=quote, start=unit.start, end=unit.end, score=unit.support, url=chunk.url,
-            published=chunk.published, passage=chunk.text, passage_start=chunk.start))
+        citations.append(
+            Citation(
+                number=number,
+                article_id=chunk.article_id,
+                title=chunk.title,
+                source=chunk.source,
+                quote=quote,
+                start=unit.start,
+                end=unit.end,
+                score=unit.support,
+                url=chunk.url,
+                published=chunk.published,
+                passage=chunk.text,
+                passage_start=chunk.start,
+            )
+        )
         parts.append(f"{' '.join(quote.split())} [{number}]")
     return Answer(" ".join(parts), True, citations, question, confidence, mode=mode)
 

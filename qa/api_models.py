@@ -11,10 +11,19 @@ import sys
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr,
-                      create_model)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    create_model,
+)
 
 from qa.assistant import MAX_HISTORY_MESSAGES, MAX_K
+
+Role = Literal["user", "assistant"]  # who wrote a message of the history
 
 
 def _invisible_class() -> str:
@@ -31,6 +40,7 @@ def _invisible_class() -> str:
 
     def escaped(code: int) -> str:
         return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
     return "".join(escaped(a) if a == b else f"{escaped(a)}-{escaped(b)}" for a, b in ranges)
 
 
@@ -41,20 +51,47 @@ VISIBLE_TEXT = f"[^{_invisible_class()}]"
 def ask_request(max_question_chars: int) -> type[BaseModel]:
     """The ``/api/ask`` body, its limits those of this server's settings."""
     message = create_model(
-        "Message", __config__=ConfigDict(extra="forbid"),
-        role=(Literal["user", "assistant"], ...),
-        content=(str, Field(max_length=max_question_chars * 20)))
+        "Message",
+        __config__=ConfigDict(extra="forbid"),
+        role=(Role, ...),
+        content=(str, Field(max_length=max_question_chars * 20)),
+    )
     return create_model(
-        "AskRequest", __config__=ConfigDict(extra="forbid"),
-        question=(str, Field(min_length=1, max_length=max_question_chars, pattern=VISIBLE_TEXT,
-                             description="The question, with at least one visible character.")),
-        history=(list[message], Field(default_factory=list, max_length=MAX_HISTORY_MESSAGES,  # type: ignore[valid-type]
-                                      description="Earlier messages, oldest first.")),
-        k=(Annotated[int | None, BeforeValidator(_json_integer)],
-           Field(default=None, ge=1, le=MAX_K, description="Passages to read.")),
-        stream=(bool, Field(default=False, strict=True, description=(
-            "Answer as server-sent events: `token` events as the model writes, then one "
-            "`answer` event with the Answer JSON."))))
+        "AskRequest",
+        __config__=ConfigDict(extra="forbid"),
+        question=(
+            str,
+            Field(
+                min_length=1,
+                max_length=max_question_chars,
+                pattern=VISIBLE_TEXT,
+                description="The question, with at least one visible character.",
+            ),
+        ),
+        history=(
+            list[message],  # type: ignore[valid-type]  # a model built per settings
+            Field(
+                default_factory=list,
+                max_length=MAX_HISTORY_MESSAGES,
+                description="Earlier messages, oldest first.",
+            ),
+        ),
+        k=(
+            Annotated[int | None, BeforeValidator(_json_integer)],
+            Field(default=None, ge=1, le=MAX_K, description="Passages to read."),
+        ),
+        stream=(
+            bool,
+            Field(
+                default=False,
+                strict=True,
+                description=(
+                    "Answer as server-sent events: `token` events as the model writes, then one "
+                    "`answer` event with the Answer JSON."
+                ),
+            ),
+        ),
+    )
 
 
 def _json_integer(value: Any) -> Any:
@@ -184,9 +221,14 @@ class HealthOut(BaseModel):
 
 def errors(*statuses: int) -> dict[int | str, dict]:
     """OpenAPI ``responses`` entries for these error statuses."""
-    described = {400: "Invalid input", 401: "Missing or wrong bearer token",
-                 403: "Writes are disabled", 404: "Not found", 413: "Body too large",
-                 415: "Unsupported content type", 422: "Invalid body",
-                 429: "Too many writes waiting"}
-    return {status: {"model": ErrorBody, "description": described[status]}
-            for status in statuses}
+    described = {
+        400: "Invalid input",
+        401: "Missing or wrong bearer token",
+        403: "Writes are disabled",
+        404: "Not found",
+        413: "Body too large",
+        415: "Unsupported content type",
+        422: "Invalid body",
+        429: "Too many writes waiting",
+    }
+    return {status: {"model": ErrorBody, "description": described[status]} for status in statuses}

@@ -99,8 +99,9 @@ def _given_id(raw: Any) -> str:
     if not article_id:
         raise ValueError("'id' is blank")
     if len(article_id) > MAX_ID_CHARS:
-        raise ValueError(f"'id' is too long ({len(article_id):,} characters; "
-                         f"the limit is {MAX_ID_CHARS})")
+        raise ValueError(
+            f"'id' is too long ({len(article_id):,} characters; the limit is {MAX_ID_CHARS})"
+        )
     if _CONTROL.search(article_id):
         raise ValueError("'id' contains control characters")
     return article_id
@@ -114,8 +115,10 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Failure]]:
         path = Path(raw)
         if path.is_dir():
             files.extend(
-                p for p in sorted(path.rglob("*"))
-                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and p.suffix.lower() in SUPPORTED_SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         elif path.is_file():
@@ -137,18 +140,27 @@ def load_file(path: Path, max_bytes: int) -> LoadResult:
         data = path.read_bytes()
     except OSError as exc:
         return _failed(name, f"unreadable: {exc.strerror or exc}")
-    return load_bytes(path.name, data, origin=str(path.resolve()), display_name=name,
-                      max_bytes=max_bytes)
+    return load_bytes(
+        path.name, data, origin=str(path.resolve()), display_name=name, max_bytes=max_bytes
+    )
 
 
-def load_bytes(filename: str, data: bytes, origin: str, display_name: str | None = None,
-               max_bytes: int = 20_000_000) -> LoadResult:
+def load_bytes(
+    filename: str,
+    data: bytes,
+    origin: str,
+    display_name: str | None = None,
+    max_bytes: int = 20_000_000,
+) -> LoadResult:
     """Load articles from a file's bytes (also used for uploads)."""
     name = display_name or filename
     suffix = Path(filename).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        return _failed(name, f"unsupported file type {suffix or '(none)'}; "
-                             f"use one of {', '.join(SUPPORTED_SUFFIXES)}")
+        return _failed(
+            name,
+            f"unsupported file type {suffix or '(none)'}; "
+            f"use one of {', '.join(SUPPORTED_SUFFIXES)}",
+        )
     if len(data) > max_bytes:
         return _failed(name, f"too large ({len(data):,} bytes; the limit is {max_bytes:,})")
     try:
@@ -206,7 +218,7 @@ def decode(data: bytes) -> tuple[str, str]:
 
 
 def _utf16_codec(data: bytes) -> str | None:
-    """"utf-16" for a file with a UTF-16 byte-order mark, or one whose every other
+    """ "utf-16" for a file with a UTF-16 byte-order mark, or one whose every other
     byte is NUL (Windows tools save BOM-less UTF-16 LE text); otherwise None."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "utf-16"
@@ -233,10 +245,15 @@ def _parse_text(text: str, origin: str, stem: str, markdown: bool) -> Article:
     title = _title(meta.get("title"))
     if not title:
         title, text = _title_from_first_line(text, stem, markdown)
-    return Article(id=article_id_for(origin, stem), title=clean_title(title), text=text,
-                   origin=origin, source=_str(meta.get("source"), "source"),
-                   url=_str(meta.get("url"), "url"),
-                   published=_str(meta.get("published") or meta.get("date"), "published"))
+    return Article(
+        id=article_id_for(origin, stem),
+        title=clean_title(title),
+        text=text,
+        origin=origin,
+        source=_str(meta.get("source"), "source"),
+        url=_str(meta.get("url"), "url"),
+        published=_str(meta.get("published") or meta.get("date"), "published"),
+    )
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -255,8 +272,9 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     end = text.find("\n---", 3, MAX_FRONT_MATTER_CHARS + 4)
     if end < 0:
         if "\n---" in text[3:]:
-            raise ValueError(f"front matter is too long (the limit is "
-                             f"{MAX_FRONT_MATTER_CHARS:,} characters)")
+            raise ValueError(
+                f"front matter is too long (the limit is {MAX_FRONT_MATTER_CHARS:,} characters)"
+            )
         return {}, text
     match = re.compile(r"---[ \t]*(?:\n|$)").match(text, end + 1)
     if not match:
@@ -267,15 +285,19 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         raise ValueError(f"invalid YAML front matter: {str(exc).splitlines()[0]}") from None
     if not isinstance(meta, dict):
         raise ValueError("front matter must be a mapping of key: value lines")
-    return meta, text[match.end():]
+    return meta, text[match.end() :]
 
 
 def _title_from_first_line(text: str, stem: str, markdown: bool) -> tuple[str, str]:
     """A short first line followed by a blank line is a headline (the BBC layout)."""
     first, _, rest = text.partition("\n")
     heading = first.lstrip("#").strip() if markdown and first.startswith("#") else first.strip()
-    looks_like_title = (len(heading) <= 120 and not heading.endswith((".", ":", ","))
-                        and rest.startswith("\n") and rest.strip())
+    looks_like_title = (
+        len(heading) <= 120
+        and not heading.endswith((".", ":", ","))
+        and rest.startswith("\n")
+        and rest.strip()
+    )
     if looks_like_title or (markdown and first.startswith("#") and rest.strip()):
         return heading, rest.strip()
     return stem.replace("_", " ").replace("-", " ").strip().capitalize() or "Untitled", text
@@ -287,8 +309,9 @@ def _str(value: Any, name: str = "value") -> str:
         return ""
     text = value.isoformat() if hasattr(value, "isoformat") else str(value).strip()
     if len(text) > MAX_FIELD_CHARS:
-        raise ValueError(f"'{name}' is too long ({len(text):,} characters; "
-                         f"the limit is {MAX_FIELD_CHARS:,})")
+        raise ValueError(
+            f"'{name}' is too long ({len(text):,} characters; the limit is {MAX_FIELD_CHARS:,})"
+        )
     return text
 
 
@@ -302,7 +325,7 @@ def clean_title(title: str) -> str:
     """One line of at most ``MAX_TITLE_CHARS``, cut at a word: a title is shown in
     every citation and embedded with every chunk, so a runaway one is trimmed,
     looking only at the first characters it keeps (linear in the cut, not the title)."""
-    head = title[:MAX_TITLE_CHARS + 1]
+    head = title[: MAX_TITLE_CHARS + 1]
     words = head.split()
     if len(title) > MAX_TITLE_CHARS and len(words) > 1 and not head[-1].isspace():
         words = words[:-1]  # the last word was cut in the middle
@@ -315,19 +338,52 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 def _valid_unicode(value: str, name: str) -> str:
     """JSON can spell unpaired surrogates (``"\\ud800"``), which are not text."""
     if _SURROGATE.search(value):
-        raise ValueError(f"'{name}' holds an unpaired surrogate (\\ud800-\\udfff), "
-                         "which is not valid Unicode")
+        raise ValueError(
+            f"'{name}' holds an unpaired surrogate (\\ud800-\\udfff), which is not valid Unicode"
+        )
     return value
 
 
 class _ReadableText(HTMLParser):
     """Collects visible text with paragraph breaks; skips scripts, styles and chrome."""
 
-    _SKIP = {"script", "style", "noscript", "template", "nav", "header", "footer", "aside",
-             "form", "svg", "head"}
-    _BLOCK = {"p", "div", "section", "article", "br", "li", "ul", "ol", "h1", "h2", "h3",
-              "h4", "h5", "h6", "blockquote", "pre", "table", "tr", "main", "figure",
-              "figcaption", "hr"}
+    _SKIP = {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "nav",
+        "header",
+        "footer",
+        "aside",
+        "form",
+        "svg",
+        "head",
+    }
+    _BLOCK = {
+        "p",
+        "div",
+        "section",
+        "article",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "table",
+        "tr",
+        "main",
+        "figure",
+        "figcaption",
+        "hr",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -372,13 +428,17 @@ def _parse_html(text: str, origin: str, stem: str, markdown: bool = False) -> Ar
     title = parser.title or parser.h1
     if paragraphs and title and paragraphs[0] == parser.h1:
         paragraphs = paragraphs[1:]
-    return Article(id=article_id_for(origin, stem), title=clean_title(title or stem),
-                   origin=origin,
-                   text="\n\n".join(paragraphs))
+    return Article(
+        id=article_id_for(origin, stem),
+        title=clean_title(title or stem),
+        origin=origin,
+        text="\n\n".join(paragraphs),
+    )
 
 
-def _load_records(text: str, suffix: str, name: str, origin: str, stem: str,
-                  result: LoadResult) -> None:
+def _load_records(
+    text: str, suffix: str, name: str, origin: str, stem: str, result: LoadResult
+) -> None:
     for where, record in _iter_records(text, suffix, name, result):
         try:
             result.articles.append(_record_to_article(record, origin, stem, where))
@@ -388,8 +448,9 @@ def _load_records(text: str, suffix: str, name: str, origin: str, stem: str,
         raise ValueError("no records found")
 
 
-def _iter_records(text: str, suffix: str, name: str,
-                  result: LoadResult) -> Iterator[tuple[str, Any]]:
+def _iter_records(
+    text: str, suffix: str, name: str, result: LoadResult
+) -> Iterator[tuple[str, Any]]:
     if suffix == ".jsonl":
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -432,7 +493,12 @@ def _record_to_article(record: Any, origin: str, stem: str, where: str) -> Artic
         title, body = _title_from_first_line(body, str(raw_id or stem), markdown=False)
     title = clean_title(title)
     article_id = _given_id(raw_id) if raw_id not in (None, "") else content_id(title, body)
-    return Article(id=article_id, title=title, text=body, origin=origin,
-                   source=_str(record.get("source"), "source"),
-                   url=_str(record.get("url"), "url"),
-                   published=_str(record.get("published") or record.get("date"), "published"))
+    return Article(
+        id=article_id,
+        title=title,
+        text=body,
+        origin=origin,
+        source=_str(record.get("source"), "source"),
+        url=_str(record.get("url"), "url"),
+        published=_str(record.get("published") or record.get("date"), "published"),
+    )

@@ -9,18 +9,18 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from qa.analysis import Analyzer
 from qa.answering import Answerer, ExtractiveAnswerer
 from qa.chain import build_chain
-from qa.conversation import condense, previous_quotes
 from qa.config import Settings
+from qa.conversation import condense, previous_quotes
 from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion
-from qa.ingest import IngestReport, Ingestor, ProgressCallback
-from qa.analysis import Analyzer
+from qa.ingest import Ingestor, IngestReport, ProgressCallback
 from qa.lexical import LexicalIndex
 from qa.locking import index_write_lock
 from qa.reader import Reader
@@ -43,32 +43,49 @@ class Assistant:
     >>> assistant.ask("What did France promise in July?").text
     """
 
-    def __init__(self, index_dir: str | Path | None = None, *, settings: Settings | None = None,
-                 answerer: Answerer | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        index_dir: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        answerer: Answerer | None = None,
+        **overrides: Any,
+    ) -> None:
         base = settings or Settings.from_env()
         self.settings = base.with_overrides(index_dir=index_dir, **overrides)
-        self.embedder = shared_embedder(self.settings.embedding_model,
-                                        self.settings.embedding_batch_size)
+        self.embedder = shared_embedder(
+            self.settings.embedding_model, self.settings.embedding_batch_size
+        )
         self.store = ArticleStore(self.settings, self.embedder)
         analyzer = Analyzer()
         lexical_dir = self.settings.index_dir / "lexical" / self.settings.collection
-        self.retriever = HybridRetriever(store=self.store, embedder=self.embedder,
-                                         lexical=LexicalIndex(lexical_dir, analyzer),
-                                         analyzer=analyzer,
-                                         k=self.settings.top_k,
-                                         candidates=self.settings.candidates)
+        self.retriever = HybridRetriever(
+            store=self.store,
+            embedder=self.embedder,
+            lexical=LexicalIndex(lexical_dir, analyzer),
+            analyzer=analyzer,
+            k=self.settings.top_k,
+            candidates=self.settings.candidates,
+        )
         self.answerer = answerer or build_answerer(self.settings, self.embedder, analyzer)
         self.passages_read = self.settings.top_k * (2 if self.settings.reader == "accurate" else 1)
-        self.ingestor = Ingestor(self.store, self.embedder, CHUNK_TOKENS,
-                                 self.settings.max_file_bytes)
+        self.ingestor = Ingestor(
+            self.store, self.embedder, CHUNK_TOKENS, self.settings.max_file_bytes
+        )
         self.condense = getattr(self.answerer, "condense", condense)
         self.chain = build_chain(self.retriever.search, self.answerer.answer, self.condense)
         self._write_lock = threading.Lock()
 
     # Write path ---------------------------------------------------------------------
-    def ingest(self, paths: Iterable[str | Path], *, prune: bool = False,
-               progress: ProgressCallback | None = None, show_progress: bool = False,
-               on_wait: Callable[[str], None] | None = None) -> IngestReport:
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        prune: bool = False,
+        progress: ProgressCallback | None = None,
+        show_progress: bool = False,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> IngestReport:
         """Add or update articles from files and folders; idempotent.
 
         One writer per index at a time, across processes: while another holds
@@ -80,14 +97,18 @@ class Assistant:
         if not paths:
             raise InvalidQuestion("give at least one file or folder to ingest")
         with self._writing(on_wait):
-            report = self.ingestor.ingest_paths(paths, prune=prune, progress=progress,
-                                                show_progress=show_progress)
+            report = self.ingestor.ingest_paths(
+                paths, prune=prune, progress=progress, show_progress=show_progress
+            )
             self.retriever.apply(report.changes)
         return report
 
-    def add_documents(self, files: Sequence[tuple[str, bytes]],
-                      progress: ProgressCallback | None = None,
-                      on_wait: Callable[[str], None] | None = None) -> IngestReport:
+    def add_documents(
+        self,
+        files: Sequence[tuple[str, bytes]],
+        progress: ProgressCallback | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> IngestReport:
         """Ingest uploaded files given as (file name, content) pairs."""
         if not files:
             raise InvalidQuestion("no files given")
@@ -115,16 +136,18 @@ class Assistant:
         return self.retriever.lexical
 
     # Read path ----------------------------------------------------------------------
-    def ask(self, question: str, history: Sequence[dict[str, str]] | None = None,
-            k: int | None = None) -> Answer:
+    def ask(
+        self, question: str, history: Sequence[dict[str, str]] | None = None, k: int | None = None
+    ) -> Answer:
         """Answer ``question`` from the articles, with citations."""
         question = self._valid_question(question)
         messages = _valid_history(history, self.settings.max_question_chars * 20)
         k = self._valid_k(k) if k is not None else self.passages_read
         return self.chain.invoke({"question": question, "history": messages, "k": k})
 
-    def ask_stream(self, question: str, history: Sequence[dict[str, str]] | None = None,
-                   k: int | None = None) -> Iterator[dict[str, Any]]:
+    def ask_stream(
+        self, question: str, history: Sequence[dict[str, str]] | None = None, k: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         """``ask`` as events: ``{"event": "token", "text": ...}`` while a model writes,
         then ``{"event": "answer", "answer": Answer}``. Inputs are checked before the
         first event, so a bad question raises here, not mid-stream."""
@@ -133,10 +156,12 @@ class Assistant:
         k = self._valid_k(k) if k is not None else self.passages_read
         return self._events(question, messages, k)
 
-    def _events(self, question: str, history: list[dict[str, str]],
-                k: int) -> Iterator[dict[str, Any]]:
-        retrieval = self.retriever.search(self.condense(question, history), k,
-                                          previous_quotes(history))
+    def _events(
+        self, question: str, history: list[dict[str, str]], k: int
+    ) -> Iterator[dict[str, Any]]:
+        retrieval = self.retriever.search(
+            self.condense(question, history), k, previous_quotes(history)
+        )
         stream = getattr(self.answerer, "stream", None)
         if stream is not None:
             yield from stream(retrieval)
@@ -162,8 +187,9 @@ class Assistant:
             raise InvalidQuestion("the question must be text")
         limit = self.settings.max_question_chars
         if len(question) > limit:  # checked first, on the text as sent
-            raise InvalidQuestion(f"the question is too long ({len(question):,} characters; "
-                                  f"the limit is {limit:,})")
+            raise InvalidQuestion(
+                f"the question is too long ({len(question):,} characters; the limit is {limit:,})"
+            )
         _refuse_surrogates(question, "the question")
         if not _visible(question):
             raise InvalidQuestion("the question is empty")
@@ -197,7 +223,8 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> Reader:
         weights = replace(
             weights,
             fast_answerable=replace(weights.fast_answerable, threshold=settings.min_evidence),
-            full_answerable=replace(weights.full_answerable, threshold=settings.min_evidence))
+            full_answerable=replace(weights.full_answerable, threshold=settings.min_evidence),
+        )
     if settings.reader == "fast":
         return Reader(analyzer, None, weights=weights)
     from qa.crossencoder import shared_cross_encoder
@@ -216,18 +243,27 @@ def _valid_history(history: Any, max_chars: int) -> list[dict[str, str]]:
     if not isinstance(history, (list, tuple)):
         raise InvalidQuestion("history must be a list of {role, content} messages")
     if len(history) > MAX_HISTORY_MESSAGES:
-        raise InvalidQuestion(f"the conversation history is too long ({len(history)} messages; "
-                              f"the limit is {MAX_HISTORY_MESSAGES})")
+        raise InvalidQuestion(
+            f"the conversation history is too long ({len(history)} messages; "
+            f"the limit is {MAX_HISTORY_MESSAGES})"
+        )
     messages = []
     for number, message in enumerate(history, start=1):
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") \
-                or not isinstance(message.get("content"), str):
-            raise InvalidQuestion(f"history message {number} must be "
-                                  '{"role": "user" | "assistant", "content": text}')
+        if (
+            not isinstance(message, dict)
+            or message.get("role") not in ("user", "assistant")
+            or not isinstance(message.get("content"), str)
+        ):
+            raise InvalidQuestion(
+                f"history message {number} must be "
+                '{"role": "user" | "assistant", "content": text}'
+            )
         if len(message["content"]) > max_chars:
-            raise InvalidQuestion(f"history message {number} is too long "
-                                  f"({len(message['content']):,} characters; the limit is "
-                                  f"{max_chars:,})")
+            raise InvalidQuestion(
+                f"history message {number} is too long "
+                f"({len(message['content']):,} characters; the limit is "
+                f"{max_chars:,})"
+            )
         _refuse_surrogates(message["content"], f"history message {number}")
         messages.append({"role": message["role"], "content": message["content"]})
     return messages
@@ -243,5 +279,6 @@ def _refuse_surrogates(text: str, what: str) -> None:
     """Unpaired surrogates (JSON can spell "\\ud800") are not text; the tokenizer
     would fail on them deep inside the chain."""
     if any("\ud800" <= ch <= "\udfff" for ch in text):
-        raise InvalidQuestion(f"{what} holds an unpaired surrogate (\\ud800-\\udfff), "
-                              "which is not valid Unicode")
+        raise InvalidQuestion(
+            f"{what} holds an unpaired surrogate (\\ud800-\\udfff), which is not valid Unicode"
+        )

@@ -19,7 +19,6 @@ from qa.embeddings import resolve_model
 from qa.errors import QAError
 from qa.offline import go_offline
 
-
 COMPLETE_MARKER = "stock-complete"
 
 
@@ -39,26 +38,33 @@ class StockPipeline:
             from langchain_huggingface import HuggingFaceEmbeddings
             from langchain_text_splitters import RecursiveCharacterTextSplitter
         except ImportError as exc:
-            raise QAError("the stock pipeline needs the bench extra: "
-                          'pip install -e ".[bench]"') from exc
+            raise QAError(
+                'the stock pipeline needs the bench extra: pip install -e ".[bench]"'
+            ) from exc
         from chromadb.config import Settings as ChromaSettings
 
         self._dir = persist_dir or Path(tempfile.mkdtemp(prefix="stock-chroma-"))
         self.splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
         self.embeddings = HuggingFaceEmbeddings(model_name=resolve_model(model))
-        self.store = Chroma(collection_name="stock", embedding_function=self.embeddings,
-                            persist_directory=str(self._dir),
-                            client_settings=ChromaSettings(anonymized_telemetry=False))
+        self.store = Chroma(
+            collection_name="stock",
+            embedding_function=self.embeddings,
+            persist_directory=str(self._dir),
+            client_settings=ChromaSettings(anonymized_telemetry=False),
+        )
 
     def add(self, articles: Sequence[Article], batch: int = 256) -> int:
         """Split and add articles; returns the number of chunks."""
         from langchain_core.documents import Document
 
         docs = self.splitter.split_documents(
-            [Document(page_content=a.text, metadata={"article_id": a.id, "title": a.title})
-             for a in articles])
+            [
+                Document(page_content=a.text, metadata={"article_id": a.id, "title": a.title})
+                for a in articles
+            ]
+        )
         for i in range(0, len(docs), batch):
-            self.store.add_documents(docs[i:i + batch])
+            self.store.add_documents(docs[i : i + batch])
         return len(docs)
 
     @property
@@ -70,5 +76,7 @@ class StockPipeline:
         (self._dir / COMPLETE_MARKER).write_text("added\n")
 
     def search(self, question: str, k: int = 4) -> list[StockHit]:
-        return [StockHit(d.metadata["article_id"], d.page_content)
-                for d in self.store.similarity_search(question, k=k)]
+        return [
+            StockHit(d.metadata["article_id"], d.page_content)
+            for d in self.store.similarity_search(question, k=k)
+        ]

@@ -35,8 +35,9 @@ Condenser = Callable[[str, Sequence[Message]], str]
 Retrieve = Callable[[str, int | None, Sequence[str]], Retrieval]
 
 
-def build_chain(retrieve: Retrieve, answer: Callable[[Retrieval], Answer],
-                condenser: Condenser = condense) -> Runnable:
+def build_chain(
+    retrieve: Retrieve, answer: Callable[[Retrieval], Answer], condenser: Condenser = condense
+) -> Runnable:
     """``{"question", "history", "k"}`` → ``Answer``, as LangChain runnables.
 
     ``condenser`` makes the follow-up standalone: the rules of
@@ -46,8 +47,11 @@ def build_chain(retrieve: Retrieve, answer: Callable[[Retrieval], Answer],
 
     def _condense(inputs: dict[str, Any]) -> dict[str, Any]:
         history = inputs.get("history") or []
-        return {**inputs, "standalone": condenser(inputs["question"], history),
-                "focus": previous_quotes(history)}
+        return {
+            **inputs,
+            "standalone": condenser(inputs["question"], history),
+            "focus": previous_quotes(history),
+        }
 
     def _retrieve(inputs: dict[str, Any]) -> Retrieval:
         return retrieve(inputs["standalone"], inputs.get("k"), inputs["focus"])

@@ -20,10 +20,56 @@ Span = tuple[int, int]
 
 # Words that end with a period without ending the sentence.
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "u.s",
-    "u.k", "no", "gen", "col", "lt", "sgt", "capt", "rep", "sen", "gov", "inc", "ltd", "co",
-    "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
-    "dec", "mt", "ft", "fig", "approx", "dept", "est", "rev", "hon", "p", "pp", "vol",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "st",
+    "jr",
+    "sr",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "u.s",
+    "u.k",
+    "no",
+    "gen",
+    "col",
+    "lt",
+    "sgt",
+    "capt",
+    "rep",
+    "sen",
+    "gov",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "mt",
+    "ft",
+    "fig",
+    "approx",
+    "dept",
+    "est",
+    "rev",
+    "hon",
+    "p",
+    "pp",
+    "vol",
 }
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n")
 _SENTENCE_START = re.compile(r"\s*[\"'“‘(\[]?[A-Z0-9£$€]")
@@ -58,7 +104,7 @@ def split_sentences(text: str) -> list[Span]:
 
 
 def _ends_sentence(text: str, mark: int, end: int) -> bool:
-    word = re.search(r"([\w.]+)$", text[max(0, mark - 20):mark])
+    word = re.search(r"([\w.]+)$", text[max(0, mark - 20) : mark])
     if text[mark] == "." and word:
         token = word.group(1).lower()
         if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
@@ -74,8 +120,9 @@ def _append_trimmed(text: str, start: int, end: int, spans: list[Span]) -> None:
         spans.append((start + lead, start + lead + len(stripped)))
 
 
-def make_chunks(article_id: str, text: str, count_tokens: TokenCounter,
-                max_tokens: int) -> list[Chunk]:
+def make_chunks(
+    article_id: str, text: str, count_tokens: TokenCounter, max_tokens: int
+) -> list[Chunk]:
     """Pack whole sentences into chunks of at most ``max_tokens`` word pieces."""
     sentences = _fit_sentences(text, split_sentences(text), count_tokens, max_tokens)
     if not sentences:
@@ -89,35 +136,51 @@ def make_chunks(article_id: str, text: str, count_tokens: TokenCounter,
             used = 0
         groups[-1].append(i)
         used += size + 1  # a joining space can add a piece
-    return [_chunk(article_id, text, n, [sentences[i] for i in group],
-                   sentences[group[0] - 1] if group[0] > 0 else None)
-            for n, group in enumerate(groups)]
+    return [
+        _chunk(
+            article_id,
+            text,
+            n,
+            [sentences[i] for i in group],
+            sentences[group[0] - 1] if group[0] > 0 else None,
+        )
+        for n, group in enumerate(groups)
+    ]
 
 
-def _chunk(article_id: str, text: str, index: int, spans: list[Span],
-           lead: Span | None) -> Chunk:
+def _chunk(article_id: str, text: str, index: int, spans: list[Span], lead: Span | None) -> Chunk:
     start, end = spans[0][0], spans[-1][1]
     body = text[start:end]
     digest = hashlib.sha1(f"{article_id}:{index}:{start}:{end}".encode()).hexdigest()[:10]
-    return Chunk(id=f"{article_id}:{index}:{digest}", article_id=article_id, index=index,
-                 text=body, start=start, end=end, sentences=tuple(spans), lead=lead)
+    return Chunk(
+        id=f"{article_id}:{index}:{digest}",
+        article_id=article_id,
+        index=index,
+        text=body,
+        start=start,
+        end=end,
+        sentences=tuple(spans),
+        lead=lead,
+    )
 
 
-def _fit_sentences(text: str, spans: list[Span], count_tokens: TokenCounter,
-                   max_tokens: int) -> list[Span]:
+def _fit_sentences(
+    text: str, spans: list[Span], count_tokens: TokenCounter, max_tokens: int
+) -> list[Span]:
     """Cut any sentence longer than ``max_tokens`` at word boundaries."""
     if not spans:
         return []
     sizes = count_tokens([text[s:e] for s, e in spans])
     fitted: list[Span] = []
     for span, size in zip(spans, sizes):
-        fitted.extend([span] if size <= max_tokens else
-                      _cut_long(text, span, count_tokens, max_tokens))
+        fitted.extend(
+            [span] if size <= max_tokens else _cut_long(text, span, count_tokens, max_tokens)
+        )
     return fitted
 
 
 def _cut_long(text: str, span: Span, count_tokens: TokenCounter, max_tokens: int) -> list[Span]:
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[span[0]:span[1]])]
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[span[0] : span[1]])]
     words = [(span[0] + s, span[0] + e) for s, e in words]
     sizes = count_tokens([text[s:e] for s, e in words])
     pieces: list[Span] = []

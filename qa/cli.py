@@ -41,13 +41,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Cited answers from news articles.")
-    parser.add_argument("--index", metavar="DIR", help="index folder (QA_INDEX_DIR, default: index)")
+    parser.add_argument(
+        "--index", metavar="DIR", help="index folder (QA_INDEX_DIR, default: index)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ingest = sub.add_parser("ingest", help="add or update articles from files and folders")
     ingest.add_argument("paths", nargs="+", metavar="PATH")
-    ingest.add_argument("--prune", action="store_true",
-                        help="remove articles whose files are gone")
+    ingest.add_argument("--prune", action="store_true", help="remove articles whose files are gone")
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
     ingest.set_defaults(run=_ingest)
 
@@ -71,22 +72,37 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     evaluate = sub.add_parser("eval", help="measure retrieval and answers on a QA dataset")
-    evaluate.add_argument("dataset", nargs="?", default=None,
-                          help="SQuAD 2.0 JSON, or JSONL of "
-                          '{"question", "expect_any", "answerable"} '
-                          "(default: ../shared/data/squad/dev-v2.0.json)")
-    evaluate.add_argument("--corpus", nargs="*", default=None,
-                          help="articles to index for a JSONL dataset (default: seeds)")
+    evaluate.add_argument(
+        "dataset",
+        nargs="?",
+        default=None,
+        help="SQuAD 2.0 JSON, or JSONL of "
+        '{"question", "expect_any", "answerable"} '
+        "(default: ../shared/data/squad/dev-v2.0.json)",
+    )
+    evaluate.add_argument(
+        "--corpus",
+        nargs="*",
+        default=None,
+        help="articles to index for a JSONL dataset (default: seeds)",
+    )
     evaluate.add_argument("--limit", type=int, default=None, help="questions at most")
     evaluate.add_argument("--seed", type=int, default=7)
     evaluate.add_argument("--out", default="results", help="folder for JSON and PNG results")
-    evaluate.add_argument("--no-baseline", action="store_true",
-                          help="skip the stock LangChain pipeline row")
-    evaluate.add_argument("--readers", default=("default",), type=_readers,
-                          help="reader modes to run, comma-separated: default,accurate,fast")
-    evaluate.add_argument("--workdir", default=None,
-                          help="keep the indexes here and reuse them on the next run "
-                          "(default: a new temp folder)")
+    evaluate.add_argument(
+        "--no-baseline", action="store_true", help="skip the stock LangChain pipeline row"
+    )
+    evaluate.add_argument(
+        "--readers",
+        default=("default",),
+        type=_readers,
+        help="reader modes to run, comma-separated: default,accurate,fast",
+    )
+    evaluate.add_argument(
+        "--workdir",
+        default=None,
+        help="keep the indexes here and reuse them on the next run (default: a new temp folder)",
+    )
     evaluate.set_defaults(run=_eval)
     return parser
 
@@ -96,8 +112,9 @@ def _readers(text: str) -> tuple[str, ...]:
 
     readers = tuple(r.strip() for r in text.split(",") if r.strip())
     if not readers or any(r not in READERS for r in readers):
-        raise argparse.ArgumentTypeError(f"takes {', '.join(READERS)} (comma-separated), "
-                                         f"not {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"takes {', '.join(READERS)} (comma-separated), not {text!r}"
+        )
     return readers
 
 
@@ -109,9 +126,14 @@ def _assistant(args: argparse.Namespace):
 
 def _ingest(args: argparse.Namespace) -> int:
     report = _assistant(args).ingest(
-        args.paths, prune=args.prune, show_progress=True,
-        on_wait=lambda holder: print(f"qa: another writer holds this index ({holder}); "
-                                     "waiting for it to finish…", file=sys.stderr))
+        args.paths,
+        prune=args.prune,
+        show_progress=True,
+        on_wait=lambda holder: print(
+            f"qa: another writer holds this index ({holder}); waiting for it to finish…",
+            file=sys.stderr,
+        ),
+    )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -164,8 +186,10 @@ def _chat(args: argparse.Namespace) -> int:
             print(f"error: {exc}")
             continue
         print(format_answer(answer))
-        history += [{"role": "user", "content": question},
-                    {"role": "assistant", "content": answer.text}]
+        history += [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer.text},
+        ]
 
 
 def _stats(args: argparse.Namespace) -> int:
@@ -188,10 +212,16 @@ def _serve(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from qa.evaluation import DEFAULT_DATASET, run_cli
 
-    return run_cli(dataset=Path(args.dataset) if args.dataset else DEFAULT_DATASET,
-                   corpus=args.corpus, limit=args.limit, seed=args.seed, out=Path(args.out),
-                   baseline=not args.no_baseline,
-                   workdir=Path(args.workdir) if args.workdir else None, readers=args.readers)
+    return run_cli(
+        dataset=Path(args.dataset) if args.dataset else DEFAULT_DATASET,
+        corpus=args.corpus,
+        limit=args.limit,
+        seed=args.seed,
+        out=Path(args.out),
+        baseline=not args.no_baseline,
+        workdir=Path(args.workdir) if args.workdir else None,
+        readers=args.readers,
+    )
 
 
 if __name__ == "__main__":

@@ -60,7 +60,9 @@ class Settings:
     llm_base_url: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 30.0
-    max_request_bytes: int = 2_000_000  # any other request's body (an ask with its history, a chat turn)
+    max_request_bytes: int = (
+        2_000_000  # any other request's body (an ask with its history, a chat turn)
+    )
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -84,22 +86,30 @@ class Settings:
     def validate(self) -> None:
         """Reject values that would fail later in a confusing way."""
         object.__setattr__(self, "index_dir", Path(self.index_dir))
-        if isinstance(self.allowed_origins, str):
-            object.__setattr__(self, "allowed_origins", _as_list(self.allowed_origins))
-        for name in ("top_k", "candidates", "max_question_chars", "max_file_bytes",
-                     "embedding_batch_size", "max_upload_bytes", "max_request_bytes"):
+        origins: Any = self.allowed_origins  # a caller may pass "a, b" as one string
+        if isinstance(origins, str):
+            object.__setattr__(self, "allowed_origins", _as_list(origins))
+        for name in (
+            "top_k",
+            "candidates",
+            "max_question_chars",
+            "max_file_bytes",
+            "embedding_batch_size",
+            "max_upload_bytes",
+            "max_request_bytes",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"QA_{name.upper()} must be at least 1")
         if not 0 < self.port < 65536:
             raise ConfigError("QA_PORT must be between 1 and 65535")
         if not 0.0 <= self.min_evidence < 1.0:
-            raise ConfigError("QA_MIN_EVIDENCE must be from 0 (the reader's fitted threshold) "
-                              "to below 1")
+            raise ConfigError(
+                "QA_MIN_EVIDENCE must be from 0 (the reader's fitted threshold) to below 1"
+            )
         if self.llm_timeout <= 0:
             raise ConfigError("QA_LLM_TIMEOUT must be a positive number of seconds")
         if self.reader not in READERS:
-            raise ConfigError(f"QA_READER must be one of {', '.join(READERS)}, "
-                              f"not {self.reader!r}")
+            raise ConfigError(f"QA_READER must be one of {', '.join(READERS)}, not {self.reader!r}")
         if self.candidates < self.top_k:
             object.__setattr__(self, "candidates", self.top_k)
 

@@ -32,28 +32,100 @@ from qa.analysis import full_names
 
 Message = dict[str, str]
 MAX_CONTEXT_CHARS = 2000  # of each earlier message read for referents
-_QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which",
-                   "is", "are", "was", "were", "did", "does", "do", "has", "have", "had",
-                   "can", "could", "will", "would", "should", "tell", "and", "but", "so",
-                   "the", "a", "an", "in", "on", "at", "of", "i", "me", "please", "to", "for",
-                   "about", "with", "it", "its", "they", "their", "them", "he", "she", "his",
-                   "her", "that", "this", "there", "then", "be", "been", "say", "said"}
-_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december"}
+_QUESTION_WORDS = {
+    "what",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "which",
+    "is",
+    "are",
+    "was",
+    "were",
+    "did",
+    "does",
+    "do",
+    "has",
+    "have",
+    "had",
+    "can",
+    "could",
+    "will",
+    "would",
+    "should",
+    "tell",
+    "and",
+    "but",
+    "so",
+    "the",
+    "a",
+    "an",
+    "in",
+    "on",
+    "at",
+    "of",
+    "i",
+    "me",
+    "please",
+    "to",
+    "for",
+    "about",
+    "with",
+    "it",
+    "its",
+    "they",
+    "their",
+    "them",
+    "he",
+    "she",
+    "his",
+    "her",
+    "that",
+    "this",
+    "there",
+    "then",
+    "be",
+    "been",
+    "say",
+    "said",
+}
+_MONTHS = {
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+}
 _PERSON = re.compile(r"\b(he|she|him)\b", re.I)
 _PERSON_POSSESSIVE = re.compile(r"\b(his|her)\b", re.I)
 _GROUP = re.compile(r"\b(they|them)\b", re.I)
 _GROUP_POSSESSIVE = re.compile(r"\b(their)\b", re.I)
-_REFERENCE = re.compile(r"\b(he|she|they|him|them|his|her|hers|their|it|its|this|that|"
-                        r"these|those|there|then|the same)\b", re.I)
+_REFERENCE = re.compile(
+    r"\b(he|she|they|him|them|his|her|hers|their|it|its|this|that|"
+    r"these|those|there|then|the same)\b",
+    re.I,
+)
 _CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*[A-Za-z]")
 _MARK = re.compile(r"\[\d+\]")
 _MARK_SPLIT = re.compile(r"\s*\[\d+\]\s*")
 MAX_FOCUS_QUOTES = 3  # of the previous answer's quotes, looked up in the index
 MIN_QUOTE_CHARS = 20  # shorter pieces are too unspecific to find their article by
-_ORGANISATION = re.compile(r"\b(University|College|School|Party|Company|Corporation|Bank|Group|"
-                           r"Council|Ministry|Department|Office|Association|Federation|Union|"
-                           r"Club|League|Court|Commission|Agency|Board|Inc|Ltd|Plc)\b")
+_ORGANISATION = re.compile(
+    r"\b(University|College|School|Party|Company|Corporation|Bank|Group|"
+    r"Council|Ministry|Department|Office|Association|Federation|Union|"
+    r"Club|League|Court|Commission|Agency|Board|Inc|Ltd|Plc)\b"
+)
 _WORD = re.compile(r"[\w'’-]+")
 
 
@@ -64,10 +136,12 @@ def condense(question: str, history: Sequence[Message]) -> str:
         return question
     person = _person(previous_question, previous_answer)
     group = _answered_name(previous_question, previous_answer) or _main_name(previous_question)
-    for pattern, referent, possessive in ((_PERSON, person, False),
-                                          (_PERSON_POSSESSIVE, person, True),
-                                          (_GROUP, group, False),
-                                          (_GROUP_POSSESSIVE, group, True)):
+    for pattern, referent, possessive in (
+        (_PERSON, person, False),
+        (_PERSON_POSSESSIVE, person, True),
+        (_GROUP, group, False),
+        (_GROUP_POSSESSIVE, group, True),
+    ):
         if referent and referent.lower() not in question.lower() and pattern.search(question):
             return pattern.sub(f"{referent}'s" if possessive else referent, question, count=1)
     keywords = [w for w in _WORD.findall(previous_question) if w.lower() not in _QUESTION_WORDS]
@@ -118,7 +192,9 @@ def previous_quotes(history: Sequence[Message]) -> tuple[str, ...]:
         elif message.get("role") == "assistant":
             answer = message.get("content", "")[:MAX_CONTEXT_CHARS]
     pieces = _MARK_SPLIT.split(answer)
-    quotes = (" ".join(p.split()) for p in pieces[:-1])  # the text after the last mark quotes nothing
+    quotes = (
+        " ".join(p.split()) for p in pieces[:-1]
+    )  # the text after the last mark quotes nothing
     return tuple(q for q in quotes if len(q) >= MIN_QUOTE_CHARS)[:MAX_FOCUS_QUOTES]
 
 
@@ -128,14 +204,18 @@ def _person(question: str, answer: str) -> str:
     Only a person-like name ("Bruno Retailleau", not "European Union"); none
     means the caller keeps the topic's key words instead.
     """
-    candidates = [_answered_name(question, answer), *sorted(full_names(question), key=len,
-                                                             reverse=True)]
+    candidates = [
+        _answered_name(question, answer),
+        *sorted(full_names(question), key=len, reverse=True),
+    ]
     return next((n for n in candidates if n and not _ORGANISATION.search(n)), "")
 
 
 def _main_name(text: str) -> str:
     """The longest name in a question that is not a question word or a month."""
     names = full_names(text) or [
-        w for w in _CAPITALISED.findall(text)
-        if w.lower() not in _QUESTION_WORDS and w.lower() not in _MONTHS]
+        w
+        for w in _CAPITALISED.findall(text)
+        if w.lower() not in _QUESTION_WORDS and w.lower() not in _MONTHS
+    ]
     return max(names, key=len) if names else ""

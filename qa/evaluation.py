@@ -32,7 +32,9 @@ from typing import Sequence
 from qa.articles import Article, load_file, slugify
 from qa.errors import QAError
 
-DEFAULT_DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad" / "dev-v2.0.json"
+DEFAULT_DATASET = (
+    Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad" / "dev-v2.0.json"
+)
 RECALL_KS = (1, 5, 10)
 CURVE_KS = tuple(range(1, 11))
 MAX_FALSE_REFUSALS = 0.10
@@ -96,12 +98,23 @@ def load_squad(path: Path, workdir: Path) -> Dataset:
     for article in data:
         for number, paragraph in enumerate(article["paragraphs"]):
             article_id = f"squad-{slugify(article['title'])}-{number:03d}"
-            records.append({"id": article_id, "title": article["title"].replace("_", " "),
-                            "text": paragraph["context"]})
+            records.append(
+                {
+                    "id": article_id,
+                    "title": article["title"].replace("_", " "),
+                    "text": paragraph["context"],
+                }
+            )
             for qa in paragraph["qas"]:
                 answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
-                questions.append(EvalQuestion(qa["question"].strip(), answers,
-                                              not qa.get("is_impossible", False), article_id))
+                questions.append(
+                    EvalQuestion(
+                        qa["question"].strip(),
+                        answers,
+                        not qa.get("is_impossible", False),
+                        article_id,
+                    )
+                )
     corpus = workdir / f"{path.stem}-paragraphs.jsonl"
     corpus.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     return Dataset(path.name, questions, corpus, [corpus])
@@ -115,10 +128,15 @@ def load_question_file(path: Path, corpus: Sequence[Path]) -> Dataset:
             continue
         try:
             row = json.loads(line)
-            questions.append(EvalQuestion(row["question"], tuple(row.get("expect_any", [])),
-                                          bool(row.get("answerable", True)),
-                                          kind=str(row.get("kind", "")),
-                                          history=tuple(row.get("history_questions", []))))
+            questions.append(
+                EvalQuestion(
+                    row["question"],
+                    tuple(row.get("expect_any", [])),
+                    bool(row.get("answerable", True)),
+                    kind=str(row.get("kind", "")),
+                    history=tuple(row.get("history_questions", [])),
+                )
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise QAError(f"{path} line {number}: not a question record ({exc})") from None
     if not corpus:
@@ -160,45 +178,65 @@ def retrieval_rank(question: EvalQuestion, outcome: Outcome) -> int | None:
     return None
 
 
-def score(system: str, questions: list[EvalQuestion], outcomes: list[Outcome],
-          refuses: bool) -> Report:
+def score(
+    system: str, questions: list[EvalQuestion], outcomes: list[Outcome], refuses: bool
+) -> Report:
     answerable = [(q, o) for q, o in zip(questions, outcomes) if q.answerable]
     unanswerable = [(q, o) for q, o in zip(questions, outcomes) if not q.answerable]
     ranks = [retrieval_rank(q, o) for q, o in answerable]
     n = max(len(answerable), 1)
     recall_curve = {k: sum(1 for r in ranks if r and r <= k) / n for k in CURVE_KS}
     latencies = sorted(o.latency_ms for o in outcomes) or [0.0]
-    tradeoff = _tradeoff([o.confidence for _, o in answerable],
-                         [o.confidence for _, o in unanswerable]) if refuses else []
+    tradeoff = (
+        _tradeoff([o.confidence for _, o in answerable], [o.confidence for _, o in unanswerable])
+        if refuses
+        else []
+    )
     return Report(
-        system=system, questions=len(questions), answerable=len(answerable),
+        system=system,
+        questions=len(questions),
+        answerable=len(answerable),
         unanswerable=len(unanswerable),
         recall={k: recall_curve[k] for k in RECALL_KS},
         mrr=sum(1 / r for r in ranks if r) / n,
-        answer_hit_rate=sum(o.grounded and contains_any(o.answer_text, q.answers)
-                            for q, o in answerable) / n,
-        citation_hit_rate=sum(any(contains_any(t, q.answers) for t in o.quotes)
-                              for q, o in answerable) / n,
-        refusal_recall=(sum(not o.grounded for _, o in unanswerable) / len(unanswerable)
-                        if unanswerable else 0.0),
+        answer_hit_rate=sum(
+            o.grounded and contains_any(o.answer_text, q.answers) for q, o in answerable
+        )
+        / n,
+        citation_hit_rate=sum(
+            any(contains_any(t, q.answers) for t in o.quotes) for q, o in answerable
+        )
+        / n,
+        refusal_recall=(
+            sum(not o.grounded for _, o in unanswerable) / len(unanswerable)
+            if unanswerable
+            else 0.0
+        ),
         false_refusal_rate=sum(not o.grounded for _, o in answerable) / n,
         p50_ms=statistics.median(latencies),
         p95_ms=latencies[int(0.95 * (len(latencies) - 1))],
-        recall_curve=recall_curve, tradeoff=tradeoff,
+        recall_curve=recall_curve,
+        tradeoff=tradeoff,
         calibrated=_calibrate(tradeoff),
     )
 
 
-def _tradeoff(answerable: list[float], unanswerable: list[float]) -> list[tuple[float, float, float]]:
+def _tradeoff(
+    answerable: list[float], unanswerable: list[float]
+) -> list[tuple[float, float, float]]:
     """Refusal recall and false-refusal rate for each threshold on the confidence."""
     if not answerable or not unanswerable:
         return []
     points = []
     for step in range(0, 101):
         threshold = step / 100
-        points.append((threshold,
-                       sum(c < threshold for c in unanswerable) / len(unanswerable),
-                       sum(c < threshold for c in answerable) / len(answerable)))
+        points.append(
+            (
+                threshold,
+                sum(c < threshold for c in unanswerable) / len(unanswerable),
+                sum(c < threshold for c in answerable) / len(answerable),
+            )
+        )
     return points
 
 
@@ -212,41 +250,61 @@ def _calibrate(tradeoff: list[tuple[float, float, float]]) -> dict[str, float]:
 
 
 # Systems ----------------------------------------------------------------------------
-def run_ours(dataset: Dataset, questions: list[EvalQuestion], index_dir: Path,
-             progress: bool = True, reader: str = "default") -> list[Outcome]:
+def run_ours(
+    dataset: Dataset,
+    questions: list[EvalQuestion],
+    index_dir: Path,
+    progress: bool = True,
+    reader: str = "default",
+) -> list[Outcome]:
     from qa.assistant import Assistant
 
     assistant = Assistant(index_dir=index_dir, reader=reader)
     report = assistant.ingest(dataset.corpus_paths, show_progress=progress)
     if report.failed:
-        print(f"warning: {len(report.failed)} corpus files or records were skipped", file=sys.stderr)
+        print(
+            f"warning: {len(report.failed)} corpus files or records were skipped", file=sys.stderr
+        )
     outcomes = []
     for question in _bar(questions, f"Article QA ({reader})", progress):
         history: list[dict[str, str]] = []
         for earlier in question.history:
-            history += [{"role": "user", "content": earlier},
-                        {"role": "assistant", "content": assistant.ask(earlier, history).text}]
+            history += [
+                {"role": "user", "content": earlier},
+                {"role": "assistant", "content": assistant.ask(earlier, history).text},
+            ]
         assistant.embedder.clear_cache()
         started = time.perf_counter()
         answer = assistant.ask(question.question, history)
         latency = (time.perf_counter() - started) * 1000
         passages = assistant.search(answer.question, k=10)
-        outcomes.append(Outcome(
-            ranked_articles=_unique([p.chunk.article_id for p in passages]),
-            ranked_texts=[p.chunk.text for p in passages], answer_text=answer.text,
-            quotes=[c.quote for c in answer.citations], grounded=answer.grounded,
-            confidence=answer.confidence, latency_ms=latency))
+        outcomes.append(
+            Outcome(
+                ranked_articles=_unique([p.chunk.article_id for p in passages]),
+                ranked_texts=[p.chunk.text for p in passages],
+                answer_text=answer.text,
+                quotes=[c.quote for c in answer.citations],
+                grounded=answer.grounded,
+                confidence=answer.confidence,
+                latency_ms=latency,
+            )
+        )
     return outcomes
 
 
-def run_stock(dataset: Dataset, questions: list[EvalQuestion], index_dir: Path,
-              progress: bool = True) -> list[Outcome]:
+def run_stock(
+    dataset: Dataset, questions: list[EvalQuestion], index_dir: Path, progress: bool = True
+) -> list[Outcome]:
     """The tutorial pipeline: its top passage stands as its answer; it never refuses."""
     from qa.baseline import COMPLETE_MARKER, StockPipeline
 
     articles: list[Article] = []
     for path in dataset.corpus_paths:
-        files = sorted(p for p in Path(path).rglob("*") if p.is_file()) if Path(path).is_dir() else [Path(path)]
+        files = (
+            sorted(p for p in Path(path).rglob("*") if p.is_file())
+            if Path(path).is_dir()
+            else [Path(path)]
+        )
         for file in files:
             articles += load_file(file, 10**9).articles
     if index_dir.exists() and not (index_dir / COMPLETE_MARKER).exists():
@@ -262,8 +320,17 @@ def run_stock(dataset: Dataset, questions: list[EvalQuestion], index_dir: Path,
         stock.search(question.question, k=4)
         latency = (time.perf_counter() - started) * 1000
         top = hits[0].text if hits else ""
-        outcomes.append(Outcome(_unique([h.article_id for h in hits]), [h.text for h in hits],
-                                top, [top], True, 1.0, latency))
+        outcomes.append(
+            Outcome(
+                _unique([h.article_id for h in hits]),
+                [h.text for h in hits],
+                top,
+                [top],
+                True,
+                1.0,
+                latency,
+            )
+        )
     return outcomes
 
 
@@ -274,28 +341,57 @@ def _unique(items: list[str]) -> list[str]:
 def _bar(items: list, label: str, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(items, desc=label, unit="q", disable=not enabled, file=sys.stderr,
-                dynamic_ncols=True)
+    return tqdm(
+        items, desc=label, unit="q", disable=not enabled, file=sys.stderr, dynamic_ncols=True
+    )
 
 
 # Reports ----------------------------------------------------------------------------
 def table(reports: list[Report], title: str) -> str:
-    header = ["system", "questions", "R@1", "R@5", "R@10", "MRR", "answer hit", "citation hit",
-              "refusal recall", "false refusals", "p50 ms", "p95 ms"]
-    rows = [[r.system, f"{r.answerable}+{r.unanswerable}", *(f"{r.recall[k]:.3f}" for k in RECALL_KS),
-             f"{r.mrr:.3f}", f"{r.answer_hit_rate:.3f}", f"{r.citation_hit_rate:.3f}",
-             f"{r.refusal_recall:.3f}", f"{r.false_refusal_rate:.3f}", f"{r.p50_ms:.1f}",
-             f"{r.p95_ms:.1f}"] for r in reports]
+    header = [
+        "system",
+        "questions",
+        "R@1",
+        "R@5",
+        "R@10",
+        "MRR",
+        "answer hit",
+        "citation hit",
+        "refusal recall",
+        "false refusals",
+        "p50 ms",
+        "p95 ms",
+    ]
+    rows = [
+        [
+            r.system,
+            f"{r.answerable}+{r.unanswerable}",
+            *(f"{r.recall[k]:.3f}" for k in RECALL_KS),
+            f"{r.mrr:.3f}",
+            f"{r.answer_hit_rate:.3f}",
+            f"{r.citation_hit_rate:.3f}",
+            f"{r.refusal_recall:.3f}",
+            f"{r.false_refusal_rate:.3f}",
+            f"{r.p50_ms:.1f}",
+            f"{r.p95_ms:.1f}",
+        ]
+        for r in reports
+    ]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    lines = [title, "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines = [
+        title,
+        "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
     lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
     for r in reports:
         if r.calibrated:
             c = r.calibrated
-            lines.append(f"{r.system}: at threshold {c['threshold']:.2f} refusal recall "
-                         f"{c['refusal_recall']:.3f} with {c['false_refusal_rate']:.3f} false refusals "
-                         f"(the best within {MAX_FALSE_REFUSALS:.0%})")
+            lines.append(
+                f"{r.system}: at threshold {c['threshold']:.2f} refusal recall "
+                f"{c['refusal_recall']:.3f} with {c['false_refusal_rate']:.3f} false refusals "
+                f"(the best within {MAX_FALSE_REFUSALS:.0%})"
+            )
     return "\n".join(lines)
 
 
@@ -310,33 +406,51 @@ def chart(reports: list[Report], path: Path, thresholds: dict[str, float]) -> No
     for r in reports:
         left.plot(list(r.recall_curve), list(r.recall_curve.values()), marker="o", label=r.system)
     left.set(title="Retrieval recall@k", xlabel="k", ylabel="recall", ylim=(0, 1.02))
-    left.grid(alpha=.3)
+    left.grid(alpha=0.3)
     left.legend()
     for r in reports:
         if r.tradeoff:
-            line, = right.plot([p[2] for p in r.tradeoff], [p[1] for p in r.tradeoff],
-                               label=r.system)
+            (line,) = right.plot(
+                [p[2] for p in r.tradeoff], [p[1] for p in r.tradeoff], label=r.system
+            )
             threshold = thresholds.get(r.system)
             if threshold is None:
                 continue
             at = min(r.tradeoff, key=lambda p: abs(p[0] - threshold))
-            right.scatter([at[2]], [at[1]], color=line.get_color(), edgecolor="black", zorder=3,
-                          label=f"its threshold, {threshold:.2f}")
+            right.scatter(
+                [at[2]],
+                [at[1]],
+                color=line.get_color(),
+                edgecolor="black",
+                zorder=3,
+                label=f"its threshold, {threshold:.2f}",
+            )
     right.axvline(MAX_FALSE_REFUSALS, color="grey", linestyle="--", linewidth=1)
-    right.set(title="Refusals: unanswerable refused vs answerable refused",
-              xlabel="false-refusal rate (answerable)", ylabel="refusal recall (unanswerable)",
-              xlim=(0, 1), ylim=(0, 1.02))
-    right.grid(alpha=.3)
+    right.set(
+        title="Refusals: unanswerable refused vs answerable refused",
+        xlabel="false-refusal rate (answerable)",
+        ylabel="refusal recall (unanswerable)",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
+    right.grid(alpha=0.3)
     right.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def evaluate(dataset_path: Path, corpus: Sequence[str] | None, limit: int | None, seed: int,
-             out: Path, baseline: bool, progress: bool = True,
-             workdir: Path | None = None,
-             readers: Sequence[str] = ("default",)) -> tuple[list[Report], str]:
+def evaluate(
+    dataset_path: Path,
+    corpus: Sequence[str] | None,
+    limit: int | None,
+    seed: int,
+    out: Path,
+    baseline: bool,
+    progress: bool = True,
+    workdir: Path | None = None,
+    readers: Sequence[str] = ("default",),
+) -> tuple[list[Report], str]:
     """Run the evaluation; write JSON and a PNG into ``out``; return reports and table.
 
     ``workdir`` keeps the indexes between runs (ingest is idempotent, the stock
@@ -349,15 +463,16 @@ def evaluate(dataset_path: Path, corpus: Sequence[str] | None, limit: int | None
     if dataset_path.suffix == ".json":
         dataset = load_squad(dataset_path, work)
     else:
-        default = Path(__file__).resolve().parent.parent / "seeds"
+        default = str(Path(__file__).resolve().parent.parent / "seeds")
         dataset = load_question_file(dataset_path, [Path(c) for c in (corpus or [default])])
     questions = sample(dataset.questions, limit, seed)
     outcomes: dict[str, list[Outcome]] = {}
     if baseline:
         outcomes["stock LangChain"] = run_stock(dataset, questions, work / "stock", progress)
     for reader in readers:
-        outcomes[f"Article QA ({reader})"] = run_ours(dataset, questions, work / "ours",
-                                                      progress, reader)
+        outcomes[f"Article QA ({reader})"] = run_ours(
+            dataset, questions, work / "ours", progress, reader
+        )
     reports = []
     kinds = list(dict.fromkeys(q.kind for q in questions if q.kind))
     for name, results in outcomes.items():
@@ -365,17 +480,36 @@ def evaluate(dataset_path: Path, corpus: Sequence[str] | None, limit: int | None
         reports.append(score(name, questions, results, refuses=refuses))
         for kind in kinds if len(kinds) > 1 else []:
             subset = [(q, o) for q, o in zip(questions, results) if q.kind == kind]
-            reports.append(score(f"  {name} · {kind}", [q for q, _ in subset],
-                                 [o for _, o in subset], refuses=False))
+            reports.append(
+                score(
+                    f"  {name} · {kind}",
+                    [q for q, _ in subset],
+                    [o for _, o in subset],
+                    refuses=False,
+                )
+            )
     text = table(reports, f"{dataset.name}: {len(questions)} questions")
     out.mkdir(parents=True, exist_ok=True)
     stem = dataset_path.stem
     thresholds = {reader: _threshold(reader) for reader in readers}
-    (out / f"{stem}.json").write_text(json.dumps(
-        {"dataset": str(dataset_path), "limit": limit, "seed": seed, "thresholds": thresholds,
-         "reports": [asdict(r) for r in reports], "table": text}, indent=2))
-    chart([r for r in reports if not r.system.startswith(" ")], out / f"{stem}.png",
-          {f"Article QA ({reader})": value for reader, value in thresholds.items()})
+    (out / f"{stem}.json").write_text(
+        json.dumps(
+            {
+                "dataset": str(dataset_path),
+                "limit": limit,
+                "seed": seed,
+                "thresholds": thresholds,
+                "reports": [asdict(r) for r in reports],
+                "table": text,
+            },
+            indent=2,
+        )
+    )
+    chart(
+        [r for r in reports if not r.system.startswith(" ")],
+        out / f"{stem}.png",
+        {f"Article QA ({reader})": value for reader, value in thresholds.items()},
+    )
     return reports, text
 
 
@@ -386,13 +520,20 @@ def _threshold(reader: str) -> float:
     return model.threshold
 
 
-def run_cli(dataset: Path, corpus: Sequence[str] | None, limit: int | None, seed: int,
-            out: Path, baseline: bool, workdir: Path | None = None,
-            readers: Sequence[str] = ("default",)) -> int:
+def run_cli(
+    dataset: Path,
+    corpus: Sequence[str] | None,
+    limit: int | None,
+    seed: int,
+    out: Path,
+    baseline: bool,
+    workdir: Path | None = None,
+    readers: Sequence[str] = ("default",),
+) -> int:
     """``qa eval``: print the table, say where the JSON and chart went."""
-    _, text = evaluate(dataset, corpus, limit, seed, out, baseline, workdir=workdir,
-                       readers=readers)
+    _, text = evaluate(
+        dataset, corpus, limit, seed, out, baseline, workdir=workdir, readers=readers
+    )
     print(text)
     print(f"\nwrote {out / (dataset.stem + '.json')} and {out / (dataset.stem + '.png')}")
     return 0
-

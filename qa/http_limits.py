@@ -24,8 +24,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         # close: the rest of the body is never read, so the connection can't be reused
-        super().__init__(413, f"request body too large; the limit is {limit:,} bytes",
-                         headers={"Connection": "close"})
+        super().__init__(
+            413,
+            f"request body too large; the limit is {limit:,} bytes",
+            headers={"Connection": "close"},
+        )
 
 
 class BodyLimit:
@@ -42,9 +45,13 @@ class BodyLimit:
         limit = self.limit_for(scope.get("path", ""))
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _json(send, 413 if declared.isdigit() else 400,
-                        f"request body too large; the limit is {limit:,} bytes"
-                        if declared.isdigit() else "invalid Content-Length header")
+            await _json(
+                send,
+                413 if declared.isdigit() else 400,
+                f"request body too large; the limit is {limit:,} bytes"
+                if declared.isdigit()
+                else "invalid Content-Length header",
+            )
             return
         received = 0
         started = False
@@ -79,8 +86,11 @@ class UploadGate:
         self.enabled = enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and not self.enabled
-                and scope.get("path", "").startswith("/gradio_api/upload")):
+        if (
+            scope["type"] == "http"
+            and not self.enabled
+            and scope.get("path", "").startswith("/gradio_api/upload")
+        ):
             await _json(send, 403, "uploads are disabled on this server (QA_ALLOW_UPLOADS)")
             return
         await self.app(scope, receive, send)
@@ -95,8 +105,15 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 async def _json(send: Send, status: int, message: str) -> None:
     body = json.dumps({"error": message}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

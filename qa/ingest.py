@@ -55,10 +55,12 @@ class IngestReport:
         return bool(self.added or self.updated or self.removed)
 
     def summary(self) -> str:
-        line = (f"{len(self.added)} added, {len(self.updated)} updated, "
-                f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
-                f"{len(self.failed)} failed; {self.chunks_added} chunks added"
-                f"{self._reuse_note()}, {self.chunks_removed} removed in {self.seconds:.1f} s")
+        line = (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+            f"{len(self.failed)} failed; {self.chunks_added} chunks added"
+            f"{self._reuse_note()}, {self.chunks_removed} removed in {self.seconds:.1f} s"
+        )
         return line
 
     def _reuse_note(self) -> str:
@@ -114,16 +116,21 @@ class _RunVectors:
 class Ingestor:
     """Adds, updates and prunes articles in an ``ArticleStore``."""
 
-    def __init__(self, store: ArticleStore, embedder: Embedder, chunk_tokens: int,
-                 max_file_bytes: int) -> None:
+    def __init__(
+        self, store: ArticleStore, embedder: Embedder, chunk_tokens: int, max_file_bytes: int
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunk_tokens = chunk_tokens
         self.max_file_bytes = max_file_bytes
 
-    def ingest_paths(self, paths: Iterable[str | Path], prune: bool = False,
-                     progress: ProgressCallback | None = None,
-                     show_progress: bool = False) -> IngestReport:
+    def ingest_paths(
+        self,
+        paths: Iterable[str | Path],
+        prune: bool = False,
+        progress: ProgressCallback | None = None,
+        show_progress: bool = False,
+    ) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport(changes=ChunkChanges(before=self.store.revision()))
         files, missing = find_files(paths)
@@ -133,7 +140,9 @@ class Ingestor:
         for path in files:
             result = load_file(path, self.max_file_bytes)
             report.failed.extend(result.failures)
-            report.notes.extend(f"{name}: decoded as {codec}" for name, codec in result.encodings.items())
+            report.notes.extend(
+                f"{name}: decoded as {codec}" for name, codec in result.encodings.items()
+            )
             if result.articles:
                 loaded_origins.add(str(path.resolve()))
             articles.extend(result.articles)
@@ -143,8 +152,12 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def ingest_uploads(self, uploads: Sequence[tuple[str, bytes]], max_bytes: int,
-                       progress: ProgressCallback | None = None) -> IngestReport:
+    def ingest_uploads(
+        self,
+        uploads: Sequence[tuple[str, bytes]],
+        max_bytes: int,
+        progress: ProgressCallback | None = None,
+    ) -> IngestReport:
         """Ingest (file name, content) pairs; the origin is ``upload:<name>``."""
         started = time.perf_counter()
         report = IngestReport(changes=ChunkChanges(before=self.store.revision()))
@@ -159,8 +172,13 @@ class Ingestor:
         return report
 
     # ---------------------------------------------------------------------------------
-    def _ingest_articles(self, articles: list[Article], report: IngestReport,
-                         progress: ProgressCallback | None, show_progress: bool) -> None:
+    def _ingest_articles(
+        self,
+        articles: list[Article],
+        report: IngestReport,
+        progress: ProgressCallback | None,
+        show_progress: bool,
+    ) -> None:
         ids = [article.id for article in articles]
         manifest = self.store.manifest(ids if len(ids) <= MANIFEST_BY_ID else None)
         plans = self._plan(articles, manifest, report)
@@ -179,16 +197,20 @@ class Ingestor:
         if report.changed:
             self.store.bump_revision()
 
-    def _plan(self, articles: list[Article], manifest: dict[str, ArticleEntry],
-              report: IngestReport) -> list[_Planned]:
+    def _plan(
+        self, articles: list[Article], manifest: dict[str, ArticleEntry], report: IngestReport
+    ) -> list[_Planned]:
         """Decide per article: unchanged (skip), or chunk it for embedding."""
         plans: list[_Planned] = []
         seen: dict[str, str] = {}
         for article in articles:
             if article.id in seen:
-                report.failed.append(Failure(
-                    f"{article.origin} ({article.title})",
-                    f"duplicate article id {article.id!r}, already given by {seen[article.id]}"))
+                report.failed.append(
+                    Failure(
+                        f"{article.origin} ({article.title})",
+                        f"duplicate article id {article.id!r}, already given by {seen[article.id]}",
+                    )
+                )
                 continue
             seen[article.id] = article.origin
             index_hash = self._index_hash(article)
@@ -200,18 +222,22 @@ class Ingestor:
             if not chunks:
                 report.failed.append(Failure(article.origin, "no text to index"))
                 continue
-            plans.append(_Planned(article, chunks, self._embed_inputs(article, chunks),
-                                  index_hash, previous))
+            plans.append(
+                _Planned(article, chunks, self._embed_inputs(article, chunks), index_hash, previous)
+            )
         return plans
 
     def _index_hash(self, article: Article) -> str:
-        recipe = f"{PIPELINE_VERSION}|{self.embedder.name}|{self.chunk_tokens}|{article.content_hash}"
+        recipe = (
+            f"{PIPELINE_VERSION}|{self.embedder.name}|{self.chunk_tokens}|{article.content_hash}"
+        )
         return hashlib.sha256(recipe.encode("utf-8")).hexdigest()
 
     def _chunk(self, article: Article) -> list[Chunk]:
         budget = self.embedder.max_tokens - 3 - self._title_tokens(article.title)
-        return make_chunks(article.id, article.text, self.embedder.count_tokens,
-                           min(self.chunk_tokens, budget))
+        return make_chunks(
+            article.id, article.text, self.embedder.count_tokens, min(self.chunk_tokens, budget)
+        )
 
     def _title_tokens(self, title: str) -> int:
         return min(self.embedder.count_tokens([title])[0], TITLE_TOKENS) if title else 0
@@ -241,17 +267,26 @@ class Ingestor:
             inputs.append(_EmbedInput(text, spans, key))
         return inputs
 
-    def _embed_and_write(self, group: list[_Planned], run_vectors: _RunVectors,
-                         report: IngestReport) -> None:
+    def _embed_and_write(
+        self, group: list[_Planned], run_vectors: _RunVectors, report: IngestReport
+    ) -> None:
         try:
             vectors, embedded = self._vectors_for(group, run_vectors)
         except Exception as exc:  # one bad batch must not end the run
             for plan in group:
                 report.failed.append(Failure(plan.article.origin, f"embedding failed: {exc}"))
             return
-        writes = [ArticleWrite(plan.article, plan.chunks, [vectors[i.key] for i in plan.inputs],
-                               [i.key for i in plan.inputs], plan.index_hash,
-                               replaces=plan.previous is not None) for plan in group]
+        writes = [
+            ArticleWrite(
+                plan.article,
+                plan.chunks,
+                [vectors[i.key] for i in plan.inputs],
+                [i.key for i in plan.inputs],
+                plan.index_hash,
+                replaces=plan.previous is not None,
+            )
+            for plan in group
+        ]
         report.chunks_embedded += embedded
         try:
             self.store.write_articles(writes)
@@ -268,15 +303,17 @@ class Ingestor:
         for plan in group:
             self._count(plan, report)
 
-    def _vectors_for(self, group: list[_Planned],
-                     run_vectors: _RunVectors) -> tuple[dict[str, PassageVectors], int]:
+    def _vectors_for(
+        self, group: list[_Planned], run_vectors: _RunVectors
+    ) -> tuple[dict[str, PassageVectors], int]:
         """Vectors for every chunk of the group by key, and how many the model made.
 
         Reused first: vectors made earlier in this run, then the stored vectors
         of the version an updated article replaces. Only the rest is embedded.
         """
         previous = self.store.stored_vectors(
-            [cid for plan in group if plan.previous for cid in plan.previous.chunk_ids])
+            [cid for plan in group if plan.previous for cid in plan.previous.chunk_ids]
+        )
         vectors: dict[str, PassageVectors] = {}
         missing: dict[str, _EmbedInput] = {}
         for item in (i for plan in group for i in plan.inputs):
@@ -303,14 +340,19 @@ class Ingestor:
         else:
             report.added.append(plan.article.id)
 
-    def _prune(self, articles: list[Article], loaded_origins: set[str],
-               report: IngestReport) -> None:
+    def _prune(
+        self, articles: list[Article], loaded_origins: set[str], report: IngestReport
+    ) -> None:
         """Remove articles whose file is gone, or whose record left a re-read file."""
         present = {a.id for a in articles}
         manifest = self.store.manifest()
-        doomed = [entry for entry in manifest.values()
-                  if entry.article_id not in present and not entry.origin.startswith("upload:")
-                  and (not Path(entry.origin).exists() or entry.origin in loaded_origins)]
+        doomed = [
+            entry
+            for entry in manifest.values()
+            if entry.article_id not in present
+            and not entry.origin.startswith("upload:")
+            and (not Path(entry.origin).exists() or entry.origin in loaded_origins)
+        ]
         if not doomed:
             return
         self.store.bump_revision()
@@ -337,5 +379,11 @@ def _groups(plans: list[_Planned], max_chunks: int) -> Iterable[list[_Planned]]:
 def _progress_bar(total: int, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="article", desc="Embedding", disable=not enabled,
-                file=sys.stderr, dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        unit="article",
+        desc="Embedding",
+        disable=not enabled,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )

@@ -49,10 +49,15 @@ class Job:
         return self.status in ("done", "failed")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "what": self.what, "status": self.status,
-                "submitted": self.submitted,
-                "progress": {"done": self.done, "total": self.total, "current": self.current},
-                "report": self.report, "error": self.error}
+        return {
+            "id": self.id,
+            "what": self.what,
+            "status": self.status,
+            "submitted": self.submitted,
+            "progress": {"done": self.done, "total": self.total, "current": self.current},
+            "report": self.report,
+            "error": self.error,
+        }
 
 
 class JobQueue:
@@ -72,8 +77,10 @@ class JobQueue:
         with self._lock:
             waiting = sum(1 for job in self._jobs.values() if not job.finished)
             if waiting >= self.max_pending:
-                raise QueueFull(f"{waiting} writes are already waiting; try again when "
-                                "one has finished (GET /api/jobs/{id} shows their progress)")
+                raise QueueFull(
+                    f"{waiting} writes are already waiting; try again when "
+                    "one has finished (GET /api/jobs/{id} shows their progress)"
+                )
             job = Job(id=f"{next(self._counter)}-{uuid.uuid4().hex[:8]}", what=what)
             self._jobs[job.id] = job
             self._futures[job.id] = self._executor.submit(self._run, job, work)
@@ -121,6 +128,6 @@ class JobQueue:
 
     def _forget_old(self) -> None:
         finished = [job_id for job_id, job in self._jobs.items() if job.finished]
-        for job_id in finished[:max(0, len(self._jobs) - self.keep)]:
+        for job_id in finished[: max(0, len(self._jobs) - self.keep)]:
             self._jobs.pop(job_id, None)
             self._futures.pop(job_id, None)

@@ -15,11 +15,12 @@ import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Iterable, Sequence
+from typing import Any, Collection, Iterable, Sequence
 
 import numpy as np
 
 from qa.analysis import Analyzer
+
 
 @dataclass
 class LexicalHits:
@@ -36,7 +37,7 @@ class LexicalIndex:
         self.revision = -1
         self.ids: list[str] = []
         self._terms: list[list[str]] | None = []  # per chunk, for updates without a rebuild
-        self._bm25 = None
+        self._bm25: Any = None  # bm25s.BM25, imported when first needed
         self._df: dict[str, int] = {}
         self._vocab: dict[str, int] = {}
 
@@ -47,12 +48,16 @@ class LexicalIndex:
             return False
         try:
             import bm25s
+
             meta = json.loads(meta_file.read_text())
             self.ids, self._df = meta["ids"], meta["df"]
             terms_file = self.folder / "terms.json"
             self._terms = json.loads(terms_file.read_text()) if terms_file.exists() else None
-            self._bm25 = bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False) \
-                if self.ids else None
+            self._bm25 = (
+                bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False)
+                if self.ids
+                else None
+            )
             self._vocab = self._bm25.vocab_dict if self._bm25 else {}
             self.revision = int(meta["revision"])
             return True
@@ -67,8 +72,9 @@ class LexicalIndex:
             corpus.append(self.analyzer.terms(f"{title}\n{text}"))
         self._index(ids, corpus, revision)
 
-    def updated(self, added: Sequence[tuple[str, str, str]], removed: Collection[str],
-                revision: int) -> "LexicalIndex | None":
+    def updated(
+        self, added: Sequence[tuple[str, str, str]], removed: Collection[str], revision: int
+    ) -> "LexicalIndex | None":
         """A new index with ``added`` chunks in and ``removed`` ones out, saved; this one
         is left as it was, so asks can go on using it meanwhile. None when this index
         has no per-chunk terms to update from (saved by an older version)."""
@@ -77,9 +83,12 @@ class LexicalIndex:
         gone = set(removed) | {chunk_id for chunk_id, _, _ in added}
         kept = [(i, t) for i, t in zip(self.ids, self._terms) if i not in gone]
         fresh = LexicalIndex(self.folder, self.analyzer)
-        fresh._index([i for i, _ in kept] + [chunk_id for chunk_id, _, _ in added],
-                     [t for _, t in kept] + [self.analyzer.terms(f"{title}\n{text}")
-                                             for _, title, text in added], revision)
+        fresh._index(
+            [i for i, _ in kept] + [chunk_id for chunk_id, _, _ in added],
+            [t for _, t in kept]
+            + [self.analyzer.terms(f"{title}\n{text}") for _, title, text in added],
+            revision,
+        )
         return fresh
 
     def _index(self, ids: list[str], corpus: list[list[str]], revision: int) -> None:
@@ -104,8 +113,9 @@ class LexicalIndex:
         tmp.mkdir(parents=True)
         if self._bm25 is not None:
             self._bm25.save(str(tmp / "bm25"), show_progress=False)
-        (tmp / "meta.json").write_text(json.dumps(
-            {"revision": self.revision, "ids": self.ids, "df": self._df}))
+        (tmp / "meta.json").write_text(
+            json.dumps({"revision": self.revision, "ids": self.ids, "df": self._df})
+        )
         if self._terms is not None:
             (tmp / "terms.json").write_text(json.dumps(self._terms))
         shutil.rmtree(self.folder, ignore_errors=True)

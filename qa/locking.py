@@ -21,8 +21,9 @@ LOCK_NAME = "write.lock"
 
 
 @contextmanager
-def index_write_lock(index_dir: Path, on_wait: Callable[[str], None] | None = None,
-                     poll_seconds: float = 0.2) -> Iterator[None]:
+def index_write_lock(
+    index_dir: Path, on_wait: Callable[[str], None] | None = None, poll_seconds: float = 0.2
+) -> Iterator[None]:
     """Hold the index's write lock for the ``with`` block, waiting for it if needed.
 
     ``on_wait`` is called once, with who holds it, when the lock is busy.
@@ -43,8 +44,10 @@ def index_write_lock(index_dir: Path, on_wait: Callable[[str], None] | None = No
         try:
             handle.seek(0)
             handle.truncate()
-            handle.write(f"pid {os.getpid()} ({' '.join(sys.argv[:2])[:80]}), "
-                         f"since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+            handle.write(
+                f"pid {os.getpid()} ({' '.join(sys.argv[:2])[:80]}), "
+                f"since {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
+            )
             handle.flush()
             yield
         finally:

@@ -42,27 +42,92 @@ from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel
 # A sentence that leans on the one before it ("That culminated...", "He said...").
 DEPENDENT_START = re.compile(
     r"^[\"'“‘]?(that|this|these|those|it|its|he|she|they|his|her|their|him|them|but|however|"
-    r"then|there|such|also|yet|so|and|meanwhile|instead|still|both|the move|the focus)\b", re.I)
+    r"then|there|such|also|yet|so|and|meanwhile|instead|still|both|the move|the focus)\b",
+    re.I,
+)
 
 _KIND_PATTERNS = (
-    ("number", re.compile(r"^(?:\w+\s+){0,3}?(how (?:much|many|long|old|big|large|far|often|"
-                          r"high|low|fast)|when|what (?:(?:is|was|are|were) (?:the|its|their|"
-                          r"his|her) )?(?:year|date|time|day|month|age|price|percentage|share|"
-                          r"proportion|amount|sum|figure|score|salary|attendance|cost|fee|"
-                          r"budget|value|population|size|total|rate|number)|until when|"
-                          r"by how much)\b", re.I)),
-    ("reason", re.compile(r"^(?:\w+\s+){0,3}?(why|how(?! (?:much|many|long|old|big|large|far|"
-                          r"often|high|low|fast))|what (?:caused|made|led|excuse|reason|"
-                          r"prompted|explains?)|for what reason)\b", re.I)),
-    ("name", re.compile(r"^(?:\w+\s+){0,3}?(who|whom|whose|which|where|in which|at which|"
-                        r"from which|to which)\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"^(?:\w+\s+){0,3}?(how (?:much|many|long|old|big|large|far|often|"
+            r"high|low|fast)|when|what (?:(?:is|was|are|were) (?:the|its|their|"
+            r"his|her) )?(?:year|date|time|day|month|age|price|percentage|share|"
+            r"proportion|amount|sum|figure|score|salary|attendance|cost|fee|"
+            r"budget|value|population|size|total|rate|number)|until when|"
+            r"by how much)\b",
+            re.I,
+        ),
+    ),
+    (
+        "reason",
+        re.compile(
+            r"^(?:\w+\s+){0,3}?(why|how(?! (?:much|many|long|old|big|large|far|"
+            r"often|high|low|fast))|what (?:caused|made|led|excuse|reason|"
+            r"prompted|explains?)|for what reason)\b",
+            re.I,
+        ),
+    ),
+    (
+        "name",
+        re.compile(
+            r"^(?:\w+\s+){0,3}?(who|whom|whose|which|where|in which|at which|"
+            r"from which|to which)\b",
+            re.I,
+        ),
+    ),
 )
-_NAME = re.compile(r"(?<![\w'’])[A-Z][\w'’&.-]*[A-Za-z](?:[ \t]+(?:(?:of|de|du|la|van|von|al|bin)"
-                   r"[ \t]+)?[A-Z][\w'’&.-]*[A-Za-z])*")
-_NOT_NAMES = {"i", "mr", "mrs", "ms", "dr", "sir", "the", "a", "an", "he", "she", "it", "they",
-              "we", "you", "but", "and", "in", "on", "at", "as", "if", "so", "this", "that",
-              "there", "then", "however", "meanwhile", "when", "while", "after", "before", "its",
-              "his", "her", "their", "our", "my", "one", "some", "many", "most", "all", "both"}
+_NAME = re.compile(
+    r"(?<![\w'’])[A-Z][\w'’&.-]*[A-Za-z](?:[ \t]+(?:(?:of|de|du|la|van|von|al|bin)"
+    r"[ \t]+)?[A-Z][\w'’&.-]*[A-Za-z])*"
+)
+_NOT_NAMES = {
+    "i",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "sir",
+    "the",
+    "a",
+    "an",
+    "he",
+    "she",
+    "it",
+    "they",
+    "we",
+    "you",
+    "but",
+    "and",
+    "in",
+    "on",
+    "at",
+    "as",
+    "if",
+    "so",
+    "this",
+    "that",
+    "there",
+    "then",
+    "however",
+    "meanwhile",
+    "when",
+    "while",
+    "after",
+    "before",
+    "its",
+    "his",
+    "her",
+    "their",
+    "our",
+    "my",
+    "one",
+    "some",
+    "many",
+    "most",
+    "all",
+    "both",
+}
 _OPENING_QUOTES = " \t\n\"'“‘("
 _WORD = re.compile(r"[\w'’-]+")
 _NUMBER = re.compile(
@@ -71,13 +136,16 @@ _NUMBER = re.compile(
     r"third|quarter|twice|double|triple|january|february|march|april|may|june|july|august|"
     r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|"
     r"sunday|yesterday|today|tomorrow|last (?:week|month|year)|next (?:week|month|year))\b",
-    re.I)
+    re.I,
+)
 _REASON = re.compile(
     r"\b(?:because|since|as a result|due to|owing to|thanks to|after|following|amid|so that|"
     r"in order to|so as to|the reason|reasons?|led to|lead to|leads to|caused?|causing|blamed?|"
     r"blaming|meant|means|means that|resulted?|result of|risk|fears?|concerns?|worried|"
     r"unless|if|would|could|should|by \w+ing|through|saying|said (?:it|that|they|he|she)|"
-    r"arguing|argued|claiming|claimed|insisted|considered|too (?:great|high|much|many))\b", re.I)
+    r"arguing|argued|claiming|claimed|insisted|considered|too (?:great|high|much|many))\b",
+    re.I,
+)
 
 
 # A stated cause: what a why/how answer needs. Narrower than _REASON (which only
@@ -85,7 +153,9 @@ _REASON = re.compile(
 STATES_CAUSE = re.compile(
     r"\b(?:because|since|as a result|due to|owing to|thanks to|so that|in order to|so as to|"
     r"the reason|led to|caused by|blamed|after|following|amid|by \w+ing|troubled by|"
-    r"too (?:great|high|much|many|risky)|would|could|cannot|can't|unable)\b", re.I)
+    r"too (?:great|high|much|many|risky)|would|could|cannot|can't|unable)\b",
+    re.I,
+)
 
 
 class CrossEncoderLike(Protocol):
@@ -122,8 +192,9 @@ class _Candidate:
     text: str
 
     def scored(self, features: dict[str, float], probability: float) -> SentenceEvidence:
-        return SentenceEvidence(self.passage, self.rank, self.position, self.span, self.text,
-                                features, probability)
+        return SentenceEvidence(
+            self.passage, self.rank, self.position, self.span, self.text, features, probability
+        )
 
 
 def _named_first(passages: Sequence[Passage], question: str) -> list[tuple[int, Passage]]:
@@ -135,8 +206,11 @@ def _named_first(passages: Sequence[Passage], question: str) -> list[tuple[int, 
     names = asked_names(question)
     if not names:
         return ranked
-    articles = {p.chunk.article_id for p in passages
-                if any(contains_phrase(f"{p.chunk.title}\n{p.chunk.text}", n) for n in names)}
+    articles = {
+        p.chunk.article_id
+        for p in passages
+        if any(contains_phrase(f"{p.chunk.title}\n{p.chunk.text}", n) for n in names)
+    }
     return [(rank, p) for rank, p in ranked if p.chunk.article_id in articles] or ranked
 
 
@@ -167,9 +241,14 @@ def question_evidence(best: dict[str, float]) -> dict[str, float]:
     stories pulled the seed question under the threshold. The decision to
     refuse must not move because other articles are in the index.
     """
-    evidence = {"dense": best["dense"], "coverage": best["coverage"],
-                "passage": best["passage"], "context_coverage": best["context_coverage"],
-                "detail_coverage": best["detail_coverage"], "type_missing": best["type_missing"]}
+    evidence = {
+        "dense": best["dense"],
+        "coverage": best["coverage"],
+        "passage": best["passage"],
+        "context_coverage": best["context_coverage"],
+        "detail_coverage": best["detail_coverage"],
+        "type_missing": best["type_missing"],
+    }
     if "cross" in best:
         evidence["cross"] = best["cross"]
     return evidence
@@ -192,7 +271,7 @@ def new_names(text: str, question: str) -> int:
     asked = question.lower()
     count = 0
     for match in _NAME.finditer(text):
-        if " " not in match.group() and not text[:match.start()].strip(_OPENING_QUOTES):
+        if " " not in match.group() and not text[: match.start()].strip(_OPENING_QUOTES):
             continue
         words = [w for w in match.group().split() if w.lower().strip(".") not in _NOT_NAMES]
         if words and not all(w.lower() in asked for w in words):
@@ -213,8 +292,13 @@ class Reader:
     and re-scored with the full model (``shortlist`` None reads them all).
     """
 
-    def __init__(self, analyzer: Analyzer, cross_encoder: CrossEncoderLike | None = None,
-                 shortlist: int | None = 10, weights: FeatureWeights | None = None) -> None:
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        cross_encoder: CrossEncoderLike | None = None,
+        shortlist: int | None = 10,
+        weights: FeatureWeights | None = None,
+    ) -> None:
         self.analyzer = analyzer
         self.cross_encoder = cross_encoder
         self.shortlist = shortlist
@@ -234,18 +318,26 @@ class Reader:
         if not candidates:
             return Reading([], 0.0)
         shares = self.weights.fast.shares([f for _, f in candidates])
-        read = sorted((c.scored(f, p) for (c, f), p in zip(candidates, shares)),
-                      key=lambda s: -s.probability)
+        read = sorted(
+            (c.scored(f, p) for (c, f), p in zip(candidates, shares)), key=lambda s: -s.probability
+        )
         if self.cross_encoder is not None:
-            picked = read if self.shortlist is None else read[:self.shortlist]
-            logits = self.cross_encoder.score(retrieval.question,
-                                              [self._context(s) for s in picked])
+            picked = read if self.shortlist is None else read[: self.shortlist]
+            logits = self.cross_encoder.score(
+                retrieval.question, [self._context(s) for s in picked]
+            )
             features = [{**s.features, "cross": float(x)} for s, x in zip(picked, logits)]
             shares = self.weights.full.shares(features)
-            read = sorted((SentenceEvidence(s.passage, s.rank, s.position, s.span, s.text, f, p)
-                           for s, f, p in zip(picked, features, shares)),
-                          key=lambda s: -s.probability)
-        return Reading(read, self._answerable_model.probability(question_evidence(read[0].features)))
+            read = sorted(
+                (
+                    SentenceEvidence(s.passage, s.rank, s.position, s.span, s.text, f, p)
+                    for s, f, p in zip(picked, features, shares)
+                ),
+                key=lambda s: -s.probability,
+            )
+        return Reading(
+            read, self._answerable_model.probability(question_evidence(read[0].features))
+        )
 
     @staticmethod
     def _context(sentence: SentenceEvidence) -> str:
@@ -268,8 +360,9 @@ class Reader:
             for position, (span, text) in enumerate(zip(chunk.sentences, sentences)):
                 terms = set(self.analyzer.terms(text))
                 vector = retrieval.sentence_vectors.get((chunk.article_id, span[0], span[1]))
-                dense = float(vector @ retrieval.query_vector) if vector is not None \
-                    else passage.dense
+                dense = (
+                    float(vector @ retrieval.query_vector) if vector is not None else passage.dense
+                )
                 names = new_names(text, question)
                 numbers = new_numbers(text, question)
                 features = {
@@ -280,7 +373,8 @@ class Reader:
                     "novelty": len(terms - asked) / max(len(terms), 1),
                     "first_rank": 1.0 if rank == 0 else 0.0,
                     "lead": 1.0 if span[0] == 0 else 0.0,
-                    "time": 1.0 if retrieval.time_cues and mentions(text, retrieval.time_cues)
+                    "time": 1.0
+                    if retrieval.time_cues and mentions(text, retrieval.time_cues)
                     else 0.0,
                     "name_answer": float(kind == "name" and names > 0),
                     "number_answer": float(kind == "number" and numbers > 0),
@@ -288,8 +382,9 @@ class Reader:
                     "other_names": float(kind == "other" and names > 0),
                     "short": 1.0 if len(terms) < 5 else 0.0,
                     "detail_coverage": detail_coverage,
-                    "type_missing": float(kind == "name" and names == 0
-                                          or kind == "number" and numbers == 0),
+                    "type_missing": float(
+                        kind == "name" and names == 0 or kind == "number" and numbers == 0
+                    ),
                 }
                 out.append((_Candidate(passage, rank, position, span, text), features))
         return out

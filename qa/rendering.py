@@ -27,21 +27,28 @@ def answer_html(answer: Answer) -> str:
     if not answer.citations:
         return f'<p class="qa-answer qa-refusal">{body}</p>{notice}'
     sources = "".join(source_html(c) for c in answer.citations)
-    return (f'<p class="qa-answer">{body}</p>{notice}'
-            f'<div class="qa-sources"><p class="qa-sources-label">Sources</p>{sources}</div>')
+    return (
+        f'<p class="qa-answer">{body}</p>{notice}'
+        f'<div class="qa-sources"><p class="qa-sources-label">Sources</p>{sources}</div>'
+    )
 
 
 def source_html(citation: Citation) -> str:
     """Title, source and the passage with the cited words highlighted."""
     origin = f" — {escape(citation.source)}" if citation.source else ""
     published = f", {escape(citation.published)}" if citation.published else ""
-    link = (f' <a href="{escape(citation.url, quote=True)}" target="_blank" rel="noopener">link</a>'
-            if citation.url.startswith(("http://", "https://")) else "")
+    link = (
+        f' <a href="{escape(citation.url, quote=True)}" target="_blank" rel="noopener">link</a>'
+        if citation.url.startswith(("http://", "https://"))
+        else ""
+    )
     before, quote, after = passage_parts(citation)
-    return (f'<details class="qa-source qa-source-{citation.number}">'
-            f"<summary>[{citation.number}] {escape(citation.title)}{origin}{published}</summary>"
-            f"<blockquote>{_text(before)}<mark>{_text(quote)}</mark>{_text(after)}</blockquote>"
-            f"{link}</details>")
+    return (
+        f'<details class="qa-source qa-source-{citation.number}">'
+        f"<summary>[{citation.number}] {escape(citation.title)}{origin}{published}</summary>"
+        f"<blockquote>{_text(before)}<mark>{_text(quote)}</mark>{_text(after)}</blockquote>"
+        f"{link}</details>"
+    )
 
 
 def _text(text: str) -> str:
@@ -54,11 +61,14 @@ def passage_parts(citation: Citation) -> tuple[str, str, str]:
     """The passage split around the quote, trimmed to a readable window."""
     offset = citation.start - citation.passage_start
     passage = citation.passage
-    if not passage or not 0 <= offset <= len(passage) or \
-            passage[offset:offset + len(citation.quote)] != citation.quote:
+    if (
+        not passage
+        or not 0 <= offset <= len(passage)
+        or passage[offset : offset + len(citation.quote)] != citation.quote
+    ):
         return "", citation.quote, ""  # the quote lies outside the passage (a lead sentence)
     before = passage[:offset]
-    after = passage[offset + len(citation.quote):]
+    after = passage[offset + len(citation.quote) :]
     if len(before) > CONTEXT_CHARS:
         before = "…" + before[-CONTEXT_CHARS:].split(" ", 1)[-1]
     if len(after) > CONTEXT_CHARS:

@@ -25,10 +25,20 @@ class Passage:
 
     def to_dict(self) -> dict:
         c = self.chunk
-        return {"chunk_id": c.id, "article_id": c.article_id, "title": c.title,
-                "source": c.source, "url": c.url, "published": c.published, "text": c.text,
-                "start": c.start, "end": c.end, "score": round(self.score, 6),
-                "dense": round(self.dense, 4), "lexical": round(self.lexical, 4)}
+        return {
+            "chunk_id": c.id,
+            "article_id": c.article_id,
+            "title": c.title,
+            "source": c.source,
+            "url": c.url,
+            "published": c.published,
+            "text": c.text,
+            "start": c.start,
+            "end": c.end,
+            "score": round(self.score, 6),
+            "dense": round(self.dense, 4),
+            "lexical": round(self.lexical, 4),
+        }
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,13 @@ class Answer:
     notice: str = ""  # shown with the answer: why a model's answer was not used, or was cut
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "grounded": self.grounded, "question": self.question,
-                "confidence": round(self.confidence, 4), "mode": self.mode,
-                "citations": [c.to_dict() for c in self.citations],
-                "dropped": list(self.dropped), "notice": self.notice}
+        return {
+            "text": self.text,
+            "grounded": self.grounded,
+            "question": self.question,
+            "confidence": round(self.confidence, 4),
+            "mode": self.mode,
+            "citations": [c.to_dict() for c in self.citations],
+            "dropped": list(self.dropped),
+            "notice": self.notice,
+        }

@@ -28,8 +28,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from qa.embeddings import Embedder
 from qa.analysis import Analyzer, asked_names, contains_phrase
+from qa.embeddings import Embedder
 from qa.lexical import LexicalIndex
 from qa.results import Passage, Retrieval
 from qa.store import ArticleStore, ChunkChanges, StoredChunk
@@ -37,31 +37,57 @@ from qa.weights import RETRIEVAL_WEIGHTS, RetrievalWeights
 
 FOCUS_LOOKUP = 3  # BM25 hits searched for each quote of the previous answer
 MAX_ARTICLE_CHUNKS = 200  # read of the top article to find its neighbours (a long one is rare)
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december")
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 _TIME_CUE = re.compile(r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r"|(?:19|20)\d\d)\b")
 
 
-def first_stage(dense: dict[str, float], bm25: dict[str, float],
-                weights: RetrievalWeights = RETRIEVAL_WEIGHTS) -> dict[str, float]:
+def first_stage(
+    dense: dict[str, float], bm25: dict[str, float], weights: RetrievalWeights = RETRIEVAL_WEIGHTS
+) -> dict[str, float]:
     """The cheap merge of both candidate lists: cosine + weighted BM25 (0..1).
 
     A chunk BM25 found but the dense search did not is no closer than the last
     dense hit: that bound stands in for its cosine instead of fetching its vector.
     """
     floor = min(dense.values(), default=0.0)
-    return {cid: dense.get(cid, floor) + weights.bm25 * bm25.get(cid, 0.0)
-            for cid in {*dense, *bm25}}
+    return {
+        cid: dense.get(cid, floor) + weights.bm25 * bm25.get(cid, 0.0) for cid in {*dense, *bm25}
+    }
 
 
-def passage_score(dense: float, best_sentence: float, bm25: float, *, time_match: bool = False,
-                  named: bool = False, focused: bool = False,
-                  weights: RetrievalWeights = RETRIEVAL_WEIGHTS) -> float:
+def passage_score(
+    dense: float,
+    best_sentence: float,
+    bm25: float,
+    *,
+    time_match: bool = False,
+    named: bool = False,
+    focused: bool = False,
+    weights: RetrievalWeights = RETRIEVAL_WEIGHTS,
+) -> float:
     """The final score a passage is ranked by (see ``RetrievalWeights`` for each term)."""
     share = weights.passage_share
-    return (share * dense + (1 - share) * best_sentence + weights.bm25 * bm25
-            + weights.time_boost * time_match + weights.name_boost * named
-            + weights.focus_boost * focused)
+    return (
+        share * dense
+        + (1 - share) * best_sentence
+        + weights.bm25 * bm25
+        + weights.time_boost * time_match
+        + weights.name_boost * named
+        + weights.focus_boost * focused
+    )
 
 
 def time_cues(question: str) -> tuple[str, ...]:
@@ -99,8 +125,7 @@ class HybridRetriever(BaseRetriever):
     def model_post_init(self, context: Any) -> None:
         self._build_lock = threading.Lock()
 
-    def search(self, question: str, k: int | None = None,
-               focus: Sequence[str] = ()) -> Retrieval:
+    def search(self, question: str, k: int | None = None, focus: Sequence[str] = ()) -> Retrieval:
         """The top ``k`` passages for a standalone question.
 
         ``focus`` is what the previous answer quoted (``qa.conversation``): the
@@ -122,16 +147,32 @@ class HybridRetriever(BaseRetriever):
             first[cid] += weights.name_boost
         focused = self._focus_articles(focus)
         if focused:  # the focus article's chunks are candidates whatever the question says
-            for cid, (_, vector) in self.store.article_chunks(focused[0],
-                                                              MAX_ARTICLE_CHUNKS).items():
-                first[cid] = (float(vector @ query_vector) + weights.bm25 * bm25.get(cid, 0.0)
-                              + weights.name_boost * (cid in named) + weights.focus_boost)
-        shortlist = sorted(first, key=first.__getitem__, reverse=True)[:max(k, weights.shortlist)]
+            for cid, (_, vector) in self.store.article_chunks(
+                focused[0], MAX_ARTICLE_CHUNKS
+            ).items():
+                first[cid] = (
+                    float(vector @ query_vector)
+                    + weights.bm25 * bm25.get(cid, 0.0)
+                    + weights.name_boost * (cid in named)
+                    + weights.focus_boost
+                )
+        shortlist = sorted(first, key=first.__getitem__, reverse=True)[: max(k, weights.shortlist)]
         chunks = self.store.chunks(shortlist)
         vectors = self.store.sentence_vectors([chunk for chunk, _ in chunks.values()])
-        passages = [self._passage(chunk, vector, query_vector, vectors, bm25.get(cid, 0.0), cues,
-                                  cid in named, chunk.article_id in focused, weights)
-                    for cid, (chunk, vector) in chunks.items()]
+        passages = [
+            self._passage(
+                chunk,
+                vector,
+                query_vector,
+                vectors,
+                bm25.get(cid, 0.0),
+                cues,
+                cid in named,
+                chunk.article_id in focused,
+                weights,
+            )
+            for cid, (chunk, vector) in chunks.items()
+        ]
         passages.sort(key=lambda p: p.score, reverse=True)
         passages = passages[:k]
         if passages:
@@ -140,20 +181,38 @@ class HybridRetriever(BaseRetriever):
             passages += siblings
         return Retrieval(question, query_vector, terms, cues, passages, vectors)
 
-    def _siblings(self, passages: list[Passage], query_vector: np.ndarray,
-                  bm25: dict[str, float], cues: tuple[str, ...]) -> list[Passage]:
+    def _siblings(
+        self,
+        passages: list[Passage],
+        query_vector: np.ndarray,
+        bm25: dict[str, float],
+        cues: tuple[str, ...],
+    ) -> list[Passage]:
         """The chunks around the top passage in its article, not already among ``passages``."""
         top = passages[0].chunk
         have = {p.chunk.id for p in passages}
         found = self.store.article_chunks(top.article_id, MAX_ARTICLE_CHUNKS)
-        nearest = sorted((c for c in found.values() if c[0].id not in have),
-                         key=lambda c: abs(c[0].start - top.start))[:self.weights.siblings]
+        nearest = sorted(
+            (c for c in found.values() if c[0].id not in have),
+            key=lambda c: abs(c[0].start - top.start),
+        )[: self.weights.siblings]
         chunks = sorted(nearest, key=lambda c: c[0].start)
         vectors = self.store.sentence_vectors([c for c, _ in chunks])
-        return [replace(self._passage(chunk, vector, query_vector, vectors,
-                                      bm25.get(chunk.id, 0.0), cues,
-                                      weights=self.weights), sibling=True)
-                for chunk, vector in chunks]
+        return [
+            replace(
+                self._passage(
+                    chunk,
+                    vector,
+                    query_vector,
+                    vectors,
+                    bm25.get(chunk.id, 0.0),
+                    cues,
+                    weights=self.weights,
+                ),
+                sibling=True,
+            )
+            for chunk, vector in chunks
+        ]
 
     def _focus_articles(self, quotes: Sequence[str]) -> list[str]:
         """The articles that hold the given quotes word for word, in the quotes' order.
@@ -179,17 +238,33 @@ class HybridRetriever(BaseRetriever):
         return {cid for cid, text in texts.items() if any(contains_phrase(text, n) for n in names)}
 
     @staticmethod
-    def _passage(chunk: StoredChunk, vector: np.ndarray, query_vector: np.ndarray,
-                 sentence_vectors: dict, bm25: float, cues: tuple[str, ...],
-                 named: bool = False, focused: bool = False,
-                 weights: RetrievalWeights = RETRIEVAL_WEIGHTS) -> Passage:
+    def _passage(
+        chunk: StoredChunk,
+        vector: np.ndarray,
+        query_vector: np.ndarray,
+        sentence_vectors: dict,
+        bm25: float,
+        cues: tuple[str, ...],
+        named: bool = False,
+        focused: bool = False,
+        weights: RetrievalWeights = RETRIEVAL_WEIGHTS,
+    ) -> Passage:
         """Scored by ``passage_score`` from its vectors against the question's."""
         dense = float(vector @ query_vector)
-        sentences = [float(sentence_vectors[key] @ query_vector) for key in chunk.sentence_keys()
-                     if key in sentence_vectors]
-        score = passage_score(dense, max(sentences, default=dense), bm25,
-                              time_match=bool(cues) and mentions(chunk.text, cues),
-                              named=named, focused=focused, weights=weights)
+        sentences = [
+            float(sentence_vectors[key] @ query_vector)
+            for key in chunk.sentence_keys()
+            if key in sentence_vectors
+        ]
+        score = passage_score(
+            dense,
+            max(sentences, default=dense),
+            bm25,
+            time_match=bool(cues) and mentions(chunk.text, cues),
+            named=named,
+            focused=focused,
+            weights=weights,
+        )
         return Passage(chunk, score, dense, bm25)
 
     def refresh(self, force: bool = False) -> None:
@@ -210,8 +285,9 @@ class HybridRetriever(BaseRetriever):
         if force or self.lexical.revision < 0:
             self._rebuild(revision)
         elif not self._build_lock.locked():
-            threading.Thread(target=self._rebuild, args=(revision,), daemon=True,
-                             name="qa-bm25-refresh").start()
+            threading.Thread(
+                target=self._rebuild, args=(revision,), daemon=True, name="qa-bm25-refresh"
+            ).start()
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -248,12 +324,17 @@ class HybridRetriever(BaseRetriever):
                 fresh.build(self.store.iter_chunks(), revision)
             self.lexical = fresh
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
-                                k: int | None = None) -> list[Document]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
         """LangChain's retriever interface: ``retriever.invoke(query, k=1)`` honours ``k``;
         the chunk text is the page content only, not repeated in the metadata."""
         passages = [p for p in self.search(query, k).passages if not p.sibling]
-        return [Document(page_content=p.chunk.text, id=p.chunk.id,
-                         metadata={key: value for key, value in p.to_dict().items()
-                                   if key != "text"})
-                for p in passages]
+        return [
+            Document(
+                page_content=p.chunk.text,
+                id=p.chunk.id,
+                metadata={key: value for key, value in p.to_dict().items() if key != "text"},
+            )
+            for p in passages
+        ]

@@ -20,14 +20,23 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import __version__
-from qa.api_models import (VISIBLE_TEXT, AnswerOut, ArticlesRequest,
-                           HealthOut, IngestReportOut, JobOut, SearchOut, StatsOut,
-                           ask_request, errors)
+from qa.api_models import (
+    VISIBLE_TEXT,
+    AnswerOut,
+    ArticlesRequest,
+    HealthOut,
+    IngestReportOut,
+    JobOut,
+    SearchOut,
+    StatsOut,
+    ask_request,
+    errors,
+)
 from qa.assistant import MAX_K, Assistant
 from qa.errors import QAError
-from qa.offline import go_offline
 from qa.http_limits import BodyLimit, UploadGate
 from qa.jobs import JobQueue, QueueFull
+from qa.offline import go_offline
 
 MULTIPART_OVERHEAD = 64_000  # boundaries and part headers around the uploaded files
 
@@ -45,20 +54,44 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
         if isinstance(node, list):
             return [walk(item) for item in node]
         return node
+
     return walk(schema)
 
 
-ARTICLES_BODY = {"content": {
-    "application/json": {"schema": _inlined(ArticlesRequest.model_json_schema())},
-    "multipart/form-data": {"schema": {
-        "type": "object", "required": ["files"], "additionalProperties": False,
-        "properties": {"files": {"type": "array", "minItems": 1,
-                                 "items": {"type": "string", "format": "binary"}}}}},
-}, "required": True}
+ARTICLES_BODY = {
+    "content": {
+        "application/json": {"schema": _inlined(ArticlesRequest.model_json_schema())},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["files"],
+                "additionalProperties": False,
+                "properties": {
+                    "files": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"type": "string", "format": "binary"},
+                    }
+                },
+            }
+        },
+    },
+    "required": True,
+}
 
 
-EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "QUERY",
-                "CONNECT"]
+EVERY_METHOD = [
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "DELETE",
+    "PATCH",
+    "OPTIONS",
+    "TRACE",
+    "QUERY",
+    "CONNECT",
+]
 
 
 class ApiError(Exception):
@@ -78,14 +111,22 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     settings = assistant.settings
     jobs = jobs or JobQueue()
     AskRequest = ask_request(settings.max_question_chars)  # noqa: N806 (a model class)
-    app = FastAPI(title="Article QA", version=__version__,
-                  description="Cited answers to questions about news articles.")
+    app = FastAPI(
+        title="Article QA",
+        version=__version__,
+        description="Cited answers to questions about news articles.",
+    )
     app.add_middleware(UploadGate, enabled=settings.allow_uploads)
-    app.add_middleware(BodyLimit, limit_for=_body_limits(settings.max_request_bytes,
-                                                         settings.max_upload_bytes))
-    app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
-                       allow_methods=["GET", "POST"], allow_headers=["*"],
-                       allow_credentials=False)
+    app.add_middleware(
+        BodyLimit, limit_for=_body_limits(settings.max_request_bytes, settings.max_upload_bytes)
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["*"],
+        allow_credentials=False,
+    )
     _error_handlers(app)
 
     def require_token(request: Request) -> None:
@@ -94,41 +135,69 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
         # the scheme is case-insensitive (RFC 9110); the token is compared in constant time
         if scheme.lower() != "bearer" or not hmac.compare_digest(
-                token.strip().encode("utf-8", "surrogateescape"),
-                settings.api_token.encode("utf-8")):
+            token.strip().encode("utf-8", "surrogateescape"), settings.api_token.encode("utf-8")
+        ):
             raise ApiError(401, "missing or wrong bearer token")
 
-    @app.post("/api/ask", summary="Answer a question with citations",
-              response_model=AnswerOut, responses={**SSE_RESPONSE, **errors(400, 413, 422)})
-    def ask(body: AskRequest) -> Any:
-        history = [m.model_dump() for m in body.history]
-        if body.stream:  # checked before the first byte: a bad question is still a 4xx
-            events = assistant.ask_stream(body.question, history=history, k=body.k)
-            return StreamingResponse(_server_sent(events), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache"})
-        return assistant.ask(body.question, history=history, k=body.k).to_dict()
+    @app.post(
+        "/api/ask",
+        summary="Answer a question with citations",
+        response_model=AnswerOut,
+        responses={**SSE_RESPONSE, **errors(400, 413, 422)},
+    )
+    def ask(body: AskRequest) -> Any:  # type: ignore[valid-type]  # a model built per settings
+        ask: Any = body
+        history = [m.model_dump() for m in ask.history]
+        if ask.stream:  # checked before the first byte: a bad question is still a 4xx
+            events = assistant.ask_stream(ask.question, history=history, k=ask.k)
+            return StreamingResponse(
+                _server_sent(events),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache"},
+            )
+        return assistant.ask(ask.question, history=history, k=ask.k).to_dict()
 
-    @app.get("/api/search", summary="Scored passages for a query",
-             response_model=SearchOut, responses=errors(400, 422))
-    def search(q: str = Query(description="the query", min_length=1, pattern=VISIBLE_TEXT,
-                              max_length=settings.max_question_chars),
-               k: int = Query(default=settings.top_k, ge=1, le=MAX_K)) -> dict:
+    @app.get(
+        "/api/search",
+        summary="Scored passages for a query",
+        response_model=SearchOut,
+        responses=errors(400, 422),
+    )
+    def search(
+        q: str = Query(
+            description="the query",
+            min_length=1,
+            pattern=VISIBLE_TEXT,
+            max_length=settings.max_question_chars,
+        ),
+        k: int = Query(default=settings.top_k, ge=1, le=MAX_K),
+    ) -> dict:
         return {"query": q, "passages": [p.to_dict() for p in assistant.search(q, k=k)]}
 
-    @app.post("/api/articles", summary="Add or update articles (bearer token)",
-              description="JSON `{\"articles\": [...]}` or multipart `files`. The write runs "
-                          "as a job: with `wait=false` the answer is 202 and the job, to "
-                          "follow at `GET /api/jobs/{id}`.",
-              dependencies=[Depends(require_token)], response_model=IngestReportOut,
-              responses={202: {"model": JobOut, "description": "Queued (wait=false)"},
-                         **errors(400, 401, 403, 413, 415, 422, 429)},
-              openapi_extra={"requestBody": ARTICLES_BODY})
-    async def add_articles(request: Request, wait: bool = Query(
-            default=True, description="wait for the write to finish")) -> Any:
+    @app.post(
+        "/api/articles",
+        summary="Add or update articles (bearer token)",
+        description='JSON `{"articles": [...]}` or multipart `files`. The write runs '
+        "as a job: with `wait=false` the answer is 202 and the job, to "
+        "follow at `GET /api/jobs/{id}`.",
+        dependencies=[Depends(require_token)],
+        response_model=IngestReportOut,
+        responses={
+            202: {"model": JobOut, "description": "Queued (wait=false)"},
+            **errors(400, 401, 403, 413, 415, 422, 429),
+        },
+        openapi_extra={"requestBody": ARTICLES_BODY},
+    )
+    async def add_articles(
+        request: Request,
+        wait: bool = Query(default=True, description="wait for the write to finish"),
+    ) -> Any:
         uploads = await _read_uploads(request, settings.max_upload_bytes)
         try:
-            job = jobs.submit(f"{len(uploads)} upload(s) via the REST API",
-                              lambda progress: assistant.add_documents(uploads, progress))
+            job = jobs.submit(
+                f"{len(uploads)} upload(s) via the REST API",
+                lambda progress: assistant.add_documents(uploads, progress),
+            )
         except QueueFull as exc:
             raise ApiError(429, str(exc)) from None
         if not wait:
@@ -138,9 +207,13 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
             raise ApiError(400, job.error or "the write failed")
         return {**(job.report or {}), "job": job.id}
 
-    @app.get("/api/jobs/{job_id}", summary="A write's progress and result (bearer token)",
-             dependencies=[Depends(require_token)], response_model=JobOut,
-             responses=errors(401, 403, 404))
+    @app.get(
+        "/api/jobs/{job_id}",
+        summary="A write's progress and result (bearer token)",
+        dependencies=[Depends(require_token)],
+        response_model=JobOut,
+        responses=errors(401, 403, 404),
+    )
     def job_status(job_id: str) -> dict:
         job = jobs.get(job_id)
         if job is None:
@@ -159,12 +232,22 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     @app.api_route("/healthz", methods=EVERY_METHOD, include_in_schema=False)
     def no_such_route(request: Request) -> None:
         """JSON 404/405 for our paths (Gradio, mounted at "/", would answer {"detail"})."""
-        allowed = sorted({m for route in app.routes if isinstance(route, APIRoute)
-                          and route.include_in_schema and route.path_regex.match(request.url.path)
-                          for m in route.methods})
+        allowed = sorted(
+            {
+                m
+                for route in app.routes
+                if isinstance(route, APIRoute)
+                and route.include_in_schema
+                and route.path_regex.match(request.url.path)
+                for m in route.methods or ()
+            }
+        )
         if allowed:
-            raise ApiError(405, f"{request.method} is not allowed here; use {', '.join(allowed)}",
-                           headers={"Allow": ", ".join(allowed)})
+            raise ApiError(
+                405,
+                f"{request.method} is not allowed here; use {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
+            )
         raise ApiError(404, f"no such endpoint: {request.url.path}")
 
     frontend = Path(gr.__file__).parent / "templates" / "frontend"
@@ -175,20 +258,44 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
 
     demo = build_ui(assistant, jobs)
     demo.queue(default_concurrency_limit=4)
-    return gr.mount_gradio_app(app, demo, path="/", footer_links=[], css=CSS, js=JS,
-                               theme=gr.themes.Soft(), show_error=True,
-                               max_file_size=settings.max_upload_bytes, ssr_mode=False,
-                               server_name=settings.host, server_port=settings.port)
+    return gr.mount_gradio_app(
+        app,
+        demo,
+        path="/",
+        footer_links=[],
+        css=CSS,
+        js=JS,
+        theme=gr.themes.Soft(),
+        show_error=True,
+        max_file_size=settings.max_upload_bytes,
+        ssr_mode=False,
+        server_name=settings.host,
+        server_port=settings.port,
+    )
 
 
-SSE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
-    "description": "The answer; with `stream: true`, server-sent events instead: `token` "
-                   "events (`{\"text\"}`) as a model writes, then one `answer` event.",
-    "content": {"text/event-stream": {"schema": {  # one server-sent event
-        "type": "object", "required": ["event", "data"],
-        "properties": {"event": {"type": "string", "enum": ["token", "sentence", "answer"]},
-                       "data": {"type": "string", "description": "JSON: {text} for a token, "
-                                "{text, kept, reason} for a sentence, the Answer last"}}}}}}}
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The answer; with `stream: true`, server-sent events instead: `token` "
+        'events (`{"text"}`) as a model writes, then one `answer` event.',
+        "content": {
+            "text/event-stream": {
+                "schema": {  # one server-sent event
+                    "type": "object",
+                    "required": ["event", "data"],
+                    "properties": {
+                        "event": {"type": "string", "enum": ["token", "sentence", "answer"]},
+                        "data": {
+                            "type": "string",
+                            "description": "JSON: {text} for a token, "
+                            "{text, kept, reason} for a sentence, the Answer last",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def _server_sent(events: Iterator[dict[str, Any]]) -> Iterator[str]:
@@ -203,10 +310,12 @@ def _server_sent(events: Iterator[dict[str, Any]]) -> Iterator[str]:
 
 def _body_limits(request_bytes: int, upload_bytes: int):
     """The most bytes a request to ``path`` may send: uploads get the upload limit."""
+
     def limit_for(path: str) -> int:
         if path == "/api/articles" or path.startswith("/gradio_api/upload"):
             return upload_bytes + MULTIPART_OVERHEAD
         return request_bytes
+
     return limit_for
 
 
@@ -224,13 +333,12 @@ async def _read_uploads(request: Request, limit: int) -> list[tuple[str, bytes]]
             raise
         except Exception as exc:
             raise ApiError(400, f"invalid multipart body: {exc}") from None
-        files = [f for f in form.getlist("files") if hasattr(f, "read")]
+        files = [f for f in form.getlist("files") if not isinstance(f, str)]
         if not files:
             raise ApiError(400, "send the articles as multipart field 'files'")
         others = sorted({key for key in form.keys() if key != "files"})
         if others:
-            raise ApiError(400, f"unexpected multipart field {others[0][:60]!r}; "
-                                "send only 'files'")
+            raise ApiError(400, f"unexpected multipart field {others[0][:60]!r}; send only 'files'")
         uploads = [(f.filename or "upload.txt", await f.read()) for f in files]
     elif kind.startswith("application/json"):
         uploads = await run_in_threadpool(_articles_from_json, await request.body())
@@ -251,7 +359,7 @@ def _articles_from_json(body: bytes) -> list[tuple[str, bytes]]:
 
 
 def _first_error(exc: Exception) -> str:
-    errors = getattr(exc, "errors", lambda: [])()
+    errors: list[dict[str, Any]] = getattr(exc, "errors", lambda: [])()
     if not errors:
         return str(exc)
     first = errors[0]
@@ -261,15 +369,23 @@ def _first_error(exc: Exception) -> str:
 
 
 # pydantic's own words for these would quote the whole visible-character pattern
-_READABLE = {"string_pattern_mismatch": "is empty (it has no visible characters)",
-             "string_too_short": "is empty"}
+_READABLE = {
+    "string_pattern_mismatch": "is empty (it has no visible characters)",
+    "string_too_short": "is empty",
+}
 
 
 def _plain_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     """Validation errors without the offending input, which can be bytes (a text/plain
     body) and would crash the JSON response."""
-    return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
-             "type": str(e.get("type", ""))} for e in exc.errors()]
+    return [
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
 
 
 def _error_handlers(app: FastAPI) -> None:
@@ -283,17 +399,25 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": _first_error(exc), "detail": _plain_errors(exc)},
-                            status_code=422)
+        return JSONResponse(
+            {"error": _first_error(exc), "detail": _plain_errors(exc)}, status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"error": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
 
-def serve(index_dir: str | Path | None = None, host: str | None = None,
-          port: int | None = None, seed_dir: Path | None = None) -> None:
+def serve(
+    index_dir: str | Path | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    seed_dir: Path | None = None,
+) -> None:
     """Open the index (indexing ``seed_dir`` if it is empty) and serve until stopped."""
     import uvicorn
 

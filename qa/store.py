@@ -60,7 +60,7 @@ class StoredChunk:
         """The article's text at ``span``, which lies inside this chunk or is its lead."""
         if self.lead and span == self.lead:
             return self.lead_text
-        return self.text[span[0] - self.start:span[1] - self.start]
+        return self.text[span[0] - self.start : span[1] - self.start]
 
 
 @dataclass(frozen=True)
@@ -120,14 +120,20 @@ class ArticleStore:
         self.embedder = embedder
         self.location = settings.chroma_url or str(settings.index_dir.resolve())
         self._client = _make_client(settings)
-        metadata = {"embedding_model": embedder.name, "dimension": embedder.dimension,
-                    "revision": 0}
+        metadata = {
+            "embedding_model": embedder.name,
+            "dimension": embedder.dimension,
+            "revision": 0,
+        }
         self._chunks = self._client.get_or_create_collection(
-            settings.collection, metadata=metadata, configuration={"hnsw": {"space": "cosine"}},
-            embedding_function=None)
+            settings.collection,
+            metadata=metadata,
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
         self._check_model()
         self._drop_legacy_sentence_collection()
-        self._vectorstore = None
+        self._vectorstore: Any = None  # langchain_chroma.Chroma, built on first use
 
     def _check_model(self) -> None:
         built_with = (self._chunks.metadata or {}).get("embedding_model")
@@ -135,7 +141,8 @@ class ArticleStore:
             raise IndexModelMismatch(
                 f"the index at {self.location} was built with embedding model {built_with!r}, "
                 f"not {self.embedder.name!r}: set QA_EMBEDDING_MODEL={built_with} or use "
-                "another QA_INDEX_DIR / QA_COLLECTION (or delete the index to rebuild it)")
+                "another QA_INDEX_DIR / QA_COLLECTION (or delete the index to rebuild it)"
+            )
 
     def _drop_legacy_sentence_collection(self) -> None:
         """Indexes from before sentence vectors moved into chunk metadata had a
@@ -166,12 +173,24 @@ class ArticleStore:
                 ids.append(chunk.id)
                 vectors.append(vector.passage)
                 documents.append(chunk.text)
-                metadatas.append(_chunk_metadata(write.article, chunk, write.content_hash,
-                                                 len(write.chunks), key, vector.sentences))
+                metadatas.append(
+                    _chunk_metadata(
+                        write.article,
+                        chunk,
+                        write.content_hash,
+                        len(write.chunks),
+                        key,
+                        vector.sentences,
+                    )
+                )
         for i in range(0, len(ids), _WRITE_BATCH):
             part = slice(i, i + _WRITE_BATCH)
-            self._chunks.add(ids=ids[part], embeddings=np.stack(vectors[part]),
-                             documents=documents[part], metadatas=metadatas[part])
+            self._chunks.add(
+                ids=ids[part],
+                embeddings=np.stack(vectors[part]),
+                documents=documents[part],
+                metadatas=metadatas[part],
+            )
 
     def remove_articles(self, article_ids: Sequence[str]) -> None:
         self._delete_where_article(article_ids)
@@ -208,14 +227,23 @@ class ArticleStore:
             return {}
         for ids, metas, _ in self._pages(include=["metadatas"], where=where):
             for chunk_id, meta in zip(ids, metas):
-                entry = found.setdefault(meta["article_id"], {
-                    "hash": meta.get("content_hash", ""), "origin": meta.get("origin", ""),
-                    "title": meta.get("title", ""), "count": meta.get("chunk_count"),
-                    "chunks": []})
+                entry = found.setdefault(
+                    meta["article_id"],
+                    {
+                        "hash": meta.get("content_hash", ""),
+                        "origin": meta.get("origin", ""),
+                        "title": meta.get("title", ""),
+                        "count": meta.get("chunk_count"),
+                        "chunks": [],
+                    },
+                )
                 entry["chunks"].append(chunk_id)
-        return {aid: ArticleEntry(aid, e["hash"] if _complete(e) else "", e["origin"], e["title"],
-                                  tuple(e["chunks"]))
-                for aid, e in found.items()}
+        return {
+            aid: ArticleEntry(
+                aid, e["hash"] if _complete(e) else "", e["origin"], e["title"], tuple(e["chunks"])
+            )
+            for aid, e in found.items()
+        }
 
     def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
         """(chunk id, article title, chunk text) for every chunk, page by page."""
@@ -223,8 +251,9 @@ class ArticleStore:
             for chunk_id, meta, doc in zip(ids, metas, docs):
                 yield chunk_id, meta.get("title", ""), doc or ""
 
-    def _pages(self, include: list[str], where: dict[str, Any] | None = None
-               ) -> Iterator[tuple[list[str], list[dict], list[str]]]:
+    def _pages(
+        self, include: list[str], where: dict[str, Any] | None = None
+    ) -> Iterator[tuple[list[str], list[dict], list[str]]]:
         offset = 0
         while True:
             page = self._chunks.get(include=include, limit=_PAGE, offset=offset, where=where)
@@ -242,8 +271,9 @@ class ArticleStore:
         """
         if n < 1:
             return []
-        found = self._chunks.query(query_embeddings=[query_vector], n_results=n,
-                                   include=["distances"])
+        found = self._chunks.query(
+            query_embeddings=[query_vector], n_results=n, include=["distances"]
+        )
         return [(cid, 1.0 - float(d)) for cid, d in zip(found["ids"][0], found["distances"][0])]
 
     @property
@@ -251,9 +281,13 @@ class ArticleStore:
         """The chunk collection as a LangChain ``VectorStore`` (langchain_chroma)."""
         if self._vectorstore is None:
             from langchain_chroma import Chroma
-            self._vectorstore = Chroma(client=self._client, collection_name=self.settings.collection,
-                                       embedding_function=self.embedder,
-                                       create_collection_if_not_exists=False)
+
+            self._vectorstore = Chroma(
+                client=self._client,
+                collection_name=self.settings.collection,
+                embedding_function=self.embedder,
+                create_collection_if_not_exists=False,
+            )
         return self._vectorstore
 
     def chunks(self, ids: Sequence[str]) -> dict[str, tuple[StoredChunk, np.ndarray]]:
@@ -262,32 +296,47 @@ class ArticleStore:
             return {}
         got = self._chunks.get(ids=list(ids), include=["metadatas", "documents", "embeddings"])
         dimension = self.embedder.dimension
-        return {cid: (_stored_chunk(cid, doc, meta, dimension), np.asarray(vec, dtype=np.float32))
-                for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
-                                               got["embeddings"])}
+        return {
+            cid: (_stored_chunk(cid, doc, meta, dimension), np.asarray(vec, dtype=np.float32))
+            for cid, doc, meta, vec in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"]
+            )
+        }
 
-    def article_chunks(self, article_id: str, limit: int) -> dict[str, tuple[StoredChunk, np.ndarray]]:
+    def article_chunks(
+        self, article_id: str, limit: int
+    ) -> dict[str, tuple[StoredChunk, np.ndarray]]:
         """Up to ``limit`` chunks of one article, with their vectors (one read)."""
-        got = self._chunks.get(where={"article_id": article_id}, limit=limit,
-                               include=["metadatas", "documents", "embeddings"])
+        got = self._chunks.get(
+            where={"article_id": article_id},
+            limit=limit,
+            include=["metadatas", "documents", "embeddings"],
+        )
         dimension = self.embedder.dimension
-        return {cid: (_stored_chunk(cid, doc, meta, dimension), np.asarray(vec, dtype=np.float32))
-                for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"],
-                                               got["embeddings"])}
+        return {
+            cid: (_stored_chunk(cid, doc, meta, dimension), np.asarray(vec, dtype=np.float32))
+            for cid, doc, meta, vec in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"]
+            )
+        }
 
     def texts(self, ids: Sequence[str]) -> dict[str, str]:
         """Chunk texts by id, titles first: cheap (no metadata, no vectors)."""
         if not ids:
             return {}
         got = self._chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        return {cid: f"{(meta or {}).get('title', '')}\n{doc}"
-                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+        return {
+            cid: f"{(meta or {}).get('title', '')}\n{doc}"
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])
+        }
 
     def stored_vectors(self, ids: Sequence[str]) -> dict[str, PassageVectors]:
         """The vectors of stored chunks by their embed key, for reuse by identical text."""
-        return {chunk.embed_key: PassageVectors(vector, chunk.sentence_vectors)
-                for chunk, vector in self.chunks(ids).values()
-                if chunk.embed_key and chunk.sentence_vectors is not None}
+        return {
+            chunk.embed_key: PassageVectors(vector, chunk.sentence_vectors)
+            for chunk, vector in self.chunks(ids).values()
+            if chunk.embed_key and chunk.sentence_vectors is not None
+        }
 
     @staticmethod
     def sentence_vectors(chunks: Sequence[StoredChunk]) -> dict[SentenceKey, np.ndarray]:
@@ -305,9 +354,14 @@ class ArticleStore:
             chunks += len(metas)
             articles.update(meta["article_id"] for meta in metas)
             sentences += sum(len(meta.get("sentences") or []) // 2 for meta in metas)
-        return IndexStats(articles=len(articles), chunks=chunks, sentences=sentences,
-                          embedding_model=self.embedder.name, location=self.location,
-                          revision=self.revision())
+        return IndexStats(
+            articles=len(articles),
+            chunks=chunks,
+            sentences=sentences,
+            embedding_model=self.embedder.name,
+            location=self.location,
+            revision=self.revision(),
+        )
 
 
 def _complete(entry: dict[str, Any]) -> bool:
@@ -321,44 +375,79 @@ def _make_client(settings: Settings) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if not settings.chroma_url:
         settings.index_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"),
-                                         settings=chroma_settings)
+        return chromadb.PersistentClient(
+            path=str(settings.index_dir / "chroma"), settings=chroma_settings
+        )
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise ConfigError(f"QA_CHROMA_URL={settings.chroma_url!r} must look like http://host:port")
     try:
-        return chromadb.HttpClient(host=url.hostname, port=url.port or 8000,
-                                   ssl=url.scheme == "https", settings=chroma_settings)
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or 8000,
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
     except Exception as exc:
-        raise ConfigError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
+        raise ConfigError(
+            f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
+        ) from None
 
 
-def _chunk_metadata(article: Article, chunk: Chunk, content_hash: str, chunk_count: int,
-                    embed_key: str, sentence_vectors: np.ndarray) -> dict[str, Any]:
+def _chunk_metadata(
+    article: Article,
+    chunk: Chunk,
+    content_hash: str,
+    chunk_count: int,
+    embed_key: str,
+    sentence_vectors: np.ndarray,
+) -> dict[str, Any]:
     flat_spans = [offset for span in chunk.sentences for offset in span]
     lead = chunk.lead or (-1, -1)
     return {
-        "article_id": article.id, "title": article.title, "source": article.source,
-        "url": article.url, "published": article.published, "origin": article.origin,
-        "content_hash": content_hash, "index": chunk.index, "chunk_count": chunk_count,
-        "start": chunk.start, "end": chunk.end, "sentences": flat_spans,
-        "lead_start": lead[0], "lead_end": lead[1],
-        "lead_text": article.text[lead[0]:lead[1]] if chunk.lead else "",
-        "embed_key": embed_key, "sentence_vectors": pack_vectors(sentence_vectors),
+        "article_id": article.id,
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "published": article.published,
+        "origin": article.origin,
+        "content_hash": content_hash,
+        "index": chunk.index,
+        "chunk_count": chunk_count,
+        "start": chunk.start,
+        "end": chunk.end,
+        "sentences": flat_spans,
+        "lead_start": lead[0],
+        "lead_end": lead[1],
+        "lead_text": article.text[lead[0] : lead[1]] if chunk.lead else "",
+        "embed_key": embed_key,
+        "sentence_vectors": pack_vectors(sentence_vectors),
     }
 
 
-def _stored_chunk(chunk_id: str | None, text: str, meta: dict[str, Any],
-                  dimension: int) -> StoredChunk:
+def _stored_chunk(
+    chunk_id: str | None, text: str, meta: dict[str, Any], dimension: int
+) -> StoredChunk:
     flat = list(meta.get("sentences") or [])
     lead = (meta["lead_start"], meta["lead_end"]) if meta.get("lead_start", -1) >= 0 else None
     return StoredChunk(
-        id=chunk_id or "", article_id=meta["article_id"], title=meta.get("title", ""),
-        source=meta.get("source", ""), url=meta.get("url", ""),
-        published=meta.get("published", ""), text=text, start=meta["start"], end=meta["end"],
-        sentences=tuple(zip(flat[0::2], flat[1::2])), lead_text=meta.get("lead_text", ""),
-        lead=lead, embed_key=meta.get("embed_key", ""),
-        sentence_vectors=unpack_vectors(meta.get("sentence_vectors", ""), len(flat) // 2, dimension))
+        id=chunk_id or "",
+        article_id=meta["article_id"],
+        title=meta.get("title", ""),
+        source=meta.get("source", ""),
+        url=meta.get("url", ""),
+        published=meta.get("published", ""),
+        text=text,
+        start=meta["start"],
+        end=meta["end"],
+        sentences=tuple(zip(flat[0::2], flat[1::2])),
+        lead_text=meta.get("lead_text", ""),
+        lead=lead,
+        embed_key=meta.get("embed_key", ""),
+        sentence_vectors=unpack_vectors(
+            meta.get("sentence_vectors", ""), len(flat) // 2, dimension
+        ),
+    )
 
 
 def pack_vectors(vectors: np.ndarray) -> str:
@@ -370,8 +459,10 @@ def pack_vectors(vectors: np.ndarray) -> str:
     0.9999, far below anything ranking notices.
     """
     peaks = np.abs(vectors).max(axis=1, keepdims=True) if len(vectors) else np.ones((0, 1))
-    scaled = np.divide(vectors, peaks, out=np.zeros_like(vectors, dtype=np.float32),
-                       where=peaks > 0) * 127
+    scaled = (
+        np.divide(vectors, peaks, out=np.zeros_like(vectors, dtype=np.float32), where=peaks > 0)
+        * 127
+    )
     return base64.b64encode(np.rint(scaled).astype(np.int8).tobytes()).decode("ascii")
 
 

@@ -23,10 +23,14 @@ from qa.assistant import Assistant  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.jobs import JobQueue  # noqa: E402
 from qa.rendering import answer_html  # noqa: E402
+from qa.results import Answer  # noqa: E402
 from qa.verification import split_sentences  # noqa: E402
 
-EXAMPLES = ["What did France promise in July?", "Who is Martin Hewitt?",
-            "Why do French police rarely intervene against the taxi-boats?"]
+EXAMPLES = [
+    "What did France promise in July?",
+    "Who is Martin Hewitt?",
+    "Why do French police rarely intervene against the taxi-boats?",
+]
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl", ".json"]
 STREAM_STEP_WORDS = 6
 # Gradio keeps uploaded files in its cache: check hourly, delete those over an hour old.
@@ -34,7 +38,8 @@ UPLOAD_CACHE = (3600, 3600)
 
 CSS = """
 .qa-cite { cursor: pointer; color: var(--color-accent); font-weight: 600; }
-.qa-sources { margin-top: .6em; border-top: 1px solid var(--border-color-primary); padding-top: .4em; }
+.qa-sources { margin-top: .6em; padding-top: .4em;
+              border-top: 1px solid var(--border-color-primary); }
 .qa-sources-label { font-size: .85em; opacity: .7; margin: 0 0 .2em 0; }
 .qa-source summary { cursor: pointer; font-weight: 600; }
 .qa-source blockquote { margin: .4em 0 .6em 0; padding-left: .8em; font-size: .92em; }
@@ -77,18 +82,31 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
     and the REST API never write at the same time and never hold up an ask.
     """
     with gr.Blocks(title="Article QA", fill_height=True, delete_cache=UPLOAD_CACHE) as demo:
-        gr.Markdown("## Article QA\nAsk about the news articles. Every answer cites the "
-                    "passages it comes from; click a [n] mark to open its source.")
+        gr.Markdown(
+            "## Article QA\nAsk about the news articles. Every answer cites the "
+            "passages it comes from; click a [n] mark to open its source."
+        )
         history = gr.State([])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
-                chatbot = gr.Chatbot(elem_id="qa-chat", label="Conversation", show_label=False,
-                                     height=600, layout="panel",
-                                     buttons=["copy", "copy_all"], sanitize_html=True,
-                                     placeholder="Ask a question about the articles.")
-                question = gr.Textbox(placeholder="Ask about the articles…", show_label=False,
-                                      lines=1, max_lines=4, autofocus=True,
-                                      max_length=assistant.settings.max_question_chars)
+                chatbot = gr.Chatbot(
+                    elem_id="qa-chat",
+                    label="Conversation",
+                    show_label=False,
+                    height=600,
+                    layout="panel",
+                    buttons=["copy", "copy_all"],
+                    sanitize_html=True,
+                    placeholder="Ask a question about the articles.",
+                )
+                question = gr.Textbox(
+                    placeholder="Ask about the articles…",
+                    show_label=False,
+                    lines=1,
+                    max_lines=4,
+                    autofocus=True,
+                    max_length=assistant.settings.max_question_chars,
+                )
                 with gr.Row():
                     send = gr.Button("Ask", variant="primary", scale=3)
                     clear = gr.Button("Clear conversation", scale=1)
@@ -99,16 +117,27 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
                     if assistant.settings.allow_uploads:
                         _upload_panel(assistant, jobs or JobQueue(), stats)
         for trigger in (question.submit, send.click):
-            trigger(_respond(assistant), inputs=[question, chatbot, history],
-                    outputs=[chatbot, history, question], api_visibility="private")
-        clear.click(lambda: ([], [], ""), outputs=[chatbot, history, question],
-                    api_visibility="private")
+            trigger(
+                _respond(assistant),
+                inputs=[question, chatbot, history],
+                outputs=[chatbot, history, question],
+                api_visibility="private",
+            )
+        clear.click(
+            lambda: ([], [], ""), outputs=[chatbot, history, question], api_visibility="private"
+        )
         demo.load(lambda: _stats_markdown(assistant), outputs=stats, api_visibility="private")
-        gr.api(_api_ask(assistant), api_name="ask",
-               api_description="Answer a question with citations, as JSON.")
-        gr.api(_api_ask_stream(assistant), api_name="ask_stream",
-               api_description="The same, streamed: partial text while a model writes, "
-                               "then the answer JSON.")
+        gr.api(
+            _api_ask(assistant),
+            api_name="ask",
+            api_description="Answer a question with citations, as JSON.",
+        )
+        gr.api(
+            _api_ask_stream(assistant),
+            api_name="ask_stream",
+            api_description="The same, streamed: partial text while a model writes, "
+            "then the answer JSON.",
+        )
     return demo
 
 
@@ -118,11 +147,13 @@ def _respond(assistant: Assistant):
         if not question:
             yield chat, history, message
             return
-        shown = chat + [{"role": "user", "content": escape(question)},
-                        {"role": "assistant", "content": "…"}]
+        shown = chat + [
+            {"role": "user", "content": escape(question)},
+            {"role": "assistant", "content": "…"},
+        ]
         yield shown, history, ""
         try:
-            answer = None
+            answer: Answer | None = None
             written = ""
             settled: list[str] = []
             for event in assistant.ask_stream(question, history=history):
@@ -134,23 +165,30 @@ def _respond(assistant: Assistant):
                 elif event["event"] == "sentence":  # verified: kept, or struck out
                     text = escape(event["text"])
                     settled.append(text if event["kept"] else f"<del>{text}</del>")
-                tail = " ".join(split_sentences(written)[len(settled):])
-                shown[-1] = {"role": "assistant",
-                             "content": " ".join([*settled, escape(tail)]) + " …"}
+                tail = " ".join(split_sentences(written)[len(settled) :])
+                shown[-1] = {
+                    "role": "assistant",
+                    "content": " ".join([*settled, escape(tail)]) + " …",
+                }
                 yield shown, history, ""
         except QAError as exc:
             shown[-1] = {"role": "assistant", "content": f"⚠️ {escape(str(exc))}"}
             yield shown, history, ""
             return
+        if answer is None:  # the stream always ends with the answer; this is not reached
+            raise RuntimeError("the answer stream ended without an answer")
         if not written:  # extractive: reveal the quoted answer a few words at a time
             words = escape(answer.text).split(" ")
             for end in range(STREAM_STEP_WORDS, len(words), STREAM_STEP_WORDS):
                 shown[-1] = {"role": "assistant", "content": " ".join(words[:end]) + " …"}
                 yield shown, history, ""
         shown[-1] = {"role": "assistant", "content": answer_html(answer)}
-        history = history + [{"role": "user", "content": question},
-                             {"role": "assistant", "content": answer.text}]
+        history = history + [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer.text},
+        ]
         yield shown, history, ""
+
     return respond
 
 
@@ -161,12 +199,14 @@ def _api_ask(assistant: Assistant):
             return assistant.ask(question, history=history or [], k=_whole(k)).to_dict()
         except QAError as exc:
             raise gr.Error(str(exc)) from None
+
     return ask
 
 
 def _api_ask_stream(assistant: Assistant):
-    def ask_stream(question: str, history: list[dict] | None = None,
-                   k: int = 4) -> Iterator[dict[str, Any]]:
+    def ask_stream(
+        question: str, history: list[dict] | None = None, k: int = 4
+    ) -> Iterator[dict[str, Any]]:
         """Stream the answer: {"text": written so far} while a model writes, then the
         answer as JSON (it has "citations")."""
         try:
@@ -179,6 +219,7 @@ def _api_ask_stream(assistant: Assistant):
                     yield event["answer"].to_dict()
         except QAError as exc:
             raise gr.Error(str(exc)) from None
+
     return ask_stream
 
 
@@ -191,15 +232,17 @@ def _upload_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) -> N
     add = gr.Button("Add to index")
     status = gr.Markdown()
 
-    def add_files(paths: list[str] | None, progress=gr.Progress()) -> tuple[str, str, None]:
+    def add_files(paths: list[str] | None, progress=gr.Progress()) -> tuple[str, str, None]:  # noqa: B008 (Gradio's idiom)
         if not paths:
             return "Choose one or more files first.", _stats_markdown(assistant), None
         uploads = [(Path(p).name, Path(p).read_bytes()) for p in paths]
         for path in paths:  # read: Gradio's copy is no longer needed
             Path(path).unlink(missing_ok=True)
         try:
-            job = jobs.submit(f"{len(uploads)} upload(s) from the chat",
-                              lambda progress: assistant.add_documents(uploads, progress))
+            job = jobs.submit(
+                f"{len(uploads)} upload(s) from the chat",
+                lambda progress: assistant.add_documents(uploads, progress),
+            )
         except QAError as exc:
             return f"⚠️ {escape(str(exc))}", _stats_markdown(assistant), None
         progress(0, desc="Waiting for earlier writes")
@@ -215,11 +258,16 @@ def _upload_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) -> N
 
 
 def _report_markdown(report: dict[str, Any]) -> str:
-    lines = [escape(f"{len(report['added'])} added, {len(report['updated'])} updated, "
-                    f"{len(report['unchanged'])} unchanged, {len(report['failed'])} failed "
-                    f"in {report['seconds']:.1f} s")]
-    lines += [f"- skipped {escape(Path(f['name']).name)}: {escape(f['reason'])}"
-              for f in report["failed"]]
+    lines = [
+        escape(
+            f"{len(report['added'])} added, {len(report['updated'])} updated, "
+            f"{len(report['unchanged'])} unchanged, {len(report['failed'])} failed "
+            f"in {report['seconds']:.1f} s"
+        )
+    ]
+    lines += [
+        f"- skipped {escape(Path(f['name']).name)}: {escape(f['reason'])}" for f in report["failed"]
+    ]
     return "\n".join(lines)
 
 

@@ -36,10 +36,51 @@ _SENTENCE = re.compile(r".+?[.!?]+(?:\s*\[[\d,\s]+\])*(?=\s|$)|.+$", re.S)
 _MARKS = re.compile(r"\[([\d,\s]+)\]")
 _NUMBER = re.compile(r"\d[\d,.]*")
 _NAME = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*[A-Za-z]")
-_NOT_NAMES = {"The", "A", "An", "He", "She", "It", "They", "We", "I", "In", "On", "At", "As",
-              "But", "And", "This", "That", "These", "Those", "There", "Then", "However",
-              "According", "Yes", "No", "Its", "His", "Her", "Their", "Our", "After", "Before",
-              "When", "While", "If", "So", "For", "To", "Of", "By", "With", "From", "Also"}
+_NOT_NAMES = {
+    "The",
+    "A",
+    "An",
+    "He",
+    "She",
+    "It",
+    "They",
+    "We",
+    "I",
+    "In",
+    "On",
+    "At",
+    "As",
+    "But",
+    "And",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "There",
+    "Then",
+    "However",
+    "According",
+    "Yes",
+    "No",
+    "Its",
+    "His",
+    "Her",
+    "Their",
+    "Our",
+    "After",
+    "Before",
+    "When",
+    "While",
+    "If",
+    "So",
+    "For",
+    "To",
+    "Of",
+    "By",
+    "With",
+    "From",
+    "Also",
+}
 
 
 @dataclass(frozen=True)
@@ -71,8 +112,13 @@ def split_sentences(text: str) -> list[str]:
 class Verifier:
     """Keeps the generated sentences that their cited passages support."""
 
-    def __init__(self, embedder: Embedder, analyzer: Analyzer,
-                 min_similarity: float = MIN_SIMILARITY, min_coverage: float = MIN_COVERAGE) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        analyzer: Analyzer,
+        min_similarity: float = MIN_SIMILARITY,
+        min_coverage: float = MIN_COVERAGE,
+    ) -> None:
         self.embedder = embedder
         self.analyzer = analyzer
         self.min_similarity = min_similarity
@@ -80,8 +126,9 @@ class Verifier:
 
     def check(self, sentence: str, passages: list[Passage]) -> Verdict:
         """Judge one generated sentence against the numbered ``passages`` (1-based)."""
-        numbers = sorted({int(n) for group in _MARKS.findall(sentence)
-                          for n in re.findall(r"\d+", group)})
+        numbers = sorted(
+            {int(n) for group in _MARKS.findall(sentence) for n in re.findall(r"\d+", group)}
+        )
         bare = " ".join(_MARKS.sub(" ", sentence).split())
         if not numbers:
             return Verdict(bare, False, "it cites no passage")
@@ -92,13 +139,20 @@ class Verifier:
         if missing:
             return Verdict(bare, False, f"the cited passage does not say {missing[0]!r}")
         supports = [self._best_support(bare, passage) for passage in cited]
-        good = [s for s in supports
-                if s.similarity >= self.min_similarity and s.coverage >= self.min_coverage]
+        good = [
+            s
+            for s in supports
+            if s.similarity >= self.min_similarity and s.coverage >= self.min_coverage
+        ]
         if not good:
             best = max(supports, key=lambda s: s.similarity)
-            return Verdict(bare, False, f"no sentence of the cited passage supports it "
-                                        f"(similarity {best.similarity:.2f}, "
-                                        f"words found {best.coverage:.0%})")
+            return Verdict(
+                bare,
+                False,
+                f"no sentence of the cited passage supports it "
+                f"(similarity {best.similarity:.2f}, "
+                f"words found {best.coverage:.0%})",
+            )
         return Verdict(bare, True, supports=good)
 
     def _best_support(self, sentence: str, passage: Passage) -> Support:
@@ -108,8 +162,9 @@ class Verifier:
         vectors = self.embedder.encode([sentence, *texts])
         similarities = vectors[1:] @ vectors[0]
         best = int(np.argmax(similarities))
-        return Support(passage, spans[best], float(similarities[best]),
-                       self._coverage(sentence, texts[best]))
+        return Support(
+            passage, spans[best], float(similarities[best]), self._coverage(sentence, texts[best])
+        )
 
     def _coverage(self, sentence: str, source: str) -> float:
         words = set(self.analyzer.terms(sentence))
@@ -122,18 +177,23 @@ def _unsupported_facts(sentence: str, source: str) -> list[str]:
     """Numbers and names in ``sentence`` that ``source`` never mentions."""
     lowered = source.lower()
     digits = {re.sub(r"\D", "", n) for n in _NUMBER.findall(source)}
-    missing = [n for n in _NUMBER.findall(sentence)
-               if re.sub(r"\D", "", n) and re.sub(r"\D", "", n) not in digits
-               and n.rstrip(".,") not in source]
+    missing = [
+        n
+        for n in _NUMBER.findall(sentence)
+        if re.sub(r"\D", "", n)
+        and re.sub(r"\D", "", n) not in digits
+        and n.rstrip(".,") not in source
+    ]
     names = list(_NAME.finditer(sentence))
     if names and names[0].start() == 0 and not _continues_name(sentence, names[0]):
         names = names[1:]  # a lone capitalised first word is just the sentence's start
-    missing += [m.group() for m in names
-                if m.group() not in _NOT_NAMES and m.group().lower() not in lowered]
+    missing += [
+        m.group() for m in names if m.group() not in _NOT_NAMES and m.group().lower() not in lowered
+    ]
     return missing
 
 
 def _continues_name(sentence: str, first: re.Match) -> bool:
     """Whether the capitalised first word runs on into another ("Martin Hewitt")."""
-    rest = sentence[first.end():]
+    rest = sentence[first.end() :]
     return bool(re.match(r"[ \t]+[A-Z]", rest))

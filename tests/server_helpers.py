@@ -29,12 +29,22 @@ def free_port() -> int:
 def running_app(index_dir: Path, **env: str) -> Iterator[str]:
     """`python app.py` on a free port; yields its base URL once /healthz answers."""
     port = free_port()
-    environment = {**os.environ, "QA_INDEX_DIR": str(index_dir), "QA_PORT": str(port),
-                   "QA_HOST": "127.0.0.1", **env}
+    environment = {
+        **os.environ,
+        "QA_INDEX_DIR": str(index_dir),
+        "QA_PORT": str(port),
+        "QA_HOST": "127.0.0.1",
+        **env,
+    }
     log = index_dir.parent / f"server-{port}.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT,
-                                   env=environment, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")],
+            cwd=ROOT,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 240

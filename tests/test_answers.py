@@ -24,18 +24,22 @@ def test_france_question_cites_the_taxi_boat_interception(seeded):
 
 def test_every_quote_is_the_article_text_at_its_offsets(seeded):
     text = seed_text()
-    for question in ("What did France promise in July?", "Who is Martin Hewitt?",
-                     "Why do French police rarely intervene against taxi-boats?"):
+    for question in (
+        "What did France promise in July?",
+        "Who is Martin Hewitt?",
+        "Why do French police rarely intervene against taxi-boats?",
+    ):
         answer = seeded.ask(question)
         assert answer.grounded and answer.citations, question  # a refusal would check nothing
         for citation in answer.citations:
-            assert text[citation.start:citation.end] == citation.quote
+            assert text[citation.start : citation.end] == citation.quote
             offset = citation.passage_start
-            assert text[offset:offset + len(citation.passage)] == citation.passage
+            assert text[offset : offset + len(citation.passage)] == citation.passage
 
 
-@pytest.mark.parametrize("question", ["What is the capital of Australia?",
-                                      "Who won the 1998 football World Cup?"])
+@pytest.mark.parametrize(
+    "question", ["What is the capital of Australia?", "Who won the 1998 football World Cup?"]
+)
 def test_unanswerable_questions_are_not_grounded(seeded, question):
     answer = seeded.ask(question)
     assert not answer.grounded
@@ -44,8 +48,10 @@ def test_unanswerable_questions_are_not_grounded(seeded, question):
 
 
 def test_follow_up_uses_the_conversation(seeded):
-    history = [{"role": "user", "content": "Who is Martin Hewitt?"},
-               {"role": "assistant", "content": seeded.ask("Who is Martin Hewitt?").text}]
+    history = [
+        {"role": "user", "content": "Who is Martin Hewitt?"},
+        {"role": "assistant", "content": seeded.ask("Who is Martin Hewitt?").text},
+    ]
     answer = seeded.ask("What has he expressed?", history=history)
     assert answer.question == "What has Martin Hewitt expressed?"
     assert any("expressed frustration at French delays" in c.quote for c in answer.citations)
@@ -55,12 +61,15 @@ def test_a_follow_up_reads_the_rest_of_the_article_that_named_the_person(seeded)
     """The seed article names "Bruno Retailleau" in one chunk and says "Retailleau's
     departure" in the next: that chunk is his too, and holds the answer."""
     question = "Who was the former Interior Minister credited with a tougher approach?"
-    history = [{"role": "user", "content": question},
-               {"role": "assistant", "content": seeded.ask(question).text}]
+    history = [
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": seeded.ask(question).text},
+    ]
     answer = seeded.ask("What happened after he left the ministry?", history=history)
     assert "Bruno Retailleau" in answer.question
-    assert any("seemingly stalled following Retailleau's departure" in c.quote
-               for c in answer.citations)
+    assert any(
+        "seemingly stalled following Retailleau's departure" in c.quote for c in answer.citations
+    )
 
 
 def test_a_follow_up_stays_with_the_article_the_previous_answer_quoted(fresh, tmp_path):
@@ -69,29 +78,40 @@ def test_a_follow_up_stays_with_the_article_the_previous_answer_quoted(fresh, tm
         (tmp_path / f"{town}.txt").write_text(
             f"{town} council budget\n\nThe council of {town} met on Tuesday evening. "
             f"Councillors approved a budget of {budget} for new parks. "
-            f"The money will go first to {park}, which reopens in spring.\n")
+            f"The money will go first to {park}, which reopens in spring.\n"
+        )
     fresh.ingest([tmp_path])
     question = "What budget did the council approve?"
     for town, budget in (("Northby", "£2m"), ("Southby", "£5m")):
         focus = (f"The council of {town} met on Tuesday evening.",)
         top = fresh.retriever.search(question, 2, focus).passages[0]
         assert top.chunk.title == f"{town} council budget"
-        history = [{"role": "user", "content": f"When did the {town} council meet?"},
-                   {"role": "assistant", "content": f"{focus[0]} [1]"}]
+        history = [
+            {"role": "user", "content": f"When did the {town} council meet?"},
+            {"role": "assistant", "content": f"{focus[0]} [1]"},
+        ]
         answer = fresh.ask(question, history=history)
         assert budget in answer.citations[0].quote
 
 
-@pytest.mark.parametrize("question, message", [
-    ("", "empty"), ("   \n\t ", "empty"), ("x" * 1001, "too long"), (None, "must be text"),
-])
+@pytest.mark.parametrize(
+    "question, message",
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("x" * 1001, "too long"),
+        (None, "must be text"),
+    ],
+)
 def test_bad_questions_get_clear_errors(seeded, question, message):
     with pytest.raises(InvalidQuestion, match=message):
         seeded.ask(question)
 
 
-@pytest.mark.parametrize("history", ["not a list", [{"role": "system", "content": "x"}],
-                                     [{"role": "user"}], [["user", "hi"]]])
+@pytest.mark.parametrize(
+    "history",
+    ["not a list", [{"role": "system", "content": "x"}], [{"role": "user"}], [["user", "hi"]]],
+)
 def test_bad_history_gets_a_clear_error(seeded, history):
     with pytest.raises(InvalidQuestion, match="history"):
         seeded.ask("Who is Martin Hewitt?", history=history)
@@ -104,9 +124,11 @@ def test_bad_k_gets_a_clear_error(seeded, k):
 
 
 def test_the_same_article_under_two_ids_is_cited_once(fresh, tmp_path):
-    story = ("Schools to take part in mock poll\n\nRecord numbers of schools across the UK are "
-             "to take part in a mock general election backed by the government. Some 600 schools "
-             "have already signed up for the Y Vote Mock Elections 2005.\n")
+    story = (
+        "Schools to take part in mock poll\n\nRecord numbers of schools across the UK are "
+        "to take part in a mock general election backed by the government. Some 600 schools "
+        "have already signed up for the Y Vote Mock Elections 2005.\n"
+    )
     (tmp_path / "a.txt").write_text(story)
     (tmp_path / "b.txt").write_text(story)
     fresh.ingest([tmp_path])
@@ -152,19 +174,35 @@ def test_an_answerer_given_to_the_assistant_answers_from_the_retrieval(tmp_path)
 
 def test_the_top_articles_chunks_read_beside_it_are_its_neighbours(fresh, tmp_path):
     """A long article: the chunks read with the top one are those around it."""
-    topics = ["harbour dredging", "school meals", "bus timetables", "library hours",
-              "park benches", "street lighting", "recycling bins", "cycle lanes",
-              "market stalls", "swimming pool", "museum roof", "town hall clock"]
-    paragraphs = [" ".join(f"The council discussed {topic} at length on day {n}, item {i}."
-                           for i in range(12)) for n, topic in enumerate(topics)]
+    topics = [
+        "harbour dredging",
+        "school meals",
+        "bus timetables",
+        "library hours",
+        "park benches",
+        "street lighting",
+        "recycling bins",
+        "cycle lanes",
+        "market stalls",
+        "swimming pool",
+        "museum roof",
+        "town hall clock",
+    ]
+    paragraphs = [
+        " ".join(
+            f"The council discussed {topic} at length on day {n}, item {i}." for i in range(12)
+        )
+        for n, topic in enumerate(topics)
+    ]
     (tmp_path / "minutes.txt").write_text("Council minutes\n\n" + "\n\n".join(paragraphs))
     fresh.ingest([tmp_path / "minutes.txt"])
     retrieval = fresh.retriever.search("What was said about the swimming pool?", 1)
     top, *siblings = retrieval.passages
     assert "swimming pool" in top.chunk.text
     assert siblings and all(p.sibling for p in siblings)
-    chunks = sorted(fresh.store.article_chunks(top.chunk.article_id, 200).values(),
-                    key=lambda c: c[0].start)
+    chunks = sorted(
+        fresh.store.article_chunks(top.chunk.article_id, 200).values(), key=lambda c: c[0].start
+    )
     assert len(chunks) > 6  # long enough for "first chunks" and "neighbours" to differ
     order = [c.id for c, _ in chunks]
     at = order.index(top.chunk.id)

@@ -11,7 +11,9 @@ LIMIT = 1_000_000
 
 def test_latin1_file_keeps_its_pound_signs(tmp_path):
     path = tmp_path / "mutu.txt"
-    path.write_bytes("Chelsea sack Mutu\n\nMutu was a £15.8m signing from Parma.\n".encode("latin-1"))
+    path.write_bytes(
+        "Chelsea sack Mutu\n\nMutu was a £15.8m signing from Parma.\n".encode("latin-1")
+    )
     result = load_file(path, LIMIT)
     assert not result.failures
     article = result.articles[0]
@@ -28,11 +30,17 @@ def test_utf8_with_bom_and_windows_newlines():
 
 def test_markdown_front_matter(tmp_path):
     path = tmp_path / "story.md"
-    path.write_text("---\ntitle: A story\nsource: The Paper\nurl: https://example.org/a\n"
-                    "published: 2025-07-10\n---\nFirst line of the body.\n\nSecond paragraph.\n")
+    path.write_text(
+        "---\ntitle: A story\nsource: The Paper\nurl: https://example.org/a\n"
+        "published: 2025-07-10\n---\nFirst line of the body.\n\nSecond paragraph.\n"
+    )
     article = load_file(path, LIMIT).articles[0]
     assert (article.title, article.source, article.url, article.published) == (
-        "A story", "The Paper", "https://example.org/a", "2025-07-10")
+        "A story",
+        "The Paper",
+        "https://example.org/a",
+        "2025-07-10",
+    )
     assert article.text.startswith("First line of the body.")
 
 
@@ -46,10 +54,12 @@ def test_text_without_a_headline_takes_the_file_name(tmp_path):
 
 def test_html_readable_text_and_title(tmp_path):
     path = tmp_path / "page.html"
-    path.write_text("<html><head><title>Port deal signed</title><script>var x=1;</script>"
-                    "<style>p{color:red}</style></head><body><nav>Home | News</nav>"
-                    "<h1>Port deal signed</h1><p>The deal was signed on Monday &amp; "
-                    "praised.</p><p>Workers welcomed it.</p><footer>(c) site</footer></body></html>")
+    path.write_text(
+        "<html><head><title>Port deal signed</title><script>var x=1;</script>"
+        "<style>p{color:red}</style></head><body><nav>Home | News</nav>"
+        "<h1>Port deal signed</h1><p>The deal was signed on Monday &amp; "
+        "praised.</p><p>Workers welcomed it.</p><footer>(c) site</footer></body></html>"
+    )
     article = load_file(path, LIMIT).articles[0]
     assert article.title == "Port deal signed"
     assert article.text == "The deal was signed on Monday & praised.\n\nWorkers welcomed it."
@@ -57,11 +67,19 @@ def test_html_readable_text_and_title(tmp_path):
 
 def test_jsonl_records_load_and_bad_lines_are_reported(tmp_path):
     path = tmp_path / "news.jsonl"
-    lines = [json.dumps({"id": "bbc-business-001", "category": "business",
-                         "title": "Ad sales boost profit", "text": "Profits jumped."}),
-             "{not json",
-             json.dumps({"id": "x2", "title": "No text"}),
-             json.dumps({"id": "x3", "text": "Headline here\n\nBody text follows."})]
+    lines = [
+        json.dumps(
+            {
+                "id": "bbc-business-001",
+                "category": "business",
+                "title": "Ad sales boost profit",
+                "text": "Profits jumped.",
+            }
+        ),
+        "{not json",
+        json.dumps({"id": "x2", "title": "No text"}),
+        json.dumps({"id": "x3", "text": "Headline here\n\nBody text follows."}),
+    ]
     path.write_text("\n".join(lines) + "\n")
     result = load_file(path, LIMIT)
     assert [a.id for a in result.articles] == ["bbc-business-001", "x3"]
@@ -73,7 +91,9 @@ def test_jsonl_records_load_and_bad_lines_are_reported(tmp_path):
 
 def test_json_list_of_records(tmp_path):
     path = tmp_path / "news.json"
-    path.write_text(json.dumps([{"title": "One", "text": "First."}, {"title": "Two", "text": "Second."}]))
+    path.write_text(
+        json.dumps([{"title": "One", "text": "First."}, {"title": "Two", "text": "Second."}])
+    )
     result = load_file(path, LIMIT)
     assert [a.title for a in result.articles] == ["One", "Two"]
     assert len({a.id for a in result.articles}) == 2
@@ -85,8 +105,7 @@ def test_bad_files_are_reported_with_reasons(tmp_path):
     (tmp_path / "big.txt").write_text("word " * 1000)
     (tmp_path / "bad.md").write_text("---\ntitle: [unclosed\n---\nBody.\n")
     (tmp_path / "folder.txt").mkdir()
-    reasons = {p.name: load_file(p, 2000).failures[0].reason
-               for p in sorted(tmp_path.iterdir())}
+    reasons = {p.name: load_file(p, 2000).failures[0].reason for p in sorted(tmp_path.iterdir())}
     assert reasons["empty.txt"] == "empty file"
     assert reasons["binary.txt"].startswith("binary file")
     assert reasons["big.txt"].startswith("too large (5,000 bytes")
@@ -122,16 +141,27 @@ def test_records_without_an_id_never_share_one(tmp_path):
 
 
 def test_a_users_own_id_is_kept_exactly_as_given(tmp_path):
-    result = _records(tmp_path, [{"id": "Doc 1", "text": "One."}, {"id": "doc-1", "text": "Two."},
-                                 {"id": 42, "text": "Three."}])
+    result = _records(
+        tmp_path,
+        [
+            {"id": "Doc 1", "text": "One."},
+            {"id": "doc-1", "text": "Two."},
+            {"id": 42, "text": "Three."},
+        ],
+    )
     assert [a.id for a in result.articles] == ["Doc 1", "doc-1", "42"]
 
 
 def test_bad_ids_are_reported_and_the_other_records_kept(tmp_path):
-    result = _records(tmp_path, [{"id": "x" * 201, "text": "Too long."},
-                                 {"id": ["a"], "text": "Not text."},
-                                 {"id": "tab\there", "text": "Control character."},
-                                 {"id": "fine", "text": "Kept."}])
+    result = _records(
+        tmp_path,
+        [
+            {"id": "x" * 201, "text": "Too long."},
+            {"id": ["a"], "text": "Not text."},
+            {"id": "tab\there", "text": "Control character."},
+            {"id": "fine", "text": "Kept."},
+        ],
+    )
     assert [a.id for a in result.articles] == ["fine"]
     reasons = " | ".join(f.reason for f in result.failures)
     assert "too long" in reasons and "text or a whole number" in reasons and "control" in reasons

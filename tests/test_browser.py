@@ -18,8 +18,16 @@ from tests.server_helpers import ROOT, running_app, static_server
 pytestmark = pytest.mark.slow  # a real server and headless Chromium
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+]
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 
 
@@ -56,8 +64,12 @@ def _record_requests(page) -> list[str]:
 
 def _outside(urls: list[str], *origins: str) -> list[str]:
     allowed = {urlparse(o).netloc for o in origins}
-    return [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss")
-            and urlparse(u).netloc not in allowed]
+    return [
+        u
+        for u in urls
+        if urlparse(u).scheme in ("http", "https", "ws", "wss")
+        and urlparse(u).netloc not in allowed
+    ]
 
 
 @pytest.mark.parametrize("width, height, name", [(1280, 900, "desktop"), (390, 844, "phone")])
@@ -103,7 +115,7 @@ def test_html_in_questions_is_shown_as_text(served, browser):
     box.wait_for(timeout=60_000)
     box.fill('<img src=x onerror="alert(1)"> <b>bold</b> taxi boats?')
     box.press("Enter")
-    page.get_by_text('<b>bold</b>', exact=False).first.wait_for(timeout=60_000)
+    page.get_by_text("<b>bold</b>", exact=False).first.wait_for(timeout=60_000)
     page.wait_for_timeout(500)
     assert dialogs == []
     assert page.locator("#qa-chat img[src='x']").count() == 0
@@ -113,9 +125,11 @@ def test_html_in_questions_is_shown_as_text(served, browser):
 def test_upload_in_the_chat_is_answerable_at_once(browser, tmp_path_factory):
     base = tmp_path_factory.mktemp("uploads")
     story = base / "ferry-strike.md"
-    story.write_text("---\ntitle: Ferry strike ends\nsource: Harbour Gazette\n---\n"
-                     "The ferry strike in Calais ended on Tuesday after the unions accepted "
-                     "a 4% pay rise.\n")
+    story.write_text(
+        "---\ntitle: Ferry strike ends\nsource: Harbour Gazette\n---\n"
+        "The ferry strike in Calais ended on Tuesday after the unions accepted "
+        "a 4% pay rise.\n"
+    )
     with running_app(base / "index", QA_ALLOW_UPLOADS="true") as app_url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(app_url)

@@ -26,9 +26,21 @@ def chroma_url(tmp_path):
         pytest.fail("the chroma command (from the chromadb package) is missing")
     port = free_port()
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    process = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "chroma"),
-                                "--host", "127.0.0.1", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            chroma,
+            "run",
+            "--path",
+            str(tmp_path / "chroma"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -51,8 +63,13 @@ def test_two_processes_share_one_chroma_server(chroma_url, tmp_path):
     env = {**os.environ, "QA_CHROMA_URL": chroma_url, "QA_INDEX_DIR": str(tmp_path / "writer")}
 
     def ingest_elsewhere(path) -> None:
-        done = subprocess.run([sys.executable, "-m", "qa.cli", "ingest", str(path)], env=env,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "qa.cli", "ingest", str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
 
     ingest_elsewhere(SEEDS)

@@ -15,10 +15,17 @@ def embedder():
 
 
 def test_sentences_respect_abbreviations_and_initials():
-    text = "Mr. Smith met Dr. Jones at 3.30 p.m. on Monday. J. K. Rowling was there! Was it U.S. policy? Yes."
+    text = (
+        "Mr. Smith met Dr. Jones at 3.30 p.m. on Monday. J. K. Rowling was there! "
+        "Was it U.S. policy? Yes."
+    )
     sentences = [text[s:e] for s, e in split_sentences(text)]
-    assert sentences == ["Mr. Smith met Dr. Jones at 3.30 p.m. on Monday.",
-                         "J. K. Rowling was there!", "Was it U.S. policy?", "Yes."]
+    assert sentences == [
+        "Mr. Smith met Dr. Jones at 3.30 p.m. on Monday.",
+        "J. K. Rowling was there!",
+        "Was it U.S. policy?",
+        "Yes.",
+    ]
 
 
 @pytest.mark.slow
@@ -50,12 +57,14 @@ def test_no_chunk_exceeds_the_model_limit_even_for_giant_sentences(embedder):
     chunks = make_chunks("long", text, embedder.count_tokens, limit)
     sizes = embedder.count_tokens([c.text for c in chunks])
     assert max(sizes) <= limit
-    assert "".join(text[s:e] for c in chunks for s, e in c.sentences).replace(" ", "") == \
-        text.replace(" ", "")
+    assert "".join(text[s:e] for c in chunks for s, e in c.sentences).replace(
+        " ", ""
+    ) == text.replace(" ", "")
     # and the model really sees all of it: nothing truncated when embedded
-    vectors = embedder.encode_passages([c.text for c in chunks],
-                                       [[(s - c.start, e - c.start) for s, e in c.sentences]
-                                        for c in chunks])
+    vectors = embedder.encode_passages(
+        [c.text for c in chunks],
+        [[(s - c.start, e - c.start) for s, e in c.sentences] for c in chunks],
+    )
     assert len(vectors) == len(chunks)
 
 

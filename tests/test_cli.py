@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import subprocess
 import sys
+
+import pytest
 
 from tests.conftest import SEEDS
 
@@ -14,8 +14,12 @@ pytestmark = pytest.mark.slow  # the CLI in subprocesses with the real model
 
 
 def run(*args: str, index) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qa.cli", "--index", str(index), *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", "--index", str(index), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_ingest_ask_stats_and_errors(tmp_path):
@@ -29,8 +33,9 @@ def test_ingest_ask_stats_and_errors(tmp_path):
     assert ask.returncode == 0, ask.stderr
     answer = json.loads(ask.stdout)
     assert answer["grounded"] is True and answer["mode"] == "extractive"
-    assert {"number", "article_id", "title", "source", "quote", "start", "end", "score"} <= \
-        set(answer["citations"][0])
+    assert {"number", "article_id", "title", "source", "quote", "start", "end", "score"} <= set(
+        answer["citations"][0]
+    )
 
     plain = run("ask", "What is the capital of Australia?", index=index)
     assert plain.returncode == 0 and "don't say" in plain.stdout
@@ -48,14 +53,19 @@ def test_usage_errors_exit_2(tmp_path):
     assert run("frobnicate", index=tmp_path).returncode == 2
 
 
-
 def test_bad_reader_settings_are_one_line_errors(tmp_path):
-    bad_eval = run("eval", str(tmp_path / "q.jsonl"), "--readers", "default,psychic", index=tmp_path)
+    bad_eval = run(
+        "eval", str(tmp_path / "q.jsonl"), "--readers", "default,psychic", index=tmp_path
+    )
     assert bad_eval.returncode == 2
     assert "--readers: takes default, accurate, fast" in bad_eval.stderr
     assert "Traceback" not in bad_eval.stderr
-    env_bad = subprocess.run([sys.executable, "-m", "qa.cli", "--index", str(tmp_path), "stats"],
-                             capture_output=True, text=True, timeout=300,
-                             env={**__import__("os").environ, "QA_READER": "psychic"})
+    env_bad = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "--index", str(tmp_path), "stats"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "QA_READER": "psychic"},
+    )
     assert env_bad.returncode == 1  # a configuration error, as for every other QA_* value
     assert "QA_READER must be one of" in env_bad.stderr and "Traceback" not in env_bad.stderr

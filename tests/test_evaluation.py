@@ -17,24 +17,38 @@ SEED_REFUSAL_FLOOR = 0.66
 
 
 def _outcome(articles, answer="", quotes=(), grounded=True, confidence=0.9, ms=10.0):
-    return Outcome(list(articles), [f"text of {a}" for a in articles], answer, list(quotes),
-                   grounded, confidence, ms)
+    return Outcome(
+        list(articles),
+        [f"text of {a}" for a in articles],
+        answer,
+        list(quotes),
+        grounded,
+        confidence,
+        ms,
+    )
 
 
 def test_scores_are_exact_on_known_outcomes():
-    questions = [EvalQuestion("q1", ("Paris",), True, "a"),
-                 EvalQuestion("q2", ("1066",), True, "b"),
-                 EvalQuestion("q3", ("Rome",), True, "c"),
-                 EvalQuestion("q4", (), False, "a"),
-                 EvalQuestion("q5", (), False, "b")]
-    outcomes = [_outcome(["a", "x"], "It is Paris. [1]", ["It is Paris."], ms=10),
-                _outcome(["x", "y", "z", "w", "v", "b"], "In 1066 [1]", ["Long ago"], ms=20),
-                _outcome(["x"], "No idea", [], grounded=False, confidence=0.1, ms=30),
-                _outcome(["a"], "refused", [], grounded=False, confidence=0.2, ms=40),
-                _outcome(["b"], "answered", ["q"], grounded=True, confidence=0.8, ms=50)]
+    questions = [
+        EvalQuestion("q1", ("Paris",), True, "a"),
+        EvalQuestion("q2", ("1066",), True, "b"),
+        EvalQuestion("q3", ("Rome",), True, "c"),
+        EvalQuestion("q4", (), False, "a"),
+        EvalQuestion("q5", (), False, "b"),
+    ]
+    outcomes = [
+        _outcome(["a", "x"], "It is Paris. [1]", ["It is Paris."], ms=10),
+        _outcome(["x", "y", "z", "w", "v", "b"], "In 1066 [1]", ["Long ago"], ms=20),
+        _outcome(["x"], "No idea", [], grounded=False, confidence=0.1, ms=30),
+        _outcome(["a"], "refused", [], grounded=False, confidence=0.2, ms=40),
+        _outcome(["b"], "answered", ["q"], grounded=True, confidence=0.8, ms=50),
+    ]
     report = score("test", questions, outcomes, refuses=True)
-    assert report.recall == {1: pytest.approx(1 / 3), 5: pytest.approx(1 / 3),
-                             10: pytest.approx(2 / 3)}
+    assert report.recall == {
+        1: pytest.approx(1 / 3),
+        5: pytest.approx(1 / 3),
+        10: pytest.approx(2 / 3),
+    }
     assert report.mrr == pytest.approx((1 + 1 / 6) / 3)
     assert report.answer_hit_rate == pytest.approx(2 / 3)
     assert report.citation_hit_rate == pytest.approx(1 / 3)
@@ -54,22 +68,59 @@ def test_answer_matching_is_squad_style():
 
 @pytest.mark.slow
 def test_tiny_squad_run_gets_the_known_numbers(tmp_path):
-    squad = {"data": [{"title": "Ferries", "paragraphs": [
-        {"context": "The ferry strike in Calais ended on Tuesday after the unions accepted "
-                    "a 4% pay rise.",
-         "qas": [{"question": "Why did the ferry strike in Calais end?", "is_impossible": False,
-                  "answers": [{"text": "the unions accepted a 4% pay rise"}]},
-                 {"question": "What is the capital of Australia?", "is_impossible": True,
-                  "answers": []}]}]},
-        {"title": "Volcanoes", "paragraphs": [
-            {"context": "Mount Etna erupted on Sunday, sending ash over Catania airport, "
-                        "which closed for six hours.",
-             "qas": [{"question": "How long was Catania airport closed?", "is_impossible": False,
-                      "answers": [{"text": "six hours"}]}]}]}]}
+    squad = {
+        "data": [
+            {
+                "title": "Ferries",
+                "paragraphs": [
+                    {
+                        "context": "The ferry strike in Calais ended on Tuesday after the unions "
+                        "accepted a 4% pay rise.",
+                        "qas": [
+                            {
+                                "question": "Why did the ferry strike in Calais end?",
+                                "is_impossible": False,
+                                "answers": [{"text": "the unions accepted a 4% pay rise"}],
+                            },
+                            {
+                                "question": "What is the capital of Australia?",
+                                "is_impossible": True,
+                                "answers": [],
+                            },
+                        ],
+                    }
+                ],
+            },
+            {
+                "title": "Volcanoes",
+                "paragraphs": [
+                    {
+                        "context": "Mount Etna erupted on Sunday, sending ash over Catania "
+                        "airport, which closed for six hours.",
+                        "qas": [
+                            {
+                                "question": "How long was Catania airport closed?",
+                                "is_impossible": False,
+                                "answers": [{"text": "six hours"}],
+                            }
+                        ],
+                    }
+                ],
+            },
+        ]
+    }
     dataset = tmp_path / "tiny-squad.json"
     dataset.write_text(json.dumps(squad))
-    reports, text = evaluate(dataset, None, None, 7, tmp_path / "out", baseline=False,
-                             progress=False, workdir=tmp_path / "work")
+    reports, text = evaluate(
+        dataset,
+        None,
+        None,
+        7,
+        tmp_path / "out",
+        baseline=False,
+        progress=False,
+        workdir=tmp_path / "work",
+    )
     ours = reports[0]
     assert (ours.answerable, ours.unanswerable) == (2, 1)
     assert ours.recall[1] == 1.0 and ours.mrr == 1.0
@@ -82,8 +133,16 @@ def test_tiny_squad_run_gets_the_known_numbers(tmp_path):
 
 @pytest.mark.slow
 def test_seed_questions_stay_above_the_measured_floor(tmp_path):
-    reports, text = evaluate(SEED_QUESTIONS, [str(SEEDS)], None, 7, tmp_path / "out",
-                             baseline=False, progress=False, workdir=tmp_path / "work")
+    reports, text = evaluate(
+        SEED_QUESTIONS,
+        [str(SEEDS)],
+        None,
+        7,
+        tmp_path / "out",
+        baseline=False,
+        progress=False,
+        workdir=tmp_path / "work",
+    )
     ours = reports[0]
     assert ours.answerable >= 15 and ours.unanswerable >= 5
     assert ours.answer_hit_rate >= SEED_ANSWER_HIT_FLOOR, text
@@ -92,20 +151,42 @@ def test_seed_questions_stay_above_the_measured_floor(tmp_path):
 
 @pytest.mark.slow
 def test_question_kinds_get_rows_and_conversations_are_asked_turn_by_turn(tmp_path):
-    rows = [{"question": "Who is in charge of border security in the UK?",
-             "expect_any": ["Martin Hewitt"], "kind": "who"},
-            {"question": "Why did they back away?", "kind": "followup",
-             "history_questions": ["What did France promise in July?"],
-             "expect_any": ["political turmoil"]},
-            {"question": "What is the capital of Australia?", "answerable": False,
-             "kind": "unanswerable"}]
+    rows = [
+        {
+            "question": "Who is in charge of border security in the UK?",
+            "expect_any": ["Martin Hewitt"],
+            "kind": "who",
+        },
+        {
+            "question": "Why did they back away?",
+            "kind": "followup",
+            "history_questions": ["What did France promise in July?"],
+            "expect_any": ["political turmoil"],
+        },
+        {
+            "question": "What is the capital of Australia?",
+            "answerable": False,
+            "kind": "unanswerable",
+        },
+    ]
     dataset = tmp_path / "kinds.jsonl"
     dataset.write_text("\n".join(json.dumps(r) for r in rows))
-    reports, text = evaluate(dataset, [str(SEEDS)], None, 7, tmp_path / "out", baseline=False,
-                             progress=False, workdir=tmp_path / "work")
+    reports, text = evaluate(
+        dataset,
+        [str(SEEDS)],
+        None,
+        7,
+        tmp_path / "out",
+        baseline=False,
+        progress=False,
+        workdir=tmp_path / "work",
+    )
     by_name = {r.system.strip(): r for r in reports}
-    assert set(by_name) == {"Article QA (default)", "Article QA (default) · who",
-                            "Article QA (default) · followup",
-                            "Article QA (default) · unanswerable"}, text
+    assert set(by_name) == {
+        "Article QA (default)",
+        "Article QA (default) · who",
+        "Article QA (default) · followup",
+        "Article QA (default) · unanswerable",
+    }, text
     assert by_name["Article QA (default) · followup"].answer_hit_rate == 1.0, text
     assert by_name["Article QA (default)"].refusal_recall == 1.0, text

@@ -35,22 +35,31 @@ def app_url(tmp_path_factory):
 
 
 def _post_articles(url: str, files: list[tuple[str, bytes]], **params) -> httpx.Response:
-    return httpx.post(f"{url}/api/articles", headers=AUTH, params=params, timeout=120,
-                      files=[("files", (name, data)) for name, data in files])
+    return httpx.post(
+        f"{url}/api/articles",
+        headers=AUTH,
+        params=params,
+        timeout=120,
+        files=[("files", (name, data)) for name, data in files],
+    )
 
 
 # The bad-input matrix --------------------------------------------------------------
 
+
 def test_text_plain_ask_is_a_4xx_json_error(app_url):
-    reply = httpx.post(f"{app_url}/api/ask", content=b"\xff\xfe not json",
-                       headers={"content-type": "text/plain"})
+    reply = httpx.post(
+        f"{app_url}/api/ask", content=b"\xff\xfe not json", headers={"content-type": "text/plain"}
+    )
     assert 400 <= reply.status_code < 500 and "error" in reply.json()
 
 
 def test_a_record_with_an_unpaired_surrogate_is_reported_and_the_rest_kept(app_url):
-    lines = ['{"title": "Ferry timetable", "text": "The Dover ferry sails at noon."}',
-             '{"title": "Broken", "text": "Bad \\ud800 text."}',
-             '{"title": "Rail timetable", "text": "The night train leaves at ten."}']
+    lines = [
+        '{"title": "Ferry timetable", "text": "The Dover ferry sails at noon."}',
+        '{"title": "Broken", "text": "Bad \\ud800 text."}',
+        '{"title": "Rail timetable", "text": "The night train leaves at ten."}',
+    ]
     report = _post_articles(app_url, [("mixed.jsonl", "\n".join(lines).encode())]).json()
     assert len(report["added"]) == 2
     assert [f["name"] for f in report["failed"]] == ["mixed.jsonl line 2"]
@@ -59,18 +68,29 @@ def test_a_record_with_an_unpaired_surrogate_is_reported_and_the_rest_kept(app_u
 
 def test_lower_case_bearer_is_accepted_and_a_wrong_token_is_not(app_url):
     body = {"articles": [{"title": "Case note", "text": "Bearer schemes ignore case."}]}
-    ok = httpx.post(f"{app_url}/api/articles", json=body, timeout=60,
-                    headers={"Authorization": f"bearer {TOKEN}"})
+    ok = httpx.post(
+        f"{app_url}/api/articles",
+        json=body,
+        timeout=60,
+        headers={"Authorization": f"bearer {TOKEN}"},
+    )
     assert ok.status_code == 200
-    wrong = httpx.post(f"{app_url}/api/articles", json=body,
-                       headers={"Authorization": f"bearer {TOKEN}x"})
+    wrong = httpx.post(
+        f"{app_url}/api/articles", json=body, headers={"Authorization": f"bearer {TOKEN}x"}
+    )
     assert wrong.status_code == 401 and "token" in wrong.json()["error"]
 
 
-@pytest.mark.parametrize("method, path, status", [
-    ("GET", "/api/nothing-here", 404), ("POST", "/api/ask/extra", 404),
-    ("DELETE", "/api/stats", 405), ("TRACE", "/healthz", 405), ("PUT", "/api/ask", 405),
-])
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("GET", "/api/nothing-here", 404),
+        ("POST", "/api/ask/extra", 404),
+        ("DELETE", "/api/stats", 405),
+        ("TRACE", "/healthz", 405),
+        ("PUT", "/api/ask", 405),
+    ],
+)
 def test_unknown_routes_and_methods_get_json_errors(app_url, method, path, status):
     reply = httpx.request(method, f"{app_url}{path}")
     assert reply.status_code == status and "error" in reply.json()
@@ -89,14 +109,17 @@ def test_declared_oversized_ask_body_is_refused_before_reading(app_url):
     """A client announcing 500 MB gets 413 at once (raw socket: httpx won't lie)."""
     host, port = app_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as conn:
-        conn.sendall(b"POST /api/ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 500000000\r\n\r\n{")
+        conn.sendall(
+            b"POST /api/ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 500000000\r\n\r\n{"
+        )
         head = _read_response(conn)
     assert head.startswith("HTTP/1.1 413") and "too large" in head
 
 
-def _stream_until_answered(app_url: str, path: str, headers: str,
-                           most: int = 64 * 1024 * 1024) -> tuple[str, int]:
+def _stream_until_answered(
+    app_url: str, path: str, headers: str, most: int = 64 * 1024 * 1024
+) -> tuple[str, int]:
     """Send a chunked body of up to ``most`` bytes, stopping when the server answers.
 
     Returns the response head and how many body bytes were sent by then.
@@ -105,8 +128,10 @@ def _stream_until_answered(app_url: str, path: str, headers: str,
     sent, chunk = 0, b" " * 65_536
     frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
     with socket.create_connection((host, int(port)), timeout=60) as conn:
-        conn.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\n{headers}"
-                     "Transfer-Encoding: chunked\r\n\r\n".encode())
+        conn.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\n{headers}"
+            "Transfer-Encoding: chunked\r\n\r\n".encode()
+        )
         while sent < most:
             if select.select([conn], [], [], 0)[0]:
                 break
@@ -129,10 +154,13 @@ def _read_response(conn: socket.socket) -> str:
     return b"".join(parts).decode("latin-1")
 
 
-@pytest.mark.parametrize("path, headers", [
-    ("/api/ask", "Content-Type: application/json\r\n"),
-    ("/api/articles", f"Content-Type: application/json\r\nAuthorization: Bearer {TOKEN}\r\n"),
-])
+@pytest.mark.parametrize(
+    "path, headers",
+    [
+        ("/api/ask", "Content-Type: application/json\r\n"),
+        ("/api/articles", f"Content-Type: application/json\r\nAuthorization: Bearer {TOKEN}\r\n"),
+    ],
+)
 def test_streamed_oversized_bodies_are_cut_off_as_they_arrive(app_url, path, headers):
     head, sent = _stream_until_answered(app_url, path, headers)
     assert head.startswith("HTTP/1.1 413"), head[:200]
@@ -141,16 +169,19 @@ def test_streamed_oversized_bodies_are_cut_off_as_they_arrive(app_url, path, hea
 
 
 def test_gradio_upload_route_is_closed_when_uploads_are_off(app_url):
-    reply = httpx.post(f"{app_url}/gradio_api/upload",
-                       files=[("files", ("a.txt", b"fill the disk"))])
+    reply = httpx.post(
+        f"{app_url}/gradio_api/upload", files=[("files", ("a.txt", b"fill the disk"))]
+    )
     assert reply.status_code == 403 and "uploads are disabled" in reply.json()["error"]
 
 
 def test_yaml_alias_bomb_is_refused_quickly(app_url):
-    bomb = ("---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-            "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
-            "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ntitle: [*d, *d, *d, *d, *d, *d, *d, *d]\n"
-            "---\nBody.\n")
+    bomb = (
+        "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ntitle: [*d, *d, *d, *d, *d, *d, *d, *d]\n"
+        "---\nBody.\n"
+    )
     report = _post_articles(app_url, [("bomb.md", bomb.encode())]).json()
     assert "alias" in report["failed"][0]["reason"] and not report["added"]
 
@@ -163,8 +194,12 @@ def test_deeply_nested_json_is_reported_not_a_crash(app_url):
 def test_a_runaway_title_is_trimmed(app_url):
     title = " ".join(f"word{i}" for i in range(5_000))
     body = "Shipping firms reported record freight volumes through the port of Antwerp."
-    report = httpx.post(f"{app_url}/api/articles", headers=AUTH, timeout=120, json={
-        "articles": [{"id": "runaway-title", "title": title, "text": body}]}).json()
+    report = httpx.post(
+        f"{app_url}/api/articles",
+        headers=AUTH,
+        timeout=120,
+        json={"articles": [{"id": "runaway-title", "title": title, "text": body}]},
+    ).json()
     assert report["added"] == ["runaway-title"]
     found = httpx.get(f"{app_url}/api/search", params={"q": "Antwerp freight volumes"}).json()
     shown = [p["title"] for p in found["passages"] if p["article_id"] == "runaway-title"]
@@ -173,13 +208,16 @@ def test_a_runaway_title_is_trimmed(app_url):
 
 def test_writes_are_jobs_that_can_be_followed(app_url):
     body = {"articles": [{"title": "Job note", "text": "A write followed as a job."}]}
-    queued = httpx.post(f"{app_url}/api/articles", params={"wait": "false"}, json=body,
-                        headers=AUTH, timeout=30)
+    queued = httpx.post(
+        f"{app_url}/api/articles", params={"wait": "false"}, json=body, headers=AUTH, timeout=30
+    )
     assert queued.status_code == 202
     job_id = queued.json()["id"]
     deadline = time.monotonic() + 120
-    while (job := httpx.get(f"{app_url}/api/jobs/{job_id}", headers=AUTH).json())["status"] \
-            not in ("done", "failed"):
+    while (job := httpx.get(f"{app_url}/api/jobs/{job_id}", headers=AUTH).json())["status"] not in (
+        "done",
+        "failed",
+    ):
         assert time.monotonic() < deadline, job
         time.sleep(0.2)
     assert job["status"] == "done" and job["report"]["added"] + job["report"]["unchanged"]
@@ -190,15 +228,27 @@ def test_writes_are_jobs_that_can_be_followed(app_url):
 
 # Asks never wait on a write ----------------------------------------------------------
 
+
 def _distinct_articles(count: int, words: int, seed: int) -> list[dict]:
     """Articles of made-up but distinct text, so no vectors are reused."""
     rng = random.Random(seed)
-    vocabulary = [f"{a}{b}" for a in ("har", "fer", "por", "tra", "mar", "gal", "ven", "sol")
-                  for b in ("bour", "ry", "t", "in", "ket", "lery", "ue", "ar", "ace", "ion")]
-    return [{"id": f"load-{seed}-{n}", "title": f"Bulletin {n}",
-             "text": ". ".join(" ".join(rng.choice(vocabulary) for _ in range(12)).capitalize()
-                               for _ in range(words // 12)) + "."}
-            for n in range(count)]
+    vocabulary = [
+        f"{a}{b}"
+        for a in ("har", "fer", "por", "tra", "mar", "gal", "ven", "sol")
+        for b in ("bour", "ry", "t", "in", "ket", "lery", "ue", "ar", "ace", "ion")
+    ]
+    return [
+        {
+            "id": f"load-{seed}-{n}",
+            "title": f"Bulletin {n}",
+            "text": ". ".join(
+                " ".join(rng.choice(vocabulary) for _ in range(12)).capitalize()
+                for _ in range(words // 12)
+            )
+            + ".",
+        }
+        for n in range(count)
+    ]
 
 
 def _timed(call) -> float:
@@ -209,16 +259,22 @@ def _timed(call) -> float:
 
 def test_asks_and_health_stay_prompt_while_a_big_upload_is_ingested(app_url):
     def ask() -> None:
-        reply = httpx.post(f"{app_url}/api/ask", timeout=300,
-                           json={"question": "What did France promise in July?"})
+        reply = httpx.post(
+            f"{app_url}/api/ask", timeout=300, json={"question": "What did France promise in July?"}
+        )
         assert reply.status_code == 200
 
     ask()  # warm
     quiet = statistics.median(_timed(ask) for _ in range(3))
     articles = _distinct_articles(180, 240, seed=5)
     articles[0]["title"] = " ".join(f"headline{i}" for i in range(5_000))
-    queued = httpx.post(f"{app_url}/api/articles", params={"wait": "false"}, headers=AUTH,
-                        json={"articles": articles}, timeout=60)
+    queued = httpx.post(
+        f"{app_url}/api/articles",
+        params={"wait": "false"},
+        headers=AUTH,
+        json={"articles": articles},
+        timeout=60,
+    )
     assert queued.status_code == 202, queued.text
     job_url = f"{app_url}/api/jobs/{queued.json()['id']}"
     while httpx.get(job_url, headers=AUTH).json()["status"] == "queued":
@@ -237,15 +293,30 @@ def test_asks_and_health_stay_prompt_while_a_big_upload_is_ingested(app_url):
 
 # Schemathesis against the running app ------------------------------------------------
 
+
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(app_url, tmp_path):
     """Generated requests per route (with the token): every response is described by
     the schema, none is a 5xx, schema-valid input is accepted and invalid refused."""
-    command = [str(Path(sys.executable).parent / "schemathesis"),
-               "--config-file", str(ROOT / "tests" / "data" / "schemathesis.toml"),
-               "run", f"{app_url}/openapi.json", "-H", f"Authorization: Bearer {TOKEN}",
-               "--checks", "all", "--max-response-time", "900",  # speed is benchmarked, not asserted
-               "--max-examples", "40", "--seed", "7",
-               "--request-timeout", "120", "--no-color"]
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "--config-file",
+        str(ROOT / "tests" / "data" / "schemathesis.toml"),
+        "run",
+        f"{app_url}/openapi.json",
+        "-H",
+        f"Authorization: Bearer {TOKEN}",
+        "--checks",
+        "all",
+        "--max-response-time",
+        "900",  # speed is benchmarked, not asserted
+        "--max-examples",
+        "40",
+        "--seed",
+        "7",
+        "--request-timeout",
+        "120",
+        "--no-color",
+    ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=1800, cwd=tmp_path)
     tail = run.stdout[-4000:]
     assert run.returncode == 0, tail

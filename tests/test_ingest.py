@@ -77,9 +77,13 @@ def test_bad_files_are_skipped_and_the_index_stays_intact(fresh, tmp_path):
 
 def test_latin1_article_is_answerable_with_its_pound_sign(fresh, tmp_path):
     path = tmp_path / "sport-199.txt"
-    path.write_bytes(("Chelsea sack Mutu\n\nChelsea have sacked Adrian Mutu after he failed a drugs "
-                      "test.\n\nChelsea have decided to write off a possible transfer fee for Mutu, "
-                      "a £15.8m signing from Parma last season.\n").encode("latin-1"))
+    path.write_bytes(
+        (
+            "Chelsea sack Mutu\n\nChelsea have sacked Adrian Mutu after he failed a drugs "
+            "test.\n\nChelsea have decided to write off a possible transfer fee for Mutu, "
+            "a £15.8m signing from Parma last season.\n"
+        ).encode("latin-1")
+    )
     report = fresh.ingest([path])
     assert report.notes == [f"{path}: decoded as cp1252"]
     answer = fresh.ask("How much did Chelsea pay Parma for Mutu?")
@@ -97,8 +101,10 @@ def test_opening_an_index_with_another_model_is_a_clear_error(tmp_path):
 
 def _vectors_by_chunk_text(assistant: Assistant) -> dict[str, tuple]:
     ids = [cid for entry in assistant.store.manifest().values() for cid in entry.chunk_ids]
-    return {chunk.text: (vector, chunk.sentence_vectors)
-            for chunk, vector in assistant.store.chunks(ids).values()}
+    return {
+        chunk.text: (vector, chunk.sentence_vectors)
+        for chunk, vector in assistant.store.chunks(ids).values()
+    }
 
 
 def test_edited_article_re_embeds_only_the_chunks_that_changed(fresh, tmp_path):
@@ -106,8 +112,10 @@ def test_edited_article_re_embeds_only_the_chunks_that_changed(fresh, tmp_path):
     shutil.copy(SEED_ARTICLE, path)
     first = fresh.ingest([path])
     assert first.chunks_added >= 3 and first.chunks_embedded == first.chunks_added
-    path.write_text(SEED_ARTICLE.read_text() + "\nThe mayor of Calais said the new patrol boats "
-                    "would arrive in the spring.\n")
+    path.write_text(
+        SEED_ARTICLE.read_text() + "\nThe mayor of Calais said the new patrol boats "
+        "would arrive in the spring.\n"
+    )
     edited = fresh.ingest([path])
     assert edited.updated and 1 <= edited.chunks_embedded < edited.chunks_added
     assert "reused identical vectors" in edited.summary()
@@ -144,8 +152,9 @@ def test_legacy_sentence_collection_is_dropped_but_a_users_own_is_kept(tmp_path)
 
     index = tmp_path / "index"
     Assistant(index_dir=index).ingest([SEED_ARTICLE])
-    client = chromadb.PersistentClient(path=str(index / "chroma"),
-                                       settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.PersistentClient(
+        path=str(index / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
 
     def reopen_and_list() -> set[str]:
         return {c.name for c in Assistant(index_dir=index).store._client.list_collections()}
@@ -155,8 +164,11 @@ def test_legacy_sentence_collection_is_dropped_but_a_users_own_is_kept(tmp_path)
     assert "articles-sentences" in reopen_and_list()
     client.delete_collection("articles-sentences")
     legacy = client.create_collection("articles-sentences", embedding_function=None)
-    legacy.add(ids=["x#0"], embeddings=[[0.1] * 384],
-               metadatas=[{"chunk_id": "x", "article_id": "a", "start": 0, "end": 1}])
+    legacy.add(
+        ids=["x#0"],
+        embeddings=[[0.1] * 384],
+        metadatas=[{"chunk_id": "x", "article_id": "a", "start": 0, "end": 1}],
+    )
     assert "articles-sentences" not in reopen_and_list()
 
 
@@ -177,8 +189,10 @@ def test_packed_sentence_vectors_round_trip():
 
 def _bm25_matches_the_store(assistant: Assistant) -> None:
     lexical, analyzer = assistant.lexical, assistant.retriever.analyzer
-    expected = {chunk_id: analyzer.terms(f"{title}\n{text}")
-                for chunk_id, title, text in assistant.store.iter_chunks()}
+    expected = {
+        chunk_id: analyzer.terms(f"{title}\n{text}")
+        for chunk_id, title, text in assistant.store.iter_chunks()
+    }
     assert dict(zip(lexical.ids, lexical._terms)) == expected
     assert lexical.revision == assistant.store.revision()
 

@@ -10,21 +10,31 @@ import pytest
 
 from qa.offline import OFFLINE_DEFAULTS, go_offline
 
-HEAVY = ("torch", "transformers", "sentence_transformers", "huggingface_hub", "gradio",
-         "chromadb", "onnxruntime")
+HEAVY = (
+    "torch",
+    "transformers",
+    "sentence_transformers",
+    "huggingface_hub",
+    "gradio",
+    "chromadb",
+    "onnxruntime",
+)
 
 
 def _run(code: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in OFFLINE_DEFAULTS}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
 def test_importing_qa_loads_nothing_heavy_and_sets_no_environment():
-    out = _run("import os, sys; before = dict(os.environ); import qa; "
-               f"print(os.environ == before, [m for m in {HEAVY!r} if m in sys.modules])")
+    out = _run(
+        "import os, sys; before = dict(os.environ); import qa; "
+        f"print(os.environ == before, [m for m in {HEAVY!r} if m in sys.modules])"
+    )
     assert out == "True []"
 
 
@@ -49,7 +59,9 @@ def test_go_offline_sets_defaults_and_keeps_what_the_user_set(monkeypatch):
 @pytest.mark.slow
 def test_the_hub_is_offline_when_the_model_and_the_ui_load():
     """The Hub reads its switch once, when imported: it must be set before that."""
-    out = _run("from qa.embeddings import Embedder; Embedder('all-MiniLM-L6-v2').dimension; "
-               "import qa.ui; import huggingface_hub.constants as c; "
-               "import os; print(c.HF_HUB_OFFLINE, os.environ['GRADIO_ANALYTICS_ENABLED'])")
+    out = _run(
+        "from qa.embeddings import Embedder; Embedder('all-MiniLM-L6-v2').dimension; "
+        "import qa.ui; import huggingface_hub.constants as c; "
+        "import os; print(c.HF_HUB_OFFLINE, os.environ['GRADIO_ANALYTICS_ENABLED'])"
+    )
     assert out == "True False"

@@ -28,14 +28,19 @@ def test_any_bytes_load_or_are_reported(data, suffix):
 @settings(max_examples=300, deadline=None)
 @given(title=ANY_TEXT, text=ANY_TEXT, suffix=SUFFIXES)
 def test_any_unicode_text_loads_or_is_reported(title, text, suffix):
-    for data in (f"{title}\n\n{text}".encode(), f"---\ntitle: {title}\n---\n{text}".encode(),
-                 json.dumps({"title": title, "text": text}).encode()):
+    for data in (
+        f"{title}\n\n{text}".encode(),
+        f"---\ntitle: {title}\n---\n{text}".encode(),
+        json.dumps({"title": title, "text": text}).encode(),
+    ):
         result = load_bytes(f"file{suffix}", data, origin="upload:file")
         assert result.articles or result.failures
 
 
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=ANY_TEXT)
 def test_any_unicode_article_ingests_or_is_reported(fresh, text):
     """Through the whole write path: chunking, the tokenizer, Chroma."""
@@ -47,14 +52,18 @@ _SEED_WORDS = sorted(set(re.findall(r"[A-Za-z]{3,}", seed_text())))
 
 
 @pytest.mark.slow
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(words=st.lists(st.sampled_from(_SEED_WORDS), min_size=1, max_size=8),
-       opener=st.sampled_from(["What", "Who", "Why", "When", "How many", ""]))
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    words=st.lists(st.sampled_from(_SEED_WORDS), min_size=1, max_size=8),
+    opener=st.sampled_from(["What", "Who", "Why", "When", "How many", ""]),
+)
 def test_every_citation_quotes_the_article_exactly(seeded, words, opener):
     article = seed_text()
     answer = seeded.ask(f"{opener} {' '.join(words)}?".strip())
     for citation in answer.citations:
-        assert article[citation.start:citation.end] == citation.quote
+        assert article[citation.start : citation.end] == citation.quote
         passage_end = citation.passage_start + len(citation.passage)
-        assert article[citation.passage_start:passage_end] == citation.passage
+        assert article[citation.passage_start : passage_end] == citation.passage
         assert citation.passage_start <= citation.start and citation.end <= passage_end

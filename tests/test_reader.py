@@ -14,18 +14,21 @@ from qa.store import StoredChunk
 from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel, RankingModel
 
 
-@pytest.mark.parametrize("question, kind", [
-    ("Who beat her in the final?", "name"),
-    ("Which company bought the makers of Halo?", "name"),
-    ("Where did the talks take place?", "name"),
-    ("How much did the deal cost?", "number"),
-    ("How many complaints has it received?", "number"),
-    ("When was the agency founded?", "number"),
-    ("Why did the regulator step in?", "reason"),
-    ("How did Simon Taylor get hurt?", "reason"),
-    ("What caused the computer failure?", "reason"),
-    ("What did France promise in July?", "other"),
-])
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("Who beat her in the final?", "name"),
+        ("Which company bought the makers of Halo?", "name"),
+        ("Where did the talks take place?", "name"),
+        ("How much did the deal cost?", "number"),
+        ("How many complaints has it received?", "number"),
+        ("When was the agency founded?", "number"),
+        ("Why did the regulator step in?", "reason"),
+        ("How did Simon Taylor get hurt?", "reason"),
+        ("What caused the computer failure?", "reason"),
+        ("What did France promise in July?", "other"),
+    ],
+)
 def test_question_kind_names_what_the_answer_must_hold(question, kind):
     assert question_kind(question) == kind
 
@@ -57,17 +60,29 @@ def _chunk(text: str, article_id: str = "a1") -> StoredChunk:
         end = start + len(sentence) + (0 if sentence.endswith(".") else 1)
         spans.append((start, end))
         start = end + 1
-    return StoredChunk(id=f"{article_id}:0", article_id=article_id, title="Court rejects case",
-                       source="", url="", published="", text=text, start=0, end=len(text),
-                       sentences=tuple(spans), lead_text=text[:spans[0][1]], lead=spans[0])
+    return StoredChunk(
+        id=f"{article_id}:0",
+        article_id=article_id,
+        title="Court rejects case",
+        source="",
+        url="",
+        published="",
+        text=text,
+        start=0,
+        end=len(text),
+        sentences=tuple(spans),
+        lead_text=text[: spans[0][1]],
+        lead=spans[0],
+    )
 
 
 def _retrieval(question: str, chunk: StoredChunk) -> Retrieval:
     analyzer = Analyzer()
     vector = np.ones(4, dtype=np.float32) / 2
     vectors = {(chunk.article_id, s, e): vector for s, e in chunk.sentences}
-    return Retrieval(question, vector, analyzer.terms(question), (), [Passage(chunk, 1.0, 0.6, 0.5)],
-                     vectors)
+    return Retrieval(
+        question, vector, analyzer.terms(question), (), [Passage(chunk, 1.0, 0.6, 0.5)], vectors
+    )
 
 
 class _StandInCrossEncoder:
@@ -82,9 +97,11 @@ class _StandInCrossEncoder:
         return np.array([8.0 if self.word in t else -8.0 for t in texts], dtype=np.float32)
 
 
-TEXT = ("The court rejected the government's tobacco case on Friday. Tobacco companies "
-        "welcomed the ruling. The judges found that the case could not be brought under "
-        "anti-racketeering laws.")
+TEXT = (
+    "The court rejected the government's tobacco case on Friday. Tobacco companies "
+    "welcomed the ruling. The judges found that the case could not be brought under "
+    "anti-racketeering laws."
+)
 
 
 # Explicit weights: these tests are about the plumbing, not about fitted values.
@@ -92,7 +109,8 @@ _BY_CROSS = FeatureWeights(
     fast=RankingModel(weights={"dense": 1.0}),
     full=RankingModel(weights={"cross": 1.0}),
     fast_answerable=LogisticModel(bias=0.0, weights={"dense": 1.0}, threshold=0.5),
-    full_answerable=LogisticModel(bias=0.0, weights={"cross": 1.0}, threshold=0.5))
+    full_answerable=LogisticModel(bias=0.0, weights={"cross": 1.0}, threshold=0.5),
+)
 
 
 def test_reader_reads_only_its_shortlist_and_ranks_by_the_full_model():
@@ -104,7 +122,8 @@ def test_reader_reads_only_its_shortlist_and_ranks_by_the_full_model():
     assert len(reading.sentences) == 2
     assert all("cross" in s.features for s in reading.sentences)
     assert [s.probability for s in reading.sentences] == sorted(
-        (s.probability for s in reading.sentences), reverse=True)
+        (s.probability for s in reading.sentences), reverse=True
+    )
 
 
 def test_the_cross_encoder_reads_the_title_with_the_sentence():
@@ -116,16 +135,18 @@ def test_the_cross_encoder_reads_the_title_with_the_sentence():
 
 def test_answerer_quotes_the_best_sentence_at_its_offsets_and_refuses_on_weak_evidence():
     retrieval = _retrieval("Why did the court reject the tobacco case?", _chunk(TEXT))
-    reader = Reader(Analyzer(), _StandInCrossEncoder("anti-racketeering"), shortlist=None,
-                    weights=_BY_CROSS)
+    reader = Reader(
+        Analyzer(), _StandInCrossEncoder("anti-racketeering"), shortlist=None, weights=_BY_CROSS
+    )
     answer = ExtractiveAnswerer(reader).answer(retrieval)
     assert answer.grounded
     assert answer.confidence > 0.99  # sigmoid(cross logit 8) of the best sentence
     assert "anti-racketeering" in answer.citations[0].quote
     for c in answer.citations:
-        assert TEXT[c.start:c.end] == c.quote
-    unconvinced = Reader(Analyzer(), _StandInCrossEncoder("no sentence has this"),
-                         shortlist=None, weights=_BY_CROSS)
+        assert TEXT[c.start : c.end] == c.quote
+    unconvinced = Reader(
+        Analyzer(), _StandInCrossEncoder("no sentence has this"), shortlist=None, weights=_BY_CROSS
+    )
     refused = ExtractiveAnswerer(unconvinced).answer(retrieval)
     assert not refused.grounded and refused.text == NOT_ANSWERED and refused.citations == []
 
@@ -141,23 +162,39 @@ def _exchange(question: str, answer: str = "") -> list[dict[str, str]]:
     return history + ([{"role": "assistant", "content": answer}] if answer else [])
 
 
-@pytest.mark.parametrize("history, follow_up, standalone", [
-    (_exchange("Who was the former Interior Minister credited with a tougher approach?",
-               "Former Interior Minister Bruno Retailleau was widely credited [1]"),
-     "What happened after he left the ministry?", "Bruno Retailleau left the ministry"),
-    (_exchange("What did France promise in July?", "The focus then was on plans [1]"),
-     "Why did they back away?", "Why did France back away?"),
-    (_exchange("What was agreed at the summit last July?"),
-     "What was its focus?", "summit last July"),
-    (_exchange("Who is Martin Hewitt?"), "What is his job?", "What is Martin Hewitt's job?"),
-])
+@pytest.mark.parametrize(
+    "history, follow_up, standalone",
+    [
+        (
+            _exchange(
+                "Who was the former Interior Minister credited with a tougher approach?",
+                "Former Interior Minister Bruno Retailleau was widely credited [1]",
+            ),
+            "What happened after he left the ministry?",
+            "Bruno Retailleau left the ministry",
+        ),
+        (
+            _exchange("What did France promise in July?", "The focus then was on plans [1]"),
+            "Why did they back away?",
+            "Why did France back away?",
+        ),
+        (
+            _exchange("What was agreed at the summit last July?"),
+            "What was its focus?",
+            "summit last July",
+        ),
+        (_exchange("Who is Martin Hewitt?"), "What is his job?", "What is Martin Hewitt's job?"),
+    ],
+)
 def test_follow_ups_resolve_from_the_question_and_the_answer(history, follow_up, standalone):
     assert standalone in condense(follow_up, history)
 
 
 def test_condense_leaves_standalone_questions_alone():
     history = _exchange("Who is Martin Hewitt?")
-    assert condense("What did France promise in July?", history) == "What did France promise in July?"
+    assert (
+        condense("What did France promise in July?", history) == "What did France promise in July?"
+    )
     assert condense("What has he expressed?", []) == "What has he expressed?"
 
 
@@ -167,17 +204,24 @@ def test_min_evidence_overrides_the_fitted_threshold_of_every_mode():
 
     reader = build_reader(Settings(reader="fast", min_evidence=0.9), Analyzer())
     assert reader.threshold == 0.9
-    assert build_reader(Settings(reader="fast"), Analyzer()).threshold == \
-        READER_WEIGHTS.fast_answerable.threshold
+    assert (
+        build_reader(Settings(reader="fast"), Analyzer()).threshold
+        == READER_WEIGHTS.fast_answerable.threshold
+    )
 
 
 def test_previous_quotes_are_the_text_before_each_mark_of_the_last_answer():
     from qa.conversation import previous_quotes
 
-    history = _exchange("Who runs it?", "First quoted sentence here. [1] Second quoted one, "
-                                        "from another article. [2] Note: trailing words.")
-    assert previous_quotes(history) == ("First quoted sentence here.",
-                                        "Second quoted one, from another article.")
+    history = _exchange(
+        "Who runs it?",
+        "First quoted sentence here. [1] Second quoted one, "
+        "from another article. [2] Note: trailing words.",
+    )
+    assert previous_quotes(history) == (
+        "First quoted sentence here.",
+        "Second quoted one, from another article.",
+    )
     refused = _exchange("Who runs it?", "The articles don't say: I found nothing in them.")
     assert previous_quotes(refused) == ()
     assert previous_quotes(history + [{"role": "user", "content": "And then?"}]) == ()

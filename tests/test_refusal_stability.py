@@ -25,29 +25,35 @@ import pytest
 from qa.evaluation import contains_any
 from tests.conftest import ROOT, SEEDS
 
-SEED_QUESTIONS = [json.loads(line) for line in
-                  (ROOT / "tests" / "data" / "seed_questions.jsonl").read_text().splitlines()
-                  if line.strip()]
+SEED_QUESTIONS = [
+    json.loads(line)
+    for line in (ROOT / "tests" / "data" / "seed_questions.jsonl").read_text().splitlines()
+    if line.strip()
+]
 
 # Each sentence carries at most one of the seed's words, in a story about something
 # else: a sentence like "A summit of farm ministers met in July" would answer "Who took
 # part in the summit last July?" in its own right, and would no longer be unrelated.
-_CUE_SENTENCES = ["Lleyton Hewitt won his first-round match in Sydney.",
-                  "The museum in Dunkirk reopened after a long renovation.",
-                  "Retail sales rose sharply in July.",
-                  "Fishing boats stayed in port because of the storm.",
-                  "A Channel 4 documentary about bakers drew two million viewers.",
-                  "French wine makers expect an early harvest.",
-                  "The climbers reached the summit before dawn.",
-                  "A new ferry route opened between two Scottish islands.",
-                  "Police in Manchester arrested two men after a burglary.",
-                  "The prime minister of Canada visited a car factory."]
-_DETAILS = ["Officials said the figures were encouraging.",
-            "Critics called the plan ambitious but unrealistic.",
-            "The decision followed months of negotiations with local councils.",
-            "Supporters gathered outside to celebrate the news.",
-            "The company expects demand to keep rising through the autumn.",
-            "Analysts said the weather had played a part."]
+_CUE_SENTENCES = [
+    "Lleyton Hewitt won his first-round match in Sydney.",
+    "The museum in Dunkirk reopened after a long renovation.",
+    "Retail sales rose sharply in July.",
+    "Fishing boats stayed in port because of the storm.",
+    "A Channel 4 documentary about bakers drew two million viewers.",
+    "French wine makers expect an early harvest.",
+    "The climbers reached the summit before dawn.",
+    "A new ferry route opened between two Scottish islands.",
+    "Police in Manchester arrested two men after a burglary.",
+    "The prime minister of Canada visited a car factory.",
+]
+_DETAILS = [
+    "Officials said the figures were encouraging.",
+    "Critics called the plan ambitious but unrealistic.",
+    "The decision followed months of negotiations with local councils.",
+    "Supporters gathered outside to celebrate the news.",
+    "The company expects demand to keep rising through the autumn.",
+    "Analysts said the weather had played a part.",
+]
 
 
 def _distractors(count: int, seed: int = 3) -> list[dict]:
@@ -56,8 +62,14 @@ def _distractors(count: int, seed: int = 3) -> list[dict]:
     for number in range(count):
         lead, other = rng.sample(_CUE_SENTENCES, 2)
         body = " ".join([lead, *rng.sample(_DETAILS, 3), other])
-        stories.append({"id": f"distractor-{number:03d}", "title": lead.rstrip("."),
-                        "text": body, "source": "Test wire"})
+        stories.append(
+            {
+                "id": f"distractor-{number:03d}",
+                "title": lead.rstrip("."),
+                "text": body,
+                "source": "Test wire",
+            }
+        )
     return stories
 
 
@@ -66,8 +78,10 @@ def _distractors(count: int, seed: int = 3) -> list[dict]:
 # "summit" and a "July" sentence push the seed's July chunk to rank 5, outside the 4
 # passages read: the default reader then quotes "Retail sales rose sharply in July.",
 # the fast one refuses.
-KNOWN_LIMITS = {("default", "Who took part in the summit last July?"),
-                ("fast", "Who took part in the summit last July?")}
+KNOWN_LIMITS = {
+    ("default", "Who took part in the summit last July?"),
+    ("fast", "Who took part in the summit last July?"),
+}
 
 
 @pytest.mark.slow
@@ -109,12 +123,21 @@ def test_a_full_name_finds_its_person_among_namesakes(tmp_path):
     assistant = Assistant(index_dir=tmp_path / "index")
     assistant.ingest([SEEDS])
     rng = random.Random(5)
-    tennis = [{"id": f"tennis-{n}", "title": f"Hewitt wins in round {n}",
-               "text": " ".join([f"Lleyton Hewitt beat his opponent in round {n}.",
-                                 "Hewitt said he was delighted with his serve.",
-                                 *rng.sample(_DETAILS, 2),
-                                 "Hewitt, the former world number one, faces a tough draw."])}
-              for n in range(60)]
+    tennis = [
+        {
+            "id": f"tennis-{n}",
+            "title": f"Hewitt wins in round {n}",
+            "text": " ".join(
+                [
+                    f"Lleyton Hewitt beat his opponent in round {n}.",
+                    "Hewitt said he was delighted with his serve.",
+                    *rng.sample(_DETAILS, 2),
+                    "Hewitt, the former world number one, faces a tough draw.",
+                ]
+            ),
+        }
+        for n in range(60)
+    ]
     corpus = tmp_path / "tennis.jsonl"
     corpus.write_text("\n".join(json.dumps(s) for s in tennis))
     assistant.ingest([corpus])

@@ -29,8 +29,9 @@ def test_health_stats_and_seeds_indexed_at_start(app_url):
 
 
 def test_ask_returns_a_cited_answer(app_url):
-    reply = httpx.post(f"{app_url}/api/ask", json={"question": "What did France promise in July?"},
-                       timeout=60)
+    reply = httpx.post(
+        f"{app_url}/api/ask", json={"question": "What did France promise in July?"}, timeout=60
+    )
     assert reply.status_code == 200
     answer = reply.json()
     assert answer["grounded"] is True
@@ -38,10 +39,15 @@ def test_ask_returns_a_cited_answer(app_url):
 
 
 def test_ask_follow_up_with_history(app_url):
-    history = [{"role": "user", "content": "Who is Martin Hewitt?"},
-               {"role": "assistant", "content": "He is in charge of border security."}]
-    answer = httpx.post(f"{app_url}/api/ask", timeout=60, json={
-        "question": "What has he expressed?", "history": history}).json()
+    history = [
+        {"role": "user", "content": "Who is Martin Hewitt?"},
+        {"role": "assistant", "content": "He is in charge of border security."},
+    ]
+    answer = httpx.post(
+        f"{app_url}/api/ask",
+        timeout=60,
+        json={"question": "What has he expressed?", "history": history},
+    ).json()
     assert any("frustration" in c["quote"] for c in answer["citations"])
 
 
@@ -51,31 +57,39 @@ def test_search_returns_scored_passages(app_url):
     assert reply["passages"][0]["score"] >= reply["passages"][1]["score"]
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({}, 422, "question"),
-    ({"question": ""}, 422, "empty"),
-    ({"question": " \u200b\u2060 "}, 422, "no visible characters"),
-    ({"question": "x" * 5000}, 422, "at most 1000 characters"),
-    ({"question": "Hi?", "k": True}, 422, "whole number"),
-    ({"question": "Hi?", "k": "4"}, 422, "whole number"),
-    ({"question": "Hi \ud800?"}, 422, "valid string"),  # an unpaired surrogate
-    ({"question": "Hi?", "k": 0}, 422, "k"),
-    ({"question": "Hi?", "k": 1000}, 422, "k"),
-    ({"question": "Hi?", "history": [{"role": "system", "content": "x"}]}, 422, "role"),
-    ({"question": "Hi?", "history": "nope"}, 422, "history"),
-    ({"question": 42}, 422, "question"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({}, 422, "question"),
+        ({"question": ""}, 422, "empty"),
+        ({"question": " \u200b\u2060 "}, 422, "no visible characters"),
+        ({"question": "x" * 5000}, 422, "at most 1000 characters"),
+        ({"question": "Hi?", "k": True}, 422, "whole number"),
+        ({"question": "Hi?", "k": "4"}, 422, "whole number"),
+        ({"question": "Hi \ud800?"}, 422, "valid string"),  # an unpaired surrogate
+        ({"question": "Hi?", "k": 0}, 422, "k"),
+        ({"question": "Hi?", "k": 1000}, 422, "k"),
+        ({"question": "Hi?", "history": [{"role": "system", "content": "x"}]}, 422, "role"),
+        ({"question": "Hi?", "history": "nope"}, 422, "history"),
+        ({"question": 42}, 422, "question"),
+    ],
+)
 def test_bad_ask_requests_get_clear_4xx_json(app_url, body, status, words):
     # json.dumps escapes a lone surrogate as \ud800, as a client's JSON would
-    reply = httpx.post(f"{app_url}/api/ask", content=json.dumps(body).encode(), timeout=30,
-                       headers={"content-type": "application/json"})
+    reply = httpx.post(
+        f"{app_url}/api/ask",
+        content=json.dumps(body).encode(),
+        timeout=30,
+        headers={"content-type": "application/json"},
+    )
     assert reply.status_code == status
     assert words in reply.json()["error"]
 
 
 def test_malformed_json_and_bad_search_params(app_url):
-    reply = httpx.post(f"{app_url}/api/ask", content=b"{not json",
-                       headers={"content-type": "application/json"})
+    reply = httpx.post(
+        f"{app_url}/api/ask", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert reply.status_code == 422 and "error" in reply.json()
     assert httpx.get(f"{app_url}/api/search", params={"q": "boats", "k": "many"}).status_code == 422
     assert httpx.get(f"{app_url}/api/search").status_code == 422
@@ -84,18 +98,31 @@ def test_malformed_json_and_bad_search_params(app_url):
 
 
 def test_writes_need_the_bearer_token(app_url):
-    article = {"articles": [{"title": "Ferry strike ends", "text": "The ferry strike in Calais "
-                             "ended on Tuesday after the unions accepted a 4% pay rise."}]}
+    article = {
+        "articles": [
+            {
+                "title": "Ferry strike ends",
+                "text": "The ferry strike in Calais "
+                "ended on Tuesday after the unions accepted a 4% pay rise.",
+            }
+        ]
+    }
     assert httpx.post(f"{app_url}/api/articles", json=article).status_code == 401
-    wrong = httpx.post(f"{app_url}/api/articles", json=article,
-                       headers={"Authorization": "Bearer nope"})
+    wrong = httpx.post(
+        f"{app_url}/api/articles", json=article, headers={"Authorization": "Bearer nope"}
+    )
     assert wrong.status_code == 401 and "token" in wrong.json()["error"]
-    added = httpx.post(f"{app_url}/api/articles", json=article, timeout=60,
-                       headers={"Authorization": f"Bearer {TOKEN}"})
+    added = httpx.post(
+        f"{app_url}/api/articles",
+        json=article,
+        timeout=60,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
     assert added.status_code == 200, added.text
     assert len(added.json()["added"]) == 1
-    answer = httpx.post(f"{app_url}/api/ask", timeout=60,
-                        json={"question": "Why did the ferry strike end?"}).json()
+    answer = httpx.post(
+        f"{app_url}/api/ask", timeout=60, json={"question": "Why did the ferry strike end?"}
+    ).json()
     assert any("4% pay rise" in c["quote"] for c in answer["citations"])
 
 
@@ -103,28 +130,43 @@ def test_articles_posted_without_ids_are_all_kept(app_url):
     """Each id-less JSON article is a new article; none replaces another."""
     auth = {"Authorization": f"Bearer {TOKEN}"}
     before = httpx.get(f"{app_url}/api/stats").json()["articles"]
-    posts = [{"title": f"Harbour note {n}", "text": f"Harbour {name} reopened on Monday."}
-             for n, name in enumerate(["Dover", "Calais", "Ostend"])]
+    posts = [
+        {"title": f"Harbour note {n}", "text": f"Harbour {name} reopened on Monday."}
+        for n, name in enumerate(["Dover", "Calais", "Ostend"])
+    ]
     for post in posts:
-        report = httpx.post(f"{app_url}/api/articles", json={"articles": [post]},
-                            headers=auth, timeout=60).json()
+        report = httpx.post(
+            f"{app_url}/api/articles", json={"articles": [post]}, headers=auth, timeout=60
+        ).json()
         assert len(report["added"]) == 1 and not report["updated"], report
     assert httpx.get(f"{app_url}/api/stats").json()["articles"] == before + 3
-    again = httpx.post(f"{app_url}/api/articles", json={"articles": [posts[0]]},
-                       headers=auth, timeout=60).json()
+    again = httpx.post(
+        f"{app_url}/api/articles", json={"articles": [posts[0]]}, headers=auth, timeout=60
+    ).json()
     assert again["unchanged"] and not again["added"] and not again["updated"]
 
 
 def test_uploads_multipart_and_bad_uploads(app_url):
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    files = [("files", ("rail.md", b"---\ntitle: Rail news\n---\nThe night train returns.\n")),
-             ("files", ("image.txt", b"\x00\x01\x02binary"))]
+    files = [
+        ("files", ("rail.md", b"---\ntitle: Rail news\n---\nThe night train returns.\n")),
+        ("files", ("image.txt", b"\x00\x01\x02binary")),
+    ]
     report = httpx.post(f"{app_url}/api/articles", files=files, headers=auth, timeout=60).json()
     assert len(report["added"]) == 1
     assert report["failed"][0]["reason"].startswith("binary file")
-    assert httpx.post(f"{app_url}/api/articles", content=b"plain", headers={
-        **auth, "content-type": "text/plain"}).status_code == 415
-    assert httpx.post(f"{app_url}/api/articles", json={"articles": []}, headers=auth).status_code == 422
+    assert (
+        httpx.post(
+            f"{app_url}/api/articles",
+            content=b"plain",
+            headers={**auth, "content-type": "text/plain"},
+        ).status_code
+        == 415
+    )
+    assert (
+        httpx.post(f"{app_url}/api/articles", json={"articles": []}, headers=auth).status_code
+        == 422
+    )
     big = {"articles": [{"title": "Big", "text": "word " * 1_100_000}]}
     assert httpx.post(f"{app_url}/api/articles", json=big, headers=auth).status_code == 413
 
@@ -138,8 +180,10 @@ def test_cors_only_for_allowed_origins(app_url):
     assert "access-control-allow-origin" not in other.headers
     config = httpx.get(f"{app_url}/config", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in config.headers
-    preflight = httpx.options(f"{app_url}/api/ask", headers={
-        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    preflight = httpx.options(
+        f"{app_url}/api/ask",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert preflight.status_code == 400
 
 
@@ -151,7 +195,9 @@ def test_upload_panel_is_absent_unless_enabled(app_url):
 
 def test_openapi_docs(app_url):
     spec = httpx.get(f"{app_url}/openapi.json").json()
-    assert {"/api/ask", "/api/search", "/api/articles", "/api/stats", "/healthz"} <= set(spec["paths"])
+    assert {"/api/ask", "/api/search", "/api/articles", "/api/stats", "/healthz"} <= set(
+        spec["paths"]
+    )
     assert httpx.get(f"{app_url}/docs").status_code == 200
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import gradio as gr
+import pytest
 
 from qa import Assistant
 from qa.rendering import answer_html
@@ -15,26 +14,56 @@ pytestmark = pytest.mark.slow  # the real model behind the Gradio app
 
 
 def _citation(**fields) -> Citation:
-    base = dict(number=1, article_id="a", title="T", source="S", quote="Q.", start=6, end=8,
-                score=0.9, passage="Intro. Q. Outro.", passage_start=0)
+    base = dict(
+        number=1,
+        article_id="a",
+        title="T",
+        source="S",
+        quote="Q.",
+        start=6,
+        end=8,
+        score=0.9,
+        passage="Intro. Q. Outro.",
+        passage_start=0,
+    )
     return Citation(**{**base, **fields})
 
 
 def test_untrusted_text_is_escaped_everywhere():
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    answer = Answer(text=f"{evil} [1]", grounded=True, citations=[_citation(
-        title=evil, source=evil, quote="Q.", passage=f"{evil} Q. end", start=len(evil) + 1,
-        end=len(evil) + 3)])
+    answer = Answer(
+        text=f"{evil} [1]",
+        grounded=True,
+        citations=[
+            _citation(
+                title=evil,
+                source=evil,
+                quote="Q.",
+                passage=f"{evil} Q. end",
+                start=len(evil) + 1,
+                end=len(evil) + 3,
+            )
+        ],
+    )
     html = answer_html(answer)
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;" in html
-    assert '<mark>Q.</mark>' in html
+    assert "<mark>Q.</mark>" in html
     assert 'class="qa-cite qa-cite-1"' in html and 'class="qa-source qa-source-1"' in html
 
 
 def test_passage_keeps_no_blank_lines_and_links_only_http():
-    html = answer_html(Answer("Q. [1]", True, [_citation(
-        passage="Intro.\n\nQ.\n\nOutro.", start=8, end=10, url="javascript:alert(1)")]))
+    html = answer_html(
+        Answer(
+            "Q. [1]",
+            True,
+            [
+                _citation(
+                    passage="Intro.\n\nQ.\n\nOutro.", start=8, end=10, url="javascript:alert(1)"
+                )
+            ],
+        )
+    )
     assert "\n\n" not in html
     assert "javascript:" not in html
 
@@ -59,8 +88,9 @@ def test_upload_panel_only_when_enabled(tmp_path):
 
 def test_upload_adds_articles_answerable_at_once(tmp_path):
     assistant = Assistant(index_dir=tmp_path / "index", allow_uploads=True)
-    report = assistant.add_documents([(SEED_ARTICLE.name, SEED_ARTICLE.read_bytes()),
-                                      ("notes.pdf", b"%PDF-1.4")])
+    report = assistant.add_documents(
+        [(SEED_ARTICLE.name, SEED_ARTICLE.read_bytes()), ("notes.pdf", b"%PDF-1.4")]
+    )
     assert len(report.added) == 1
     assert report.failed[0].reason.startswith("unsupported file type .pdf")
     assert assistant.ask("What did France promise in July?").grounded

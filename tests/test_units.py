@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+
 import numpy as np
 import pytest
 
@@ -33,8 +34,7 @@ def test_first_stage_adds_scaled_bm25_and_bounds_bm25_only_hits_by_the_last_dens
 def test_passage_score_weighs_passage_and_best_sentence_and_adds_each_boost():
     w = RETRIEVAL_WEIGHTS
     base = passage_score(0.6, 0.8, 0.5)
-    assert base == pytest.approx(w.passage_share * 0.6 + (1 - w.passage_share) * 0.8
-                                 + w.bm25 * 0.5)
+    assert base == pytest.approx(w.passage_share * 0.6 + (1 - w.passage_share) * 0.8 + w.bm25 * 0.5)
     assert passage_score(0.6, 0.8, 0.5, time_match=True) == pytest.approx(base + w.time_boost)
     assert passage_score(0.6, 0.8, 0.5, named=True) == pytest.approx(base + w.name_boost)
     assert passage_score(0.6, 0.8, 0.5, focused=True) == pytest.approx(base + w.focus_boost)
@@ -56,9 +56,11 @@ def test_time_cues_are_capitalised_months_and_years():
 
 
 # BM25: derivation, copy-on-write updates, persistence, refresh ---------------------------
-CHUNKS = [("a:0", "Ferries", "The ferry company raised its prices in July."),
-          ("b:0", "Tennis", "Lleyton Hewitt won the match in straight sets."),
-          ("c:0", "Borders", "Martin Hewitt leads the border security command.")]
+CHUNKS = [
+    ("a:0", "Ferries", "The ferry company raised its prices in July."),
+    ("b:0", "Tennis", "Lleyton Hewitt won the match in straight sets."),
+    ("c:0", "Borders", "Martin Hewitt leads the border security command."),
+]
 
 
 def test_bm25_finds_rare_words_and_an_update_equals_a_rebuild(tmp_path):
@@ -100,9 +102,15 @@ class _Store:
 def test_refresh_rebuilds_bm25_in_the_background_when_another_process_writes(tmp_path):
     store = _Store()
     retriever = HybridRetriever.model_construct(
-        store=store, embedder=None, lexical=LexicalIndex(tmp_path / "bm25", Analyzer()),
-        analyzer=Analyzer(), refresh_seconds=0.0, _build_lock=threading.Lock(),
-        _checked_at=0.0, _writers=0)
+        store=store,
+        embedder=None,
+        lexical=LexicalIndex(tmp_path / "bm25", Analyzer()),
+        analyzer=Analyzer(),
+        refresh_seconds=0.0,
+        _build_lock=threading.Lock(),
+        _checked_at=0.0,
+        _writers=0,
+    )
     retriever.model_post_init(None)
     retriever.refresh()  # no index yet: built in the caller's thread
     assert retriever.lexical.revision == 1
@@ -123,10 +131,17 @@ def test_refresh_rebuilds_bm25_in_the_background_when_another_process_writes(tmp
 
 # Config -------------------------------------------------------------------------------
 def test_settings_parse_each_type_from_qa_variables():
-    settings = Settings.from_env({"QA_TOP_K": "6", "QA_ALLOW_UPLOADS": "yes",
-                                  "QA_LLM_TIMEOUT": "2.5", "QA_INDEX_DIR": "/tmp/x",
-                                  "QA_ALLOWED_ORIGINS": "https://a.example, https://b.example",
-                                  "QA_READER": "fast", "UNRELATED": "1"})
+    settings = Settings.from_env(
+        {
+            "QA_TOP_K": "6",
+            "QA_ALLOW_UPLOADS": "yes",
+            "QA_LLM_TIMEOUT": "2.5",
+            "QA_INDEX_DIR": "/tmp/x",
+            "QA_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+            "QA_READER": "fast",
+            "UNRELATED": "1",
+        }
+    )
     assert settings.top_k == 6 and settings.allow_uploads is True
     assert settings.llm_timeout == 2.5 and str(settings.index_dir) == "/tmp/x"
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
@@ -134,14 +149,17 @@ def test_settings_parse_each_type_from_qa_variables():
     assert Settings.from_env({}, top_k=9).top_k == 9  # overrides beat the environment
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"QA_TOP_K": "four"}, "QA_TOP_K='four' is not valid"),
-    ({"QA_TOP_K": "0"}, "QA_TOP_K must be at least 1"),
-    ({"QA_PORT": "70000"}, "QA_PORT must be between"),
-    ({"QA_READER": "magic"}, "QA_READER must be one of"),
-    ({"QA_MIN_EVIDENCE": "1.5"}, "QA_MIN_EVIDENCE must be"),
-    ({"QA_ALLOW_UPLOADS": "perhaps"}, "QA_ALLOW_UPLOADS"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"QA_TOP_K": "four"}, "QA_TOP_K='four' is not valid"),
+        ({"QA_TOP_K": "0"}, "QA_TOP_K must be at least 1"),
+        ({"QA_PORT": "70000"}, "QA_PORT must be between"),
+        ({"QA_READER": "magic"}, "QA_READER must be one of"),
+        ({"QA_MIN_EVIDENCE": "1.5"}, "QA_MIN_EVIDENCE must be"),
+        ({"QA_ALLOW_UPLOADS": "perhaps"}, "QA_ALLOW_UPLOADS"),
+    ],
+)
 def test_bad_settings_are_refused_with_the_variable_named(env, message):
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
@@ -173,14 +191,17 @@ def test_a_sentence_over_the_limit_is_cut_and_nothing_is_lost():
 
 
 # The answerer's selection -------------------------------------------------------------
-ARTICLE = ("Leaders met in Paris. That culminated last July with a summit. "
-           "The focus then was on intercepting taxi boats. Prices rose in May.")
+ARTICLE = (
+    "Leaders met in Paris. That culminated last July with a summit. "
+    "The focus then was on intercepting taxi boats. Prices rose in May."
+)
 
 
 def _chunk() -> StoredChunk:
     spans = tuple(split_sentences(ARTICLE))
-    return StoredChunk("seed:0", "seed", "Summit", "BBC", "", "", ARTICLE, 0, len(ARTICLE),
-                       spans, "", None)
+    return StoredChunk(
+        "seed:0", "seed", "Summit", "BBC", "", "", ARTICLE, 0, len(ARTICLE), spans, "", None
+    )
 
 
 class _FixedReader:
@@ -194,38 +215,45 @@ class _FixedReader:
     def read(self, retrieval: Retrieval) -> Reading:
         passage = retrieval.passages[0]
         chunk = passage.chunk
-        sentences = [SentenceEvidence(passage, 0, i, span, chunk.sentence_text(span), {}, p)
-                     for i, (span, p) in enumerate(zip(chunk.sentences, self.probabilities))]
+        sentences = [
+            SentenceEvidence(passage, 0, i, span, chunk.sentence_text(span), {}, p)
+            for i, (span, p) in enumerate(zip(chunk.sentences, self.probabilities))
+        ]
         return Reading(sorted(sentences, key=lambda s: -s.probability), self.answerable)
 
 
 def _retrieval(question: str) -> Retrieval:
     chunk = _chunk()
-    return Retrieval(question, np.zeros(3), [], time_cues(question),
-                     [Passage(chunk, 1.0, 0.5, 0.0)])
+    return Retrieval(
+        question, np.zeros(3), [], time_cues(question), [Passage(chunk, 1.0, 0.5, 0.0)]
+    )
 
 
 def test_the_answerer_refuses_below_the_readers_threshold():
     answer = ExtractiveAnswerer(_FixedReader([0.1, 0.7, 0.1, 0.1], 0.2)).answer(
-        _retrieval("What happened?"))
+        _retrieval("What happened?")
+    )
     assert not answer.grounded and answer.text == NOT_ANSWERED and answer.citations == []
 
 
 def test_the_best_sentence_brings_what_it_leans_on_and_what_continues_it():
-    """"That culminated last July" needs the sentence before; asked about July, the
+    """ "That culminated last July" needs the sentence before; asked about July, the
     next one ("The focus then was...") continues it."""
     answer = ExtractiveAnswerer(_FixedReader([0.05, 0.85, 0.05, 0.05], 0.9)).answer(
-        _retrieval("What was agreed in July?"))
+        _retrieval("What was agreed in July?")
+    )
     assert answer.grounded and len(answer.citations) == 1
     quote = answer.citations[0].quote
-    assert quote == ARTICLE[:ARTICLE.index(" Prices")]
-    assert ARTICLE[answer.citations[0].start:answer.citations[0].end] == quote
+    assert quote == ARTICLE[: ARTICLE.index(" Prices")]
+    assert ARTICLE[answer.citations[0].start : answer.citations[0].end] == quote
 
 
 def test_a_runner_up_joins_only_when_at_least_half_as_likely():
     far = ExtractiveAnswerer(_FixedReader([0.2, 0.0, 0.0, 0.8], 0.9)).answer(
-        _retrieval("When did prices rise?"))
+        _retrieval("When did prices rise?")
+    )
     assert [c.quote for c in far.citations] == ["Prices rose in May."]
     near = ExtractiveAnswerer(_FixedReader([0.45, 0.0, 0.0, 0.55], 0.9)).answer(
-        _retrieval("When did prices rise?"))
+        _retrieval("When did prices rise?")
+    )
     assert [c.quote for c in near.citations] == ["Leaders met in Paris.", "Prices rose in May."]

@@ -11,20 +11,28 @@ from qa.verification import _unsupported_facts, split_sentences
 
 def test_sentences_keep_their_marks():
     text = "France promised patrols [1]. It backed away in 2025 [2][3]. No mark here"
-    assert split_sentences(text) == ["France promised patrols. [1]",
-                                     "It backed away in 2025. [2][3]", "No mark here"]
+    assert split_sentences(text) == [
+        "France promised patrols. [1]",
+        "It backed away in 2025. [2][3]",
+        "No mark here",
+    ]
     assert split_sentences("It cost 2.5 million [1].") == ["It cost 2.5 million. [1]"]
     assert split_sentences("Patrols were promised. [1] Then nothing. [2]") == [
-        "Patrols were promised. [1]", "Then nothing. [2]"]
+        "Patrols were promised. [1]",
+        "Then nothing. [2]",
+    ]
 
 
-@pytest.mark.parametrize("sentence, missing", [
-    ("The summit was in July with Macron.", []),
-    ("The summit was in Paris.", ["Paris"]),
-    ("Some 1,200 people crossed.", ["1,200"]),
-    ("About 800 people crossed.", []),
-    ("The French minister spoke.", []),
-])
+@pytest.mark.parametrize(
+    "sentence, missing",
+    [
+        ("The summit was in July with Macron.", []),
+        ("The summit was in Paris.", ["Paris"]),
+        ("Some 1,200 people crossed.", ["1,200"]),
+        ("About 800 people crossed.", []),
+        ("The French minister spoke.", []),
+    ],
+)
 def test_names_and_numbers_must_occur_in_the_source(sentence, missing):
     source = "In July President Macron met the French minister; 800 people crossed that week."
     assert _unsupported_facts(sentence, source) == missing
@@ -33,7 +41,11 @@ def test_names_and_numbers_must_occur_in_the_source(sentence, missing):
 def test_llm_spec_parsing_and_clear_errors():
     spec = LLMSpec.parse("openai:llama3.2", "http://localhost:11434/v1/", "key", 12)
     assert (spec.kind, spec.model, spec.base_url, spec.timeout) == (
-        "openai", "llama3.2", "http://localhost:11434/v1", 12)
+        "openai",
+        "llama3.2",
+        "http://localhost:11434/v1",
+        12,
+    )
     with pytest.raises(ConfigError, match="QA_LLM_BASE_URL"):
         LLMSpec.parse("openai:llama3.2")
     with pytest.raises(ConfigError, match="openai:MODEL or gguf:PATH"):

@@ -34,8 +34,12 @@ def run(*args: str, index: Path) -> subprocess.CompletedProcess:
 def test_a_second_writer_waits_and_says_who_holds_the_index(tmp_path):
     index = tmp_path / "index"
     with index_write_lock(index):
-        waiting = subprocess.Popen(qa("ingest", str(SEEDS), index=index), text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        waiting = subprocess.Popen(
+            qa("ingest", str(SEEDS), index=index),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         message = ""
         while "another writer" not in message:  # stops at EOF: it ended without waiting
             line = waiting.stderr.readline()
@@ -50,8 +54,15 @@ def test_a_second_writer_waits_and_says_who_holds_the_index(tmp_path):
 
 def test_two_concurrent_ingests_do_the_work_once(tmp_path):
     index = tmp_path / "index"
-    runs = [subprocess.Popen(qa("ingest", "--json", str(SEEDS), index=index), text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            qa("ingest", "--json", str(SEEDS), index=index),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     reports = [json.loads(r.communicate(timeout=600)[0]) for r in runs]
     assert sorted(len(r["added"]) for r in reports) == [0, 1]
     assert sorted(len(r["unchanged"]) for r in reports) == [0, 1]
@@ -62,16 +73,18 @@ def test_cli_output_into_a_closed_pipe_is_quiet(tmp_path):
     run("ingest", str(SEEDS), index=index)
     # `true` exits at once: the reader is gone before qa writes a byte
     ask = shlex.join(qa("ask", "What did France promise in July?", index=index))
-    shell = subprocess.run(f"{ask} | true", shell=True, capture_output=True, text=True,
-                           timeout=300)
+    shell = subprocess.run(f"{ask} | true", shell=True, capture_output=True, text=True, timeout=300)
     assert "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr
 
 
 def test_cli_ingest_of_a_file_with_a_bad_record_reports_it_and_keeps_the_rest(tmp_path):
     corpus = tmp_path / "mixed.jsonl"
-    corpus.write_text('{"id": "a", "text": "Calais port reopened."}\n'
-                      '{"id": "b", "text": "Bad \\ud800."}\n'
-                      '{"id": "c", "text": "Dover port closed."}\n', encoding="utf-8")
+    corpus.write_text(
+        '{"id": "a", "text": "Calais port reopened."}\n'
+        '{"id": "b", "text": "Bad \\ud800."}\n'
+        '{"id": "c", "text": "Dover port closed."}\n',
+        encoding="utf-8",
+    )
     ingest = run("ingest", str(corpus), index=tmp_path / "index")
     assert ingest.returncode == 1 and "Traceback" not in ingest.stderr
     assert "2 added" in ingest.stdout and "line 2" in ingest.stderr
@@ -81,15 +94,18 @@ def _index_contents(index: Path) -> dict[str, tuple[str, str]]:
     """chunk id -> (title, text) for every chunk, read through the project's store."""
     from qa import Assistant
 
-    return {chunk_id: (title, text)
-            for chunk_id, title, text in Assistant(index_dir=index).store.iter_chunks()}
+    return {
+        chunk_id: (title, text)
+        for chunk_id, title, text in Assistant(index_dir=index).store.iter_chunks()
+    }
 
 
 @pytest.mark.slow
 def test_an_ingest_killed_at_random_points_resumes_to_the_same_index(tmp_path):
     corpus = tmp_path / "bulletins.jsonl"
-    corpus.write_text("\n".join(json.dumps(a) for a in _distinct_articles(300, 120, seed=11)),
-                      encoding="utf-8")
+    corpus.write_text(
+        "\n".join(json.dumps(a) for a in _distinct_articles(300, 120, seed=11)), encoding="utf-8"
+    )
     clean = tmp_path / "clean"
     started = time.monotonic()
     assert run("ingest", str(corpus), index=clean).returncode == 0
@@ -99,8 +115,11 @@ def test_an_ingest_killed_at_random_points_resumes_to_the_same_index(tmp_path):
 
     for seed in (1, 2, 3):
         index = tmp_path / f"killed-{seed}"
-        writer = subprocess.Popen(qa("ingest", str(corpus), index=index),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        writer = subprocess.Popen(
+            qa("ingest", str(corpus), index=index),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(random.Random(seed).uniform(0.3, 1.0) * clean_seconds)
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=60)
