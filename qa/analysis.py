@@ -11,6 +11,10 @@ import re
 from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+")
+# fmt: off
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+          "september", "october", "november", "december")
+# fmt: on
 QUESTION_STOP_WORDS = {
     "s",
     "t",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from qa.analysis import full_names
+from qa.analysis import MONTHS, full_names
 
 Message = dict[str, str]
 MAX_CONTEXT_CHARS = 2000  # of each earlier message read for referents
@@ -92,20 +92,6 @@ _QUESTION_WORDS = {
     "been",
     "say",
     "said",
-}
-_MONTHS = {
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
 }
 _PERSON = re.compile(r"\b(he|she|him)\b", re.I)
 _PERSON_POSSESSIVE = re.compile(r"\b(his|her)\b", re.I)
@@ -216,6 +202,6 @@ def _main_name(text: str) -> str:
     names = full_names(text) or [
         w
         for w in _CAPITALISED.findall(text)
-        if w.lower() not in _QUESTION_WORDS and w.lower() not in _MONTHS
+        if w.lower() not in _QUESTION_WORDS and w.lower() not in MONTHS
     ]
     return max(names, key=len) if names else ""

@@ -28,7 +28,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from qa.analysis import Analyzer, asked_names, contains_phrase
+from qa.analysis import MONTHS, Analyzer, asked_names, contains_phrase
 from qa.embeddings import Embedder
 from qa.lexical import LexicalIndex
 from qa.results import Passage, Retrieval
@@ -37,21 +37,7 @@ from qa.weights import RETRIEVAL_WEIGHTS, RetrievalWeights
 
 FOCUS_LOOKUP = 3  # BM25 hits searched for each quote of the previous answer
 MAX_ARTICLE_CHUNKS = 200  # read of the top article to find its neighbours (a long one is rare)
-_MONTHS = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-_TIME_CUE = re.compile(r"\b(" + "|".join(m.capitalize() for m in _MONTHS) + r"|(?:19|20)\d\d)\b")
+_TIME_CUE = re.compile(r"\b(" + "|".join(m.capitalize() for m in MONTHS) + r"|(?:19|20)\d\d)\b")
 
 
 def first_stage(

@@ -131,10 +131,10 @@ def test_tiny_squad_run_gets_the_known_numbers(tmp_path):
     assert (tmp_path / "out" / "tiny-squad.png").stat().st_size > 1000
 
 
-@pytest.mark.slow
-def test_seed_questions_stay_above_the_measured_floor(tmp_path):
-    reports, text = evaluate(
-        SEED_QUESTIONS,
+def _evaluate_over_seeds(dataset, tmp_path):
+    """Our rows only (no stock pipeline), seeds/ as the corpus."""
+    return evaluate(
+        dataset,
         [str(SEEDS)],
         None,
         7,
@@ -143,6 +143,11 @@ def test_seed_questions_stay_above_the_measured_floor(tmp_path):
         progress=False,
         workdir=tmp_path / "work",
     )
+
+
+@pytest.mark.slow
+def test_seed_questions_stay_above_the_measured_floor(tmp_path):
+    reports, text = _evaluate_over_seeds(SEED_QUESTIONS, tmp_path)
     ours = reports[0]
     assert ours.answerable >= 15 and ours.unanswerable >= 5
     assert ours.answer_hit_rate >= SEED_ANSWER_HIT_FLOOR, text
@@ -171,16 +176,7 @@ def test_question_kinds_get_rows_and_conversations_are_asked_turn_by_turn(tmp_pa
     ]
     dataset = tmp_path / "kinds.jsonl"
     dataset.write_text("\n".join(json.dumps(r) for r in rows))
-    reports, text = evaluate(
-        dataset,
-        [str(SEEDS)],
-        None,
-        7,
-        tmp_path / "out",
-        baseline=False,
-        progress=False,
-        workdir=tmp_path / "work",
-    )
+    reports, text = _evaluate_over_seeds(dataset, tmp_path)
     by_name = {r.system.strip(): r for r in reports}
     assert set(by_name) == {
         "Article QA (default)",
