@@ -209,12 +209,8 @@ def test_the_top_articles_chunks_read_beside_it_are_its_neighbours(fresh, tmp_pa
     assert {order.index(p.chunk.id) for p in siblings} <= set(range(at - 2, at + 3))
 
 
-def test_the_retriever_works_as_a_langchain_retriever_and_honours_k(seeded):
-    """The checks of langchain-tests' RetrieversIntegrationTests that matter here."""
-    retriever = seeded.retriever
-    assert len(retriever.invoke("What did France promise in July?", k=1)) == 1
-    documents = retriever.invoke("What did France promise in July?", k=3)
-    assert 1 <= len(documents) <= 3
-    for document in documents:
+def test_retrieved_documents_carry_the_chunk_text_once(seeded):
+    """(The count of documents for ``k`` is langchain-tests' job: test_langchain_conformance.)"""
+    for document in seeded.retriever.invoke("What did France promise in July?", k=3):
         assert document.page_content and "text" not in document.metadata
         assert document.metadata["article_id"] and document.id

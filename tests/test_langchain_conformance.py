@@ -1,0 +1,71 @@
+"""LangChain's own standard tests: the retriever (``langchain-tests``) and the
+documented ``assistant.store.vectorstore`` as a LangChain ``VectorStore``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import pytest
+from langchain_core.documents import Document
+from langchain_core.vectorstores import VectorStore
+from langchain_tests.integration_tests import RetrieversIntegrationTests
+
+from qa.retrieval import HybridRetriever
+from tests.conftest import SEEDS
+
+pytestmark = pytest.mark.slow  # the real embedding model over seeds/
+
+
+@lru_cache(maxsize=1)
+def _seeded(folder: str) -> Any:
+    from qa import Assistant
+
+    assistant = Assistant(index_dir=folder)
+    assistant.ingest([SEEDS])
+    return assistant
+
+
+@pytest.fixture(scope="module")
+def seeded_dir(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("conformance-index"))
+
+
+class TestHybridRetrieverStandard(RetrieversIntegrationTests):
+    """The retriever built from the parts of an assistant over seeds/ (3 chunks)."""
+
+    @pytest.fixture(autouse=True)
+    def _index(self, seeded_dir: str) -> None:
+        self._assistant = _seeded(seeded_dir)
+
+    @property
+    def retriever_constructor(self) -> type[HybridRetriever]:
+        return HybridRetriever
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, Any]:
+        retriever = self._assistant.retriever
+        return {
+            "store": retriever.store,
+            "embedder": retriever.embedder,
+            "lexical": retriever.lexical,
+            "analyzer": retriever.analyzer,
+        }
+
+    @property
+    def retriever_query_example(self) -> str:
+        return "What did France promise in July?"
+
+
+def test_the_store_is_a_langchain_vectorstore_over_the_same_chunks(seeded_dir: str):
+    assistant = _seeded(seeded_dir)
+    store = assistant.store.vectorstore
+    assert isinstance(store, VectorStore)
+    found = store.similarity_search("taxi boats intercepted at sea", k=2)
+    assert len(found) == 2 and all(isinstance(d, Document) for d in found)
+    ids = {p.chunk.id for p in assistant.search("taxi boats intercepted at sea", k=3)}
+    assert {d.id for d in found} <= ids  # the same chunks our own search reads
+    scored = store.similarity_search_with_score("Martin Hewitt", k=1)
+    assert "Hewitt" in scored[0][0].page_content
+    as_retriever = store.as_retriever(search_kwargs={"k": 1})
+    assert len(as_retriever.invoke("Martin Hewitt")) == 1
