@@ -49,8 +49,8 @@ def ours(data: Path, index: Path) -> dict:
 
 
 def stock(data: Path, index: Path) -> dict:
-    from qa.articles import load_file
     from qa.baseline import StockPipeline
+    from qa.formats import load_file
 
     shutil.rmtree(index, ignore_errors=True)
     articles = load_file(data, 10**9).articles

@@ -29,8 +29,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from qa.articles import Article, load_file, slugify
+from qa.articles import Article, slugify
 from qa.errors import QAError
+from qa.formats import load_file
 
 DEFAULT_DATASET = (
     Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad" / "dev-v2.0.json"

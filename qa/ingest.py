@@ -20,9 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from qa.articles import Article, Failure, find_files, load_bytes, load_file
+from qa.articles import Article, Failure
 from qa.chunking import Chunk, make_chunks
 from qa.embeddings import Embedder, PassageVectors
+from qa.formats import find_files, load_bytes, load_file
 from qa.store import ArticleEntry, ArticleStore, ArticleWrite, ChunkChanges
 
 # Bump when chunking or what is embedded changes: every article is re-embedded.
@@ -339,6 +340,25 @@ class Ingestor:
             report.chunks_removed += len(plan.previous.chunk_ids)
         else:
             report.added.append(plan.article.id)
+
+    def remove(self, article_ids: Sequence[str]) -> IngestReport:
+        """Delete these articles (all their chunks, vectors and BM25 entries follow).
+
+        Unknown ids are not an error here; the caller decides (``Assistant.delete``
+        checks them first so that nothing is deleted when one is unknown).
+        """
+        started = time.perf_counter()
+        report = IngestReport(changes=ChunkChanges(before=self.store.revision()))
+        doomed = list(self.store.manifest(article_ids).values())
+        if doomed:
+            self.store.bump_revision()
+            self.store.remove_articles([e.article_id for e in doomed])
+            self.store.bump_revision()
+        report.removed.extend(e.article_id for e in doomed)
+        report.changes.removed += [c for e in doomed for c in e.chunk_ids]
+        report.chunks_removed += sum(len(e.chunk_ids) for e in doomed)
+        report.seconds = time.perf_counter() - started
+        return report
 
     def _prune(
         self, articles: list[Article], loaded_origins: set[str], report: IngestReport

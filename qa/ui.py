@@ -21,6 +21,7 @@ import gradio as gr  # noqa: E402
 
 from qa.assistant import Assistant  # noqa: E402
 from qa.errors import QAError  # noqa: E402
+from qa.formats import SUPPORTED_SUFFIXES  # noqa: E402
 from qa.jobs import JobQueue  # noqa: E402
 from qa.rendering import answer_html  # noqa: E402
 from qa.results import Answer  # noqa: E402
@@ -31,7 +32,7 @@ EXAMPLES = [
     "Who is Martin Hewitt?",
     "Why do French police rarely intervene against the taxi-boats?",
 ]
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl", ".json"]
+UPLOAD_TYPES = list(SUPPORTED_SUFFIXES)  # the loader's own list
 STREAM_STEP_WORDS = 6
 # Gradio keeps uploaded files in its cache: check hourly, delete those over an hour old.
 UPLOAD_CACHE = (3600, 3600)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from qa.articles import decode, find_files, load_file
+from qa.articles import decode
+from qa.formats import find_files, load_file
 
 LIMIT = 1_000_000
 
@@ -124,7 +125,7 @@ def test_find_files_walks_folders_and_reports_missing_paths(tmp_path):
 
 
 def _records(tmp_path, records, name="posted.json"):
-    from qa.articles import load_bytes
+    from qa.formats import load_bytes
 
     return load_bytes(name, json.dumps(records).encode(), origin=str(tmp_path / name))
 
@@ -165,3 +166,18 @@ def test_bad_ids_are_reported_and_the_other_records_kept(tmp_path):
     assert [a.id for a in result.articles] == ["fine"]
     reasons = " | ".join(f.reason for f in result.failures)
     assert "too long" in reasons and "text or a whole number" in reasons and "control" in reasons
+
+
+def test_rst_files_load_with_their_underlined_title(tmp_path):
+    """The format added as a module of qa/formats/ alone: the loader, folders and
+    the upload widget's list all know it."""
+    from qa.formats import SUPPORTED_SUFFIXES
+
+    path = tmp_path / "notes" / "ferry.rst"
+    path.parent.mkdir()
+    path.write_text("Ferry strike ends\n=================\n\nThe strike ended on Tuesday.\n")
+    files, _ = find_files([tmp_path / "notes"])
+    assert files == [path] and ".rst" in SUPPORTED_SUFFIXES
+    (article,) = load_file(path, 10_000).articles
+    assert article.title == "Ferry strike ends"
+    assert article.text == "The strike ended on Tuesday."
