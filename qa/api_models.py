@@ -204,6 +204,23 @@ class JobOut(BaseModel):
     error: str | None
 
 
+class ArticleOut(BaseModel):
+    id: str
+    title: str
+    source: str
+    url: str
+    published: str
+    chunks: int = Field(description="How many chunks the article was split into.")
+    origin: str = Field(description="The file or upload it came from.")
+
+
+class ArticlePageOut(BaseModel):
+    articles: list[ArticleOut]
+    total: int = Field(description="Articles matching the filters, over all pages.")
+    offset: int
+    limit: int
+
+
 class StatsOut(BaseModel):
     articles: int
     chunks: int

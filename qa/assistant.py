@@ -15,22 +15,25 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from qa.analysis import Analyzer
 from qa.answering import Answerer, ExtractiveAnswerer
+from qa.articles import MAX_ID_CHARS
+from qa.catalog import MAX_FILTER_CHARS, MAX_PAGE, ArticleInfo, ArticlePage, describe, page
 from qa.chain import build_chain
 from qa.config import Settings
 from qa.conversation import condense, previous_quotes
 from qa.embeddings import shared_embedder
-from qa.errors import InvalidQuestion
+from qa.errors import InvalidQuestion, UnknownArticle
 from qa.ingest import Ingestor, IngestReport, ProgressCallback
 from qa.lexical import LexicalIndex
 from qa.locking import index_write_lock
 from qa.reader import Reader
 from qa.results import Answer, Passage
 from qa.retrieval import HybridRetriever
-from qa.store import ArticleStore, IndexStats
+from qa.store import ArticleEntry, ArticleStore, IndexStats
 
 log = logging.getLogger("qa")
 
 MAX_K = 50
+MAX_DELETE = 1_000  # article ids in one delete
 DEFAULT_SHORTLIST = 16  # sentences the default reader gives the cross-encoder
 CHUNK_TOKENS = 200
 
@@ -75,6 +78,7 @@ class Assistant:
         self.condense = getattr(self.answerer, "condense", condense)
         self.chain = build_chain(self.retriever.search, self.answerer.answer, self.condense)
         self._write_lock = threading.Lock()
+        self._listing: tuple[int, dict[str, ArticleEntry]] | None = None
 
     # Write path ---------------------------------------------------------------------
     def ingest(
@@ -116,6 +120,55 @@ class Assistant:
             report = self.ingestor.ingest_uploads(files, self.settings.max_upload_bytes, progress)
             self.retriever.apply(report.changes)
         return report
+
+    def delete(
+        self, article_ids: Sequence[str], on_wait: Callable[[str], None] | None = None
+    ) -> IngestReport:
+        """Remove these articles from the index: their chunks, vectors and BM25 entries.
+
+        Every id is checked first: when one is unknown, ``UnknownArticle`` names it
+        and nothing is deleted.
+        """
+        ids = _valid_ids(article_ids)
+        with self._writing(on_wait):
+            unknown = [i for i in ids if i not in self.store.manifest(ids)]
+            if unknown:
+                raise UnknownArticle(f"no article with id {unknown[0][:200]!r} in the index")
+            report = self.ingestor.remove(ids)
+            self.retriever.apply(report.changes)
+        return report
+
+    def articles(
+        self, offset: int = 0, limit: int = 50, query: str = "", source: str = ""
+    ) -> ArticlePage:
+        """A page of the indexed articles, newest first; ``query`` matches words of the
+        title or id, ``source`` the source exactly (both ignore case)."""
+        for name, value in (("offset", offset), ("limit", limit)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidQuestion(f"{name} must be a whole number from 0")
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidQuestion(f"limit must be from 1 to {MAX_PAGE}")
+        for name, text in (("query", query), ("source", source)):
+            if not isinstance(text, str) or len(text) > MAX_FILTER_CHARS:
+                raise InvalidQuestion(
+                    f"{name} must be text of at most {MAX_FILTER_CHARS} characters"
+                )
+        return page(self._manifest().values(), offset, limit, query, source)
+
+    def article(self, article_id: str) -> ArticleInfo:
+        """One indexed article, or ``UnknownArticle``."""
+        (valid,) = _valid_ids([article_id])
+        entry = self.store.manifest([valid]).get(valid)
+        if entry is None:
+            raise UnknownArticle(f"no article with id {valid!r} in the index")
+        return describe(entry)
+
+    def _manifest(self) -> dict[str, ArticleEntry]:
+        """The index's articles, read again only when its revision has moved."""
+        revision = self.store.revision()
+        if self._listing is None or self._listing[0] != revision:
+            self._listing = (revision, self.store.manifest())
+        return self._listing[1]
 
     def _writing(self, on_wait: Callable[[str], None] | None):
         """This process's writers in turn, then the index's cross-process lock."""
@@ -234,6 +287,16 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> Reader:
 
 
 MAX_HISTORY_MESSAGES = 200
+
+
+def _valid_ids(article_ids: Any) -> list[str]:
+    if isinstance(article_ids, str) or not isinstance(article_ids, (list, tuple)):
+        raise InvalidQuestion("give the article ids as a list")
+    if not article_ids or len(article_ids) > MAX_DELETE:
+        raise InvalidQuestion(f"give from 1 to {MAX_DELETE:,} article ids")
+    if not all(isinstance(i, str) and 0 < len(i) <= MAX_ID_CHARS for i in article_ids):
+        raise InvalidQuestion(f"each article id must be text of 1 to {MAX_ID_CHARS} characters")
+    return list(dict.fromkeys(article_ids))
 
 
 def _valid_history(history: Any, max_chars: int) -> list[dict[str, str]]:

@@ -62,6 +62,19 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("-k", type=int, default=None)
     chat.set_defaults(run=_chat)
 
+    listing = sub.add_parser("list", help="the indexed articles, newest first")
+    listing.add_argument("--query", default="", help="words of the title or id")
+    listing.add_argument("--source", default="", help="only this source")
+    listing.add_argument("--limit", type=int, default=50, help="articles per page (1-500)")
+    listing.add_argument("--offset", type=int, default=0, help="skip this many")
+    listing.add_argument("--json", action="store_true", help="print the page as JSON")
+    listing.set_defaults(run=_list)
+
+    delete = sub.add_parser("delete", help="remove articles from the index by id")
+    delete.add_argument("ids", nargs="+", metavar="ID")
+    delete.add_argument("--json", action="store_true", help="print the report as JSON")
+    delete.set_defaults(run=_delete)
+
     stats = sub.add_parser("stats", help="what the index holds")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(run=_stats)
@@ -129,10 +142,7 @@ def _ingest(args: argparse.Namespace) -> int:
         args.paths,
         prune=args.prune,
         show_progress=True,
-        on_wait=lambda holder: print(
-            f"qa: another writer holds this index ({holder}); waiting for it to finish…",
-            file=sys.stderr,
-        ),
+        on_wait=_say_waiting,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -143,6 +153,38 @@ def _ingest(args: argparse.Namespace) -> int:
             print(f"skipped {failure.name}: {failure.reason}", file=sys.stderr)
         print(report.summary())
     return EXIT_FAILURE if report.failed else EXIT_OK
+
+
+def _say_waiting(holder: str) -> None:
+    print(
+        f"qa: another writer holds this index ({holder}); waiting for it to finish…",
+        file=sys.stderr,
+    )
+
+
+def _list(args: argparse.Namespace) -> int:
+    found = _assistant(args).articles(args.offset, args.limit, args.query, args.source)
+    if args.json:
+        print(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    for a in found.articles:
+        about = ", ".join(x for x in (a.source, a.published[:10]) if x)
+        print(f"{a.id}  {a.title}" + (f"  ({about})" if about else "") + f"  [{a.chunks} chunks]")
+    shown = f"{found.offset + 1}-{found.offset + len(found.articles)}" if found.articles else "none"
+    print(f"{shown} of {found.total:,} articles", file=sys.stderr)
+    return EXIT_OK
+
+
+def _delete(args: argparse.Namespace) -> int:
+    report = _assistant(args).delete(
+        args.ids,
+        on_wait=_say_waiting,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(f"removed {len(report.removed)} article(s), {report.chunks_removed} chunks")
+    return EXIT_OK
 
 
 def _ask(args: argparse.Namespace) -> int:

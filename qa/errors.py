@@ -27,3 +27,7 @@ class EmbeddingModelError(QAError):
 
 class ArticleError(QAError):
     """One input file or record could not be turned into an article."""
+
+
+class UnknownArticle(QAError):
+    """An article id that is not in the index (REST: 404)."""

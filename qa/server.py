@@ -23,6 +23,8 @@ from qa import __version__
 from qa.api_models import (
     VISIBLE_TEXT,
     AnswerOut,
+    ArticleOut,
+    ArticlePageOut,
     ArticlesRequest,
     HealthOut,
     IngestReportOut,
@@ -33,7 +35,9 @@ from qa.api_models import (
     errors,
 )
 from qa.assistant import MAX_K, Assistant
-from qa.errors import QAError
+from qa.catalog import MAX_FILTER_CHARS, MAX_PAGE
+from qa.errors import QAError, UnknownArticle
+from qa.formats import SUPPORTED_SUFFIXES
 from qa.http_limits import BodyLimit, UploadGate
 from qa.jobs import JobQueue, QueueFull
 from qa.offline import go_offline
@@ -177,9 +181,10 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     @app.post(
         "/api/articles",
         summary="Add or update articles (bearer token)",
-        description='JSON `{"articles": [...]}` or multipart `files`. The write runs '
-        "as a job: with `wait=false` the answer is 202 and the job, to "
-        "follow at `GET /api/jobs/{id}`.",
+        description='JSON `{"articles": [...]}` or multipart `files` (each named with '
+        f"one of {', '.join(SUPPORTED_SUFFIXES)}; any other is reported as failed "
+        "and the rest kept). The write runs as a job: with `wait=false` the answer "
+        "is 202 and the job, to follow at `GET /api/jobs/{id}`.",
         dependencies=[Depends(require_token)],
         response_model=IngestReportOut,
         responses={
@@ -205,6 +210,58 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         await jobs.wait(job)
         if job.status == "failed":
             raise ApiError(400, job.error or "the write failed")
+        return {**(job.report or {}), "job": job.id}
+
+    @app.get(
+        "/api/articles",
+        summary="The indexed articles, newest first, a page at a time",
+        response_model=ArticlePageOut,
+        responses=errors(422),
+    )
+    def list_articles(
+        limit: int = Query(default=50, ge=1, le=MAX_PAGE, description="articles per page"),
+        offset: int = Query(
+            default=0,
+            ge=0,
+            description="skip this many (the next page: "
+            "offset + the articles returned, while below total)",
+        ),
+        q: str = Query(
+            default="", max_length=MAX_FILTER_CHARS, description="words of the title or id"
+        ),
+        source: str = Query(
+            default="", max_length=MAX_FILTER_CHARS, description="only this source (any case)"
+        ),
+    ) -> dict:
+        return assistant.articles(offset, limit, q, source).to_dict()
+
+    @app.get(
+        "/api/articles/{article_id:path}",
+        summary="One indexed article",
+        response_model=ArticleOut,
+        responses=errors(404, 422),
+    )
+    def get_article(article_id: str) -> dict:
+        return _known(assistant, article_id).to_dict()
+
+    @app.delete(
+        "/api/articles/{article_id:path}",
+        summary="Remove an article: its chunks, vectors and BM25 entries (bearer token)",
+        dependencies=[Depends(require_token)],
+        response_model=IngestReportOut,
+        responses=errors(401, 403, 404, 422, 429),
+    )
+    async def delete_article(article_id: str) -> Any:
+        _known(assistant, article_id)  # 404 before any write is queued
+        try:
+            job = jobs.submit(
+                f"delete {article_id[:80]}", lambda progress: assistant.delete([article_id])
+            )
+        except QueueFull as exc:
+            raise ApiError(429, str(exc)) from None
+        await jobs.wait(job)
+        if job.status == "failed":
+            raise ApiError(400, job.error or "the delete failed")
         return {**(job.report or {}), "job": job.id}
 
     @app.get(
@@ -347,6 +404,14 @@ async def _read_uploads(request: Request, limit: int) -> list[tuple[str, bytes]]
     if sum(len(data) for _, data in uploads) > limit:
         raise ApiError(413, f"upload too large; the limit is {limit:,} bytes")
     return uploads
+
+
+def _known(assistant: Assistant, article_id: str) -> Any:
+    """The article's listing entry; 404 when the index has no such id."""
+    try:
+        return assistant.article(article_id)
+    except UnknownArticle as exc:
+        raise ApiError(404, str(exc)) from None
 
 
 def _articles_from_json(body: bytes) -> list[tuple[str, bytes]]:

@@ -72,6 +72,9 @@ class ArticleEntry:
     origin: str
     title: str
     chunk_ids: tuple[str, ...]
+    source: str = ""
+    url: str = ""
+    published: str = ""
 
 
 @dataclass(frozen=True)
@@ -235,12 +238,22 @@ class ArticleStore:
                         "title": meta.get("title", ""),
                         "count": meta.get("chunk_count"),
                         "chunks": [],
+                        "about": (
+                            meta.get("source", ""),
+                            meta.get("url", ""),
+                            meta.get("published", ""),
+                        ),
                     },
                 )
                 entry["chunks"].append(chunk_id)
         return {
             aid: ArticleEntry(
-                aid, e["hash"] if _complete(e) else "", e["origin"], e["title"], tuple(e["chunks"])
+                aid,
+                e["hash"] if _complete(e) else "",
+                e["origin"],
+                e["title"],
+                tuple(e["chunks"]),
+                *e["about"],
             )
             for aid, e in found.items()
         }

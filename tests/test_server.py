@@ -146,6 +146,42 @@ def test_articles_posted_without_ids_are_all_kept(app_url):
     assert again["unchanged"] and not again["added"] and not again["updated"]
 
 
+def test_articles_are_listed_and_deleted_over_rest(app_url):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    post = {
+        "articles": [
+            {
+                "id": "rest-delete-1",
+                "title": "Lighthouse repainted",
+                "text": "The Dungeness lighthouse was repainted in red in May.",
+            }
+        ]
+    }
+    assert (
+        httpx.post(f"{app_url}/api/articles", json=post, headers=auth, timeout=60).status_code
+        == 200
+    )
+    listing = httpx.get(f"{app_url}/api/articles", params={"q": "lighthouse"}).json()
+    assert listing["total"] == 1 and listing["articles"][0]["id"] == "rest-delete-1"
+    assert httpx.get(f"{app_url}/api/articles/rest-delete-1").json()["chunks"] == 1
+    assert httpx.delete(f"{app_url}/api/articles/rest-delete-1").status_code == 401
+    gone = httpx.delete(f"{app_url}/api/articles/rest-delete-1", headers=auth, timeout=60)
+    assert gone.status_code == 200 and gone.json()["removed"] == ["rest-delete-1"]
+    again = httpx.delete(f"{app_url}/api/articles/rest-delete-1", headers=auth, timeout=60)
+    assert again.status_code == 404 and "no article with id" in again.json()["error"]
+    assert httpx.get(f"{app_url}/api/articles/rest-delete-1").status_code == 404
+    assert httpx.get(f"{app_url}/api/articles", params={"q": "lighthouse"}).json()["total"] == 0
+    answer = httpx.post(
+        f"{app_url}/api/ask",
+        timeout=60,
+        json={"question": "What colour was the lighthouse repainted?"},
+    ).json()
+    assert not answer["grounded"]
+    for params in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "x"}, {"q": "x" * 201}):
+        bad = httpx.get(f"{app_url}/api/articles", params=params)
+        assert bad.status_code == 422 and bad.json()["error"], params
+
+
 def test_uploads_multipart_and_bad_uploads(app_url):
     auth = {"Authorization": f"Bearer {TOKEN}"}
     files = [
