@@ -183,6 +183,7 @@ def _render(units: list[_Unit], question: str, confidence: float, mode: str) -> 
                 published=chunk.published,
                 passage=chunk.text,
                 passage_start=chunk.start,
+                page=chunk.page_at(unit.start),
             )
         )
         parts.append(f"{' '.join(quote.split())} [{number}]")

@@ -131,6 +131,7 @@ class CitationOut(BaseModel):
     published: str
     passage: str
     passage_start: int
+    page: int | None = Field(default=None, description="The page the quote starts on (PDFs).")
 
 
 class DroppedOut(BaseModel):

@@ -35,6 +35,7 @@ class Article:
     source: str = ""
     url: str = ""
     published: str = ""
+    pages: tuple[int, ...] = ()  # where each page starts in ``text`` (PDFs); () for none
 
     @property
     def content_hash(self) -> str:

@@ -205,7 +205,8 @@ def format_answer(answer) -> str:
         lines.append("")
     for c in answer.citations:
         origin = f" ({c.source})" if c.source else ""
-        lines.append(f"[{c.number}] {c.title}{origin}, characters {c.start}-{c.end}")
+        where = f"page {c.page}, " if c.page else ""
+        lines.append(f"[{c.number}] {c.title}{origin}, {where}characters {c.start}-{c.end}")
         lines.append(f"    “{' '.join(c.quote.split())}”")
     return "\n".join(lines)
 

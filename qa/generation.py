@@ -371,6 +371,7 @@ def _cite(kept: list[Verdict]) -> tuple[list[str], list[Citation]]:
                         published=chunk.published,
                         passage=chunk.text,
                         passage_start=chunk.start,
+                        page=chunk.page_at(support.span[0]),
                     )
                 )
             marks.append(f"[{numbers[key]}]")

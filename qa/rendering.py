@@ -37,6 +37,7 @@ def source_html(citation: Citation) -> str:
     """Title, source and the passage with the cited words highlighted."""
     origin = f" — {escape(citation.source)}" if citation.source else ""
     published = f", {escape(citation.published)}" if citation.published else ""
+    page = f", page {citation.page}" if citation.page else ""
     link = (
         f' <a href="{escape(citation.url, quote=True)}" target="_blank" rel="noopener">link</a>'
         if citation.url.startswith(("http://", "https://"))
@@ -45,7 +46,7 @@ def source_html(citation: Citation) -> str:
     before, quote, after = passage_parts(citation)
     return (
         f'<details class="qa-source qa-source-{citation.number}">'
-        f"<summary>[{citation.number}] {escape(citation.title)}{origin}{published}</summary>"
+        f"<summary>[{citation.number}] {escape(citation.title)}{origin}{published}{page}</summary>"
         f"<blockquote>{_text(before)}<mark>{_text(quote)}</mark>{_text(after)}</blockquote>"
         f"{link}</details>"
     )

@@ -73,6 +73,7 @@ class Citation:
     published: str = ""
     passage: str = ""
     passage_start: int = 0
+    page: int | None = None  # the page the quote starts on, for articles with pages (PDFs)
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlparse
@@ -52,6 +53,11 @@ class StoredChunk:
     lead: Span | None
     embed_key: str = ""
     sentence_vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
+    pages: tuple[int, ...] = ()  # where each page of the article starts (PDFs)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page an article offset falls on, or None for an article without pages."""
+        return bisect_right(self.pages, offset) if self.pages else None
 
     def sentence_keys(self) -> list[SentenceKey]:
         return [(self.article_id, start, end) for start, end in self.sentences]
@@ -435,6 +441,7 @@ def _chunk_metadata(
         "lead_text": article.text[lead[0] : lead[1]] if chunk.lead else "",
         "embed_key": embed_key,
         "sentence_vectors": pack_vectors(sentence_vectors),
+        **({"pages": list(article.pages)} if article.pages else {}),
     }
 
 
@@ -460,6 +467,7 @@ def _stored_chunk(
         sentence_vectors=unpack_vectors(
             meta.get("sentence_vectors", ""), len(flat) // 2, dimension
         ),
+        pages=tuple(meta.get("pages") or ()),
     )
 
 

@@ -214,3 +214,18 @@ def test_retrieved_documents_carry_the_chunk_text_once(seeded):
     for document in seeded.retriever.invoke("What did France promise in July?", k=3):
         assert document.page_content and "text" not in document.metadata
         assert document.metadata["article_id"] and document.id
+
+
+def test_an_answer_from_a_pdf_says_which_page_it_quotes(fresh, tmp_path):
+    from tests.test_articles import _pdf
+
+    pages = [
+        "Harbour works report. The harbour board met in March to plan the works.",
+        "The repairs to the north pier will cost 4.2 million pounds and finish in June.",
+    ]
+    (tmp_path / "harbour.pdf").write_bytes(_pdf(pages, title="Harbour works report"))
+    assert fresh.ingest([tmp_path / "harbour.pdf"]).added
+    answer = fresh.ask("How much will the north pier repairs cost?")
+    assert answer.grounded and "4.2 million" in answer.citations[0].quote
+    assert answer.citations[0].page == 2
+    assert answer.to_dict()["citations"][0]["page"] == 2

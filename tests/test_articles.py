@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from qa.articles import decode
 from qa.formats import find_files, load_file
 
@@ -116,7 +118,7 @@ def test_bad_files_are_reported_with_reasons(tmp_path):
 
 def test_find_files_walks_folders_and_reports_missing_paths(tmp_path):
     (tmp_path / "a.txt").write_text("A.")
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    (tmp_path / "notes.xlsx").write_bytes(b"PK")
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "b.txt").write_text("B.")
     files, failures = find_files([tmp_path, tmp_path / "missing.txt"])
@@ -181,3 +183,68 @@ def test_rst_files_load_with_their_underlined_title(tmp_path):
     (article,) = load_file(path, 10_000).articles
     assert article.title == "Ferry strike ends"
     assert article.text == "The strike ended on Tuesday."
+
+
+def _pdf(pages: list[str], title: str = "", password: str = "") -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    if title:
+        pdf.set_title(title)
+    for text in pages:
+        pdf.add_page()
+        if text:
+            pdf.multi_cell(0, 8, text)
+    if password:
+        pdf.set_encryption(owner_password=password, user_password=password)
+    return bytes(pdf.output())
+
+
+def test_a_pdf_keeps_where_each_page_starts():
+    from qa.formats import load_bytes
+
+    data = _pdf(
+        ["Ferry strike ends", "The strike ended on Tuesday after a pay rise."],
+        title="Ferry strike ends",
+    )
+    (article,) = load_bytes("ferry.pdf", data, origin="upload:ferry.pdf").articles
+    assert article.title == "Ferry strike ends"
+    assert len(article.pages) == 2 and article.pages[0] == 0
+    assert article.text[article.pages[1] :].startswith("The strike ended on Tuesday")
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda: _pdf(["Secret minutes of the meeting."], password="pw"), "encrypted PDF"),
+        (lambda: _pdf(["", ""]), "no text layer"),
+        (lambda: _pdf(["A page of text that will be cut."])[:300], "unreadable PDF"),
+        (lambda: b"%PDF-1.7 not really", "unreadable PDF"),
+    ],
+)
+def test_bad_pdfs_are_reported_by_name_and_skipped(make, reason):
+    from qa.formats import load_bytes
+
+    result = load_bytes("bad.pdf", make(), origin="upload:bad.pdf")
+    assert not result.articles
+    assert result.failures[0].name == "bad.pdf" and reason in result.failures[0].reason
+
+
+def test_a_word_document_loads_its_title_paragraphs_and_tables(tmp_path):
+    import docx
+
+    from qa.formats import load_bytes
+
+    document = docx.Document()
+    document.add_heading("Harbour reopens", level=1)
+    document.add_paragraph("Dover harbour reopened on Monday after repairs.")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "Cost", "£2m"
+    document.save(tmp_path / "harbour.docx")
+    data = (tmp_path / "harbour.docx").read_bytes()
+    (article,) = load_bytes("harbour.docx", data, origin="x").articles
+    assert article.title == "Harbour reopens"
+    assert article.text == "Dover harbour reopened on Monday after repairs.\n\nCost | £2m"
+    broken = load_bytes("broken.docx", data[:200], origin="x")
+    assert "unreadable Word document" in broken.failures[0].reason

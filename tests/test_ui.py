@@ -89,8 +89,8 @@ def test_upload_panel_only_when_enabled(tmp_path):
 def test_upload_adds_articles_answerable_at_once(tmp_path):
     assistant = Assistant(index_dir=tmp_path / "index", allow_uploads=True)
     report = assistant.add_documents(
-        [(SEED_ARTICLE.name, SEED_ARTICLE.read_bytes()), ("notes.pdf", b"%PDF-1.4")]
+        [(SEED_ARTICLE.name, SEED_ARTICLE.read_bytes()), ("notes.xlsx", b"PK\x03\x04")]
     )
     assert len(report.added) == 1
-    assert report.failed[0].reason.startswith("unsupported file type .pdf")
+    assert report.failed[0].reason.startswith("unsupported file type .xlsx")
     assert assistant.ask("What did France promise in July?").grounded
