@@ -48,6 +48,10 @@ CSS = """
 .qa-refusal { font-style: italic; }
 .qa-notice { font-size: .85em; opacity: .75; margin: .2em 0; }
 #qa-chat { min-height: 420px; }
+.qa-article-list { max-height: 320px; overflow-y: auto; font-size: .88em; }
+.qa-article-list table { width: 100%; border-collapse: collapse; }
+.qa-article-list th, .qa-article-list td { text-align: left; padding: .2em .3em;
+  border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
 @media (max-width: 640px) {
   .qa-source blockquote { padding-left: .5em; margin-left: 0; }
   .gradio-container { padding-left: 4px !important; padding-right: 4px !important; }
@@ -115,8 +119,10 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
             with gr.Column(scale=1, min_width=240):
                 with gr.Accordion("Index", open=False):
                     stats = gr.Markdown(_stats_markdown(assistant))
+                    writes = jobs or JobQueue()
+                    list_articles, listed = _articles_panel(assistant, writes, stats)
                     if assistant.settings.allow_uploads:
-                        _upload_panel(assistant, jobs or JobQueue(), stats)
+                        _upload_panel(assistant, writes, stats)
         for trigger in (question.submit, send.click):
             trigger(
                 _respond(assistant),
@@ -128,6 +134,7 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
             lambda: ([], [], ""), outputs=[chatbot, history, question], api_visibility="private"
         )
         demo.load(lambda: _stats_markdown(assistant), outputs=stats, api_visibility="private")
+        demo.load(list_articles, outputs=listed, api_visibility="private")
         gr.api(
             _api_ask(assistant),
             api_name="ask",
@@ -226,6 +233,109 @@ def _api_ask_stream(assistant: Assistant):
 
 def _whole(k: Any) -> Any:
     return int(k) if isinstance(k, (int, float)) and float(k).is_integer() else k
+
+
+LISTED = 50  # articles the index panel shows for a search
+
+
+def _articles_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) -> tuple[Any, list]:
+    """The indexed articles, newest first, with a search box; with uploads enabled,
+    one can be removed (after a confirmation)."""
+    search = gr.Textbox(
+        placeholder="Find an article by title…",
+        show_label=False,
+        elem_id="qa-article-search",
+        max_lines=1,
+    )
+    caption = gr.Markdown(elem_id="qa-article-count")
+    table = gr.HTML(elem_id="qa-articles")
+
+    def listing(query: str) -> tuple[str, str, Any]:
+        page = assistant.articles(0, LISTED, (query or "")[:200])
+        rows = articles_html(page.articles)
+        listed = len(page.articles)
+        shown = f"{listed} of {page.total:,}" if page.total > listed else f"{page.total:,}"
+        caption = f"{shown} article{'s' if page.total != 1 else ''}" + (
+            f" matching “{escape(query.strip())}”" if (query or "").strip() else ""
+        )
+        choices = [(f"{a.title} ({a.id})", a.id) for a in page.articles]
+        return rows, caption, gr.update(choices=choices, value=None)
+
+    if not assistant.settings.allow_uploads:
+        choice = gr.Dropdown(visible=False)
+    else:
+        choice = gr.Dropdown(label="Remove an article", choices=[], elem_id="qa-remove-choice")
+        remove = gr.Button("Remove…", variant="stop", size="sm", elem_id="qa-remove")
+        with gr.Row(visible=False) as confirm_row:
+            confirm = gr.Button("Yes, remove it", variant="stop", size="sm", elem_id="qa-confirm")
+            cancel = gr.Button("Cancel", size="sm")
+        removed = gr.Markdown(elem_id="qa-remove-status")
+
+        def ask_first(article_id: str | None) -> tuple[Any, str]:
+            if not article_id:
+                return gr.update(visible=False), "Choose an article first."
+            return gr.update(visible=True), f"Remove {escape(article_id)} from the index?"
+
+        def delete(article_id: str | None, query: str) -> tuple:
+            message = _delete_now(assistant, jobs, article_id)
+            return (gr.update(visible=False), message, *listing(query), _stats_markdown(assistant))
+
+        remove.click(
+            ask_first, inputs=choice, outputs=[confirm_row, removed], api_visibility="private"
+        )
+        cancel.click(
+            lambda: (gr.update(visible=False), ""),
+            outputs=[confirm_row, removed],
+            api_visibility="private",
+        )
+        confirm.click(
+            delete,
+            inputs=[choice, search],
+            outputs=[confirm_row, removed, table, caption, choice, stats],
+            api_visibility="private",
+        )
+    search.change(
+        listing, inputs=search, outputs=[table, caption, choice], api_visibility="private"
+    )
+    search.submit(
+        listing, inputs=search, outputs=[table, caption, choice], api_visibility="private"
+    )
+    stats.change(
+        listing, inputs=search, outputs=[table, caption, choice], api_visibility="private"
+    )  # after an upload
+    return lambda: listing(""), [table, caption, choice]
+
+
+def articles_html(articles: list[Any]) -> str:
+    """The listing as an escaped HTML table (title, source, date, chunks)."""
+    rows = "".join(
+        f"<tr><td>{escape(a.title)}</td><td>{escape(a.source)}</td>"
+        f"<td>{escape(a.published[:10])}</td><td>{a.chunks}</td></tr>"
+        for a in articles
+    )
+    return (
+        '<div class="qa-article-list"><table><thead><tr><th scope="col">Title</th>'
+        '<th scope="col">Source</th><th scope="col">Date</th><th scope="col">Chunks</th>'
+        f"</tr></thead><tbody>{rows}</tbody></table></div>"
+    )
+
+
+def _delete_now(assistant: Assistant, jobs: JobQueue, article_id: str | None) -> str:
+    """Remove one article through the write queue; the outcome as one line."""
+    if not article_id:
+        return "Choose an article first."
+    try:
+        job = jobs.submit(
+            f"delete {article_id[:80]} from the chat",
+            lambda progress: assistant.delete([article_id]),
+        )
+    except QAError as exc:
+        return f"⚠️ {escape(str(exc))}"
+    while not job.finished:
+        jobs.wait_briefly(job, 0.25)
+    if job.status == "failed":
+        return f"⚠️ {escape(job.error or 'the removal failed')}"
+    return f"Removed {escape(article_id)}."
 
 
 def _upload_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) -> None:

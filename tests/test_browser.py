@@ -143,4 +143,32 @@ def test_upload_in_the_chat_is_answerable_at_once(browser, tmp_path_factory):
         page.locator(".qa-source").first.wait_for(timeout=60_000)
         assert "4% pay rise" in page.locator(".qa-answer").first.inner_text()
         assert "Ferry strike ends" in page.locator(".qa-source summary").first.inner_text()
+        _find_and_remove_in_the_index_panel(page)
         page.close()
+
+
+def _find_and_remove_in_the_index_panel(page) -> None:
+    """The index panel lists the articles, filters them, and removes one after a
+    confirmation; the chat then no longer finds what it said."""
+    listing = page.locator("#qa-articles")
+    count = page.locator("#qa-article-count")
+    count.get_by_text("2 articles", exact=True).wait_for(timeout=30_000)
+    assert "Ferry strike ends" in listing.inner_text()
+    assert "France backs away" in listing.inner_text()
+    page.locator("#qa-article-search input, #qa-article-search textarea").fill("ferry")
+    count.get_by_text("1 article matching").wait_for(timeout=30_000)
+    assert "France backs away" not in listing.inner_text()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.locator("#qa-articles").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "index-panel.png"), full_page=True)
+    page.locator("#qa-remove-choice input").click()
+    page.get_by_role("option", name="Ferry strike ends", exact=False).click()
+    page.locator("#qa-remove").click()
+    page.get_by_text("from the index?").wait_for(timeout=10_000)
+    page.locator("#qa-confirm").click()
+    page.get_by_text("Removed").wait_for(timeout=60_000)
+    count.get_by_text("0 articles matching").wait_for(timeout=30_000)
+    box = page.get_by_placeholder("Ask about the articles…")
+    box.fill("Why did the ferry strike end in Calais?")
+    box.press("Enter")
+    page.locator(".qa-refusal").last.wait_for(timeout=60_000)
