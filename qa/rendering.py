@@ -2,7 +2,8 @@
 
 Mark n and source n share the class suffix ``-n`` (the chat's sanitizer
 keeps classes but drops ``data-`` attributes), which the UI's script uses to
-open a source when its mark is clicked.
+open a source when its mark is clicked. A mark is a link, so Tab reaches it
+and Enter opens its source like a click.
 
 Article text and questions are untrusted, so every piece of them is escaped
 here before it is wrapped in the few tags we add ourselves; the chat then
@@ -22,7 +23,11 @@ CONTEXT_CHARS = 160
 
 def answer_html(answer: Answer) -> str:
     """The answer text with clickable marks, then one collapsible source per citation."""
-    body = _MARK.sub(r'<sup class="qa-cite qa-cite-\1">[\1]</sup>', escape(answer.text))
+    body = _MARK.sub(
+        r'<sup><a class="qa-cite qa-cite-\1" href="#qa-source-\1" role="button"'
+        r' aria-label="source \1">[\1]</a></sup>',
+        escape(answer.text),
+    )
     notice = f'<p class="qa-notice">Note: {escape(answer.notice)}</p>' if answer.notice else ""
     if not answer.citations:
         return f'<p class="qa-answer qa-refusal">{body}</p>{notice}'

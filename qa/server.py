@@ -110,7 +110,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     go_offline()
     import gradio as gr
 
-    from qa.ui import CSS, JS, build_ui
+    from qa.ui import CSS, JS, build_ui, theme
 
     settings = assistant.settings
     jobs = jobs or JobQueue()
@@ -322,7 +322,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         footer_links=[],
         css=CSS,
         js=JS,
-        theme=gr.themes.Soft(),
+        theme=theme(),
         show_error=True,
         max_file_size=settings.max_upload_bytes,
         ssr_mode=False,

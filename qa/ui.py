@@ -38,15 +38,21 @@ STREAM_STEP_WORDS = 6
 UPLOAD_CACHE = (3600, 3600)
 
 CSS = """
-.qa-cite { cursor: pointer; color: var(--color-accent); font-weight: 600; }
+.qa-cite { cursor: pointer; color: #3730a3; font-weight: 600; text-decoration: none; }
+.dark .qa-cite { color: #c7d2fe; }
+.qa-cite:focus-visible { outline: 2px solid #3730a3; outline-offset: 1px; }
 .qa-sources { margin-top: .6em; padding-top: .4em;
               border-top: 1px solid var(--border-color-primary); }
-.qa-sources-label { font-size: .85em; opacity: .7; margin: 0 0 .2em 0; }
+.qa-sources-label { font-size: .85em; margin: 0 0 .2em 0; }
+#qa-chat .qa-sources-label, #qa-chat .qa-notice { color: #4b5563 !important; }
+/* the panel layout dims answers to 0.8 opacity: grey text then fails WCAG AA contrast */
+#qa-chat .chatbot.prose { opacity: 1 !important; }
+.dark #qa-chat .qa-sources-label, .dark #qa-chat .qa-notice { color: #d1d5db !important; }
 .qa-source summary { cursor: pointer; font-weight: 600; }
 .qa-source blockquote { margin: .4em 0 .6em 0; padding-left: .8em; font-size: .92em; }
 .qa-source mark { background: #fde68a; color: #111; padding: 0 .1em; }
 .qa-refusal { font-style: italic; }
-.qa-notice { font-size: .85em; opacity: .75; margin: .2em 0; }
+.qa-notice { font-size: .85em; margin: .2em 0; }
 #qa-chat { min-height: 420px; }
 .qa-article-list { max-height: 320px; overflow-y: auto; font-size: .88em; }
 .qa-article-list table { width: 100%; border-collapse: collapse; }
@@ -58,14 +64,43 @@ CSS = """
 }
 """
 
+# After each answer: the newest question at the top of the conversation, so it and
+# the start of its answer are in view even when the reader had scrolled up to open
+# a source (the chat stops following new messages then). Only the conversation
+# scrolls, never the page around it.
+SHOW_NEWEST = """
+() => {
+  const chat = document.querySelector("#qa-chat");
+  const rows = chat ? chat.querySelectorAll(".message-row.user-row") : [];
+  const newest = rows[rows.length - 1];
+  if (!newest) return;
+  for (let box = newest.parentElement; box && box !== chat.parentElement; box = box.parentElement) {
+    if (box.scrollHeight > box.clientHeight + 1 && getComputedStyle(box).overflowY !== "visible") {
+      box.scrollTop += newest.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+      return;
+    }
+  }
+}
+"""
+
 # Runs once when the app loads, in the full page and in the web component alike:
-# clicking a [n] mark opens (and scrolls to) source n of the same answer.
+# clicking a [n] mark opens (and scrolls to) source n of the same answer. The
+# question box gets the focus without scrolling, and only in the full page: an
+# intranet page that embeds the chat (<gradio-app src=...>) must not move.
 JS = """
 () => {
+  if (!document.querySelector("gradio-app[src]")) {
+    const focusBox = () => {
+      const box = document.querySelector("#qa-question textarea, #qa-question input");
+      if (box) box.focus({preventScroll: true}); else setTimeout(focusBox, 200);
+    };
+    focusBox();
+  }
   document.addEventListener("click", (event) => {
     const target = event.composedPath ? event.composedPath()[0] : event.target;
     const mark = target && target.closest ? target.closest(".qa-cite") : null;
     if (!mark) return;
+    event.preventDefault();  // a link for the keyboard; never navigate
     const number = [...mark.classList].find((c) => /^qa-cite-\\d+$/.test(c)).slice(8);
     for (let node = mark.parentElement; node; node = node.parentElement) {
       const source = node.querySelector(`.qa-source-${number}`);
@@ -78,6 +113,19 @@ JS = """
   });
 }
 """
+
+
+def theme() -> gr.themes.Base:
+    """Gradio's Soft theme one shade darker where it writes in its indigo-500: white
+    on it, and it on the light panels, measure 4.46:1, under WCAG AA's 4.5:1
+    (axe-core in tests/test_browser.py)."""
+    return gr.themes.Soft().set(
+        button_primary_background_fill="*primary_700",
+        button_primary_background_fill_hover="*primary_800",
+        button_primary_border_color="*primary_700",
+        block_label_text_color="*primary_700",
+        block_title_text_color="*primary_700",
+    )
 
 
 def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
@@ -109,8 +157,7 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
                     show_label=False,
                     lines=1,
                     max_lines=4,
-                    autofocus=True,
-                    max_length=assistant.settings.max_question_chars,
+                    elem_id="qa-question",
                 )
                 with gr.Row():
                     send = gr.Button("Ask", variant="primary", scale=3)
@@ -124,12 +171,14 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
                     if assistant.settings.allow_uploads:
                         _upload_panel(assistant, writes, stats)
         for trigger in (question.submit, send.click):
+            # no max_length on the box: it would cut a long question silently; the
+            # answer says it is too long and what the limit is instead
             trigger(
                 _respond(assistant),
                 inputs=[question, chatbot, history],
                 outputs=[chatbot, history, question],
                 api_visibility="private",
-            )
+            ).then(None, js=SHOW_NEWEST, api_visibility="private")
         clear.click(
             lambda: ([], [], ""), outputs=[chatbot, history, question], api_visibility="private"
         )
@@ -179,9 +228,9 @@ def _respond(assistant: Assistant):
                     "content": " ".join([*settled, escape(tail)]) + " …",
                 }
                 yield shown, history, ""
-        except QAError as exc:
+        except QAError as exc:  # the question goes back in the box, to be fixed
             shown[-1] = {"role": "assistant", "content": f"⚠️ {escape(str(exc))}"}
-            yield shown, history, ""
+            yield shown, history, message
             return
         if answer is None:  # the stream always ends with the answer; this is not reached
             raise RuntimeError("the answer stream ended without an answer")

@@ -172,3 +172,104 @@ def _find_and_remove_in_the_index_panel(page) -> None:
     box.fill("Why did the ferry strike end in Calais?")
     box.press("Enter")
     page.locator(".qa-refusal").last.wait_for(timeout=60_000)
+
+
+AXE = ROOT / "tests" / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _axe_violations(page, context: str = "document") -> list[str]:
+    """axe-core's WCAG 2 A/AA violations on the page, one line each."""
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: make install-test installs it from npm")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async (context) => {
+            const result = await axe.run(eval(context),
+                {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]}});
+            return result.violations.map(v => `${v.id}: ${v.help} (` +
+                v.nodes.slice(0, 3).map(n => n.target.join(" ") + " " +
+                    JSON.stringify((n.any[0] || {}).data || {})).join("; ") + ")");
+        }""",
+        context,
+    )
+    return list(found)
+
+
+def _ask_and_open_a_source(page) -> None:
+    box = page.get_by_placeholder("Ask about the articles…")
+    box.wait_for(timeout=60_000)
+    box.fill("What did France promise in July?")
+    box.press("Enter")
+    page.locator(".qa-source").first.wait_for(timeout=60_000)
+    page.locator(".qa-cite").first.click()
+    page.wait_for_function("document.querySelector('.qa-source').open === true", timeout=5_000)
+
+
+def test_the_chat_after_an_answer_has_no_accessibility_violations(served, browser):
+    _, app_url = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    _ask_and_open_a_source(page)
+    assert _axe_violations(page) == []
+    page.close()
+
+
+def test_the_embedded_widget_has_no_accessibility_violations(served, browser):
+    intranet_url, _ = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{intranet_url}/intranet.html")
+    _ask_and_open_a_source(page)
+    assert _axe_violations(page) == []
+    page.close()
+
+
+def test_the_citation_marks_are_reachable_with_the_keyboard(served, browser):
+    _, app_url = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    _ask_and_open_a_source(page)
+    page.evaluate("document.querySelector('.qa-source').open = false")
+    page.locator(".qa-cite").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('.qa-source').open === true", timeout=5_000)
+    reached = False
+    page.locator("#qa-chat").focus() if page.locator("#qa-chat").count() else None
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('.qa-cite')"):
+            reached = True
+            break
+    assert reached, "Tab never reached a [n] mark"
+    page.close()
+
+
+def test_the_widget_does_not_scroll_the_host_page(served, browser):
+    """The intranet page's header stays in view while the widget loads."""
+    intranet_url, _ = served
+    page = browser.new_page(viewport={"width": 1280, "height": 700})
+    page.goto(f"{intranet_url}/intranet.html")
+    page.get_by_placeholder("Ask about the articles…").wait_for(timeout=60_000)
+    page.wait_for_timeout(1_500)  # Gradio finishes rendering and focusing after the box shows
+    assert page.evaluate("window.scrollY") == 0
+    assert page.locator("header").bounding_box()["y"] == 0
+    page.close()
+
+
+def test_the_newest_answer_is_in_view_after_a_source_was_opened(served, browser):
+    _, app_url = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    _ask_and_open_a_source(page)
+    for n, question in enumerate(["Who is Martin Hewitt?", "Why do French police rarely "
+                                  "intervene against taxi-boats?"], start=2):
+        box = page.get_by_placeholder("Ask about the articles…")
+        box.fill(question)
+        box.press("Enter")
+        page.wait_for_function(f"document.querySelectorAll('.qa-answer').length >= {n}",
+                               timeout=60_000)
+        page.wait_for_timeout(1_000)
+    newest = page.locator(".qa-answer").last.bounding_box()
+    assert newest is not None and 0 <= newest["y"] < 900 - 40, newest
+    asked = page.get_by_text("Why do French police rarely intervene").last.bounding_box()
+    assert asked is not None and asked["y"] >= 0, asked  # the newest question is on screen too
+    page.close()

@@ -49,7 +49,8 @@ def test_untrusted_text_is_escaped_everywhere():
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;" in html
     assert "<mark>Q.</mark>" in html
-    assert 'class="qa-cite qa-cite-1"' in html and 'class="qa-source qa-source-1"' in html
+    assert '<a class="qa-cite qa-cite-1" href="#qa-source-1"' in html
+    assert 'class="qa-source qa-source-1"' in html
 
 
 def test_passage_keeps_no_blank_lines_and_links_only_http():
@@ -94,3 +95,13 @@ def test_upload_adds_articles_answerable_at_once(tmp_path):
     assert len(report.added) == 1
     assert report.failed[0].reason.startswith("unsupported file type .xlsx")
     assert assistant.ask("What did France promise in July?").grounded
+
+
+def test_a_question_over_the_limit_is_explained_and_kept_in_the_box(tmp_path):
+    from qa.ui import _respond
+
+    assistant = Assistant(index_dir=tmp_path / "index")
+    long_question = "Why " + "very " * 240 + "long?"
+    *_, (shown, history, box) = _respond(assistant)(long_question, [], [])
+    assert "too long (1,209 characters; the limit is 1,000)" in shown[-1]["content"]
+    assert box == long_question and history == []
