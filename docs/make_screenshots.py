@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.server_helpers import running_app  # noqa: E402
-from tests.test_browser import ARGS, CHROMIUM  # noqa: E402
+from tests.test_browser import ARGS, CHROMIUM, ask_and_open_a_source  # noqa: E402
 
 
 def main() -> None:
@@ -35,12 +35,7 @@ def main() -> None:
         ):
             page = browser.new_page(viewport=viewport, device_scale_factor=1)
             page.goto(url)
-            box = page.get_by_placeholder("Ask about the articles…")
-            box.wait_for(timeout=60_000)
-            box.fill("What did France promise in July?")
-            box.press("Enter")
-            page.locator(".qa-source").first.wait_for(timeout=60_000)
-            page.locator(".qa-cite").first.click()
+            ask_and_open_a_source(page)
             page.wait_for_timeout(800)
             path = ROOT / "docs" / f"chat-{name}.png"
             page.screenshot(path=str(path))

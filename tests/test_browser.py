@@ -195,7 +195,7 @@ def _axe_violations(page, context: str = "document") -> list[str]:
     return list(found)
 
 
-def _ask_and_open_a_source(page) -> None:
+def ask_and_open_a_source(page) -> None:
     box = page.get_by_placeholder("Ask about the articles…")
     box.wait_for(timeout=60_000)
     box.fill("What did France promise in July?")
@@ -205,20 +205,13 @@ def _ask_and_open_a_source(page) -> None:
     page.wait_for_function("document.querySelector('.qa-source').open === true", timeout=5_000)
 
 
-def test_the_chat_after_an_answer_has_no_accessibility_violations(served, browser):
-    _, app_url = served
+@pytest.mark.parametrize("where", ["chat", "widget"])
+def test_no_accessibility_violations_after_an_answer(served, browser, where):
+    """axe-core, WCAG 2 A/AA: the chat page, and the widget in the intranet page."""
+    intranet_url, app_url = served
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(app_url)
-    _ask_and_open_a_source(page)
-    assert _axe_violations(page) == []
-    page.close()
-
-
-def test_the_embedded_widget_has_no_accessibility_violations(served, browser):
-    intranet_url, _ = served
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{intranet_url}/intranet.html")
-    _ask_and_open_a_source(page)
+    page.goto(app_url if where == "chat" else f"{intranet_url}/intranet.html")
+    ask_and_open_a_source(page)
     assert _axe_violations(page) == []
     page.close()
 
@@ -227,7 +220,7 @@ def test_the_citation_marks_are_reachable_with_the_keyboard(served, browser):
     _, app_url = served
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(app_url)
-    _ask_and_open_a_source(page)
+    ask_and_open_a_source(page)
     page.evaluate("document.querySelector('.qa-source').open = false")
     page.locator(".qa-cite").first.focus()
     page.keyboard.press("Enter")
@@ -259,14 +252,17 @@ def test_the_newest_answer_is_in_view_after_a_source_was_opened(served, browser)
     _, app_url = served
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(app_url)
-    _ask_and_open_a_source(page)
-    for n, question in enumerate(["Who is Martin Hewitt?", "Why do French police rarely "
-                                  "intervene against taxi-boats?"], start=2):
+    ask_and_open_a_source(page)
+    for n, question in enumerate(
+        ["Who is Martin Hewitt?", "Why do French police rarely intervene against taxi-boats?"],
+        start=2,
+    ):
         box = page.get_by_placeholder("Ask about the articles…")
         box.fill(question)
         box.press("Enter")
-        page.wait_for_function(f"document.querySelectorAll('.qa-answer').length >= {n}",
-                               timeout=60_000)
+        page.wait_for_function(
+            f"document.querySelectorAll('.qa-answer').length >= {n}", timeout=60_000
+        )
         page.wait_for_timeout(1_000)
     newest = page.locator(".qa-answer").last.bounding_box()
     assert newest is not None and 0 <= newest["y"] < 900 - 40, newest
