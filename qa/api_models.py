@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import unicodedata
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,6 +23,7 @@ from pydantic import (
 )
 
 from qa.assistant import MAX_HISTORY_MESSAGES, MAX_K
+from qa.filters import MAX_FILTER_CHARS
 
 Role = Literal["user", "assistant"]  # who wrote a message of the history
 
@@ -80,6 +82,10 @@ def ask_request(max_question_chars: int) -> type[BaseModel]:
             Annotated[int | None, BeforeValidator(_json_integer)],
             Field(default=None, ge=1, le=MAX_K, description="Passages to read."),
         ),
+        filters=(
+            FiltersIn | None,
+            Field(default=None, description="Answer from these articles only."),
+        ),
         stream=(
             bool,
             Field(
@@ -92,6 +98,27 @@ def ask_request(max_question_chars: int) -> type[BaseModel]:
             ),
         ),
     )
+
+
+def _date_text(value: Any) -> Any:
+    """A date as YYYY-MM-DD text only, never a number that lax parsing reads as Unix time."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("must be a date as YYYY-MM-DD text")
+    return value
+
+
+IsoDate = Annotated[date | None, BeforeValidator(_date_text)]
+
+
+class FiltersIn(BaseModel):
+    """Answer from these articles only; empty fields do not narrow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(default="", max_length=MAX_FILTER_CHARS, description="exactly this source")
+    category: str = Field(default="", max_length=MAX_FILTER_CHARS, description="this category")
+    since: IsoDate = Field(default=None, description="published on or after (YYYY-MM-DD)")
+    until: IsoDate = Field(default=None, description="published on or before (YYYY-MM-DD)")
 
 
 def _json_integer(value: Any) -> Any:
@@ -213,6 +240,7 @@ class ArticleOut(BaseModel):
     published: str
     chunks: int = Field(description="How many chunks the article was split into.")
     origin: str = Field(description="The file or upload it came from.")
+    category: str
 
 
 class ArticlePageOut(BaseModel):

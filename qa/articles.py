@@ -36,6 +36,7 @@ class Article:
     url: str = ""
     published: str = ""
     pages: tuple[int, ...] = ()  # where each page starts in ``text`` (PDFs); () for none
+    category: str = ""  # "business", "sport"... from the record or front matter
 
     @property
     def content_hash(self) -> str:
@@ -44,6 +45,8 @@ class Article:
         for part in (self.title, self.text, self.source, self.url, self.published):
             digest.update(part.encode("utf-8"))
             digest.update(b"\0")
+        if self.category:  # only when set: articles without one keep the hash they had
+            digest.update(f"category={self.category}".encode())
         return digest.hexdigest()
 
 
@@ -60,6 +63,7 @@ class LoadResult:
     articles: list[Article] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     encodings: dict[str, str] = field(default_factory=dict)  # name -> non-UTF-8 codec used
+    notes: list[str] = field(default_factory=list)  # kept, but worth saying (an odd date)
 
 
 def slugify(text: str, max_len: int = 60) -> str:

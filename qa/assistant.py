@@ -11,17 +11,18 @@ import threading
 import unicodedata
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from qa.analysis import Analyzer
 from qa.answering import Answerer, ExtractiveAnswerer
 from qa.articles import MAX_ID_CHARS
-from qa.catalog import MAX_FILTER_CHARS, MAX_PAGE, ArticleInfo, ArticlePage, describe, page
+from qa.catalog import MAX_PAGE, ArticleInfo, ArticlePage, describe, facets, page
 from qa.chain import build_chain
 from qa.config import Settings
 from qa.conversation import condense, previous_quotes
 from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion, UnknownArticle
+from qa.filters import MAX_FILTER_CHARS, Filters, as_filters
 from qa.ingest import Ingestor, IngestReport, ProgressCallback
 from qa.lexical import LexicalIndex
 from qa.locking import index_write_lock
@@ -139,21 +140,30 @@ class Assistant:
         return report
 
     def articles(
-        self, offset: int = 0, limit: int = 50, query: str = "", source: str = ""
+        self,
+        offset: int = 0,
+        limit: int = 50,
+        query: str = "",
+        source: str = "",
+        category: str = "",
     ) -> ArticlePage:
         """A page of the indexed articles, newest first; ``query`` matches words of the
-        title or id, ``source`` the source exactly (both ignore case)."""
+        title or id, ``source`` and ``category`` match exactly (all ignore case)."""
         for name, value in (("offset", offset), ("limit", limit)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidQuestion(f"{name} must be a whole number from 0")
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidQuestion(f"limit must be from 1 to {MAX_PAGE}")
-        for name, text in (("query", query), ("source", source)):
+        for name, text in (("query", query), ("source", source), ("category", category)):
             if not isinstance(text, str) or len(text) > MAX_FILTER_CHARS:
                 raise InvalidQuestion(
                     f"{name} must be text of at most {MAX_FILTER_CHARS} characters"
                 )
-        return page(self._manifest().values(), offset, limit, query, source)
+        return page(self._manifest().values(), offset, limit, query, source, category)
+
+    def facets(self) -> dict[str, list[str]]:
+        """The sources and categories in the index (what ``filters`` can pick)."""
+        return facets(self._manifest().values())
 
     def article(self, article_id: str) -> ArticleInfo:
         """One indexed article, or ``UnknownArticle``."""
@@ -190,16 +200,30 @@ class Assistant:
 
     # Read path ----------------------------------------------------------------------
     def ask(
-        self, question: str, history: Sequence[dict[str, str]] | None = None, k: int | None = None
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        k: int | None = None,
+        filters: Filters | Mapping[str, Any] | None = None,
     ) -> Answer:
-        """Answer ``question`` from the articles, with citations."""
+        """Answer ``question`` from the articles, with citations.
+
+        ``filters`` ({"source", "category", "since", "until"}, dates as YYYY-MM-DD)
+        answer it from those articles only."""
         question = self._valid_question(question)
         messages = _valid_history(history, self.settings.max_question_chars * 20)
         k = self._valid_k(k) if k is not None else self.passages_read
-        return self.chain.invoke({"question": question, "history": messages, "k": k})
+        narrowed = as_filters(filters)
+        return self.chain.invoke(
+            {"question": question, "history": messages, "k": k, "filters": narrowed}
+        )
 
     def ask_stream(
-        self, question: str, history: Sequence[dict[str, str]] | None = None, k: int | None = None
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] | None = None,
+        k: int | None = None,
+        filters: Filters | Mapping[str, Any] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """``ask`` as events: ``{"event": "token", "text": ...}`` while a model writes,
         then ``{"event": "answer", "answer": Answer}``. Inputs are checked before the
@@ -207,13 +231,13 @@ class Assistant:
         question = self._valid_question(question)
         messages = _valid_history(history, self.settings.max_question_chars * 20)
         k = self._valid_k(k) if k is not None else self.passages_read
-        return self._events(question, messages, k)
+        return self._events(question, messages, k, as_filters(filters))
 
     def _events(
-        self, question: str, history: list[dict[str, str]], k: int
+        self, question: str, history: list[dict[str, str]], k: int, filters: Filters
     ) -> Iterator[dict[str, Any]]:
         retrieval = self.retriever.search(
-            self.condense(question, history), k, previous_quotes(history)
+            self.condense(question, history), k, previous_quotes(history), filters
         )
         stream = getattr(self.answerer, "stream", None)
         if stream is not None:
@@ -221,9 +245,15 @@ class Assistant:
         else:
             yield {"event": "answer", "answer": self.answerer.answer(retrieval)}
 
-    def search(self, query: str, k: int | None = None) -> list[Passage]:
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: Filters | Mapping[str, Any] | None = None,
+    ) -> list[Passage]:
         """The best passages for ``query``, scored, without composing an answer."""
-        found = self.retriever.search(self._valid_question(query), self._valid_k(k)).passages
+        query, k = self._valid_question(query), self._valid_k(k)
+        found = self.retriever.search(query, k, (), as_filters(filters)).passages
         return [p for p in found if not p.sibling]  # the top article's other chunks are for reading
 
     def stats(self) -> IndexStats:

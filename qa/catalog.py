@@ -8,12 +8,13 @@ again for the next page of the same listing.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Iterable
 
+from qa.filters import parse_day
 from qa.store import ArticleEntry
 
 MAX_PAGE = 500  # articles in one page
-MAX_FILTER_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class ArticleInfo:
     published: str
     chunks: int
     origin: str
+    category: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,21 +59,33 @@ def page(
     limit: int = 50,
     query: str = "",
     source: str = "",
+    category: str = "",
 ) -> ArticlePage:
-    """Articles whose title or id holds ``query`` and whose source is ``source`` (both
-    case-insensitive, empty matches all), newest published first, then by title."""
+    """Articles whose title or id holds every word of ``query`` and whose source and
+    category are those given (all ignoring case; empty matches all), newest published
+    first (undated last), then by title."""
     words = query.casefold().split()
-    wanted_source = source.casefold().strip()
+    wanted = {"source": source.casefold().strip(), "category": category.casefold().strip()}
     matched = [
         e
         for e in entries
         if all(w in f"{e.title} {e.article_id}".casefold() for w in words)
-        and (not wanted_source or e.source.casefold() == wanted_source)
+        and (not wanted["source"] or e.source.casefold() == wanted["source"])
+        and (not wanted["category"] or e.category.casefold() == wanted["category"])
     ]
     matched.sort(key=lambda e: e.title.casefold())
-    matched.sort(key=lambda e: e.published, reverse=True)  # ISO dates sort as text
+    matched.sort(key=lambda e: parse_day(e.published) or date.min, reverse=True)
     chosen = matched[offset : offset + limit]
     return ArticlePage([describe(e) for e in chosen], len(matched), offset, limit)
+
+
+def facets(entries: Iterable[ArticleEntry]) -> dict[str, list[str]]:
+    """The distinct sources and categories in the index, sorted: what a filter can pick."""
+    entries = list(entries)
+    return {
+        "source": sorted({e.source for e in entries if e.source}, key=str.casefold),
+        "category": sorted({e.category for e in entries if e.category}, key=str.casefold),
+    }
 
 
 def describe(entry: ArticleEntry) -> ArticleInfo:
@@ -83,4 +97,5 @@ def describe(entry: ArticleEntry) -> ArticleInfo:
         entry.published,
         len(entry.chunk_ids),
         entry.origin,
+        entry.category,
     )

@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from qa.conversation import Message, condense, previous_quotes
+from qa.filters import NO_FILTERS, Filters
 from qa.results import Answer, Retrieval
 
 
@@ -32,13 +33,13 @@ class Step(Runnable[Any, Any]):
 
 
 Condenser = Callable[[str, Sequence[Message]], str]
-Retrieve = Callable[[str, int | None, Sequence[str]], Retrieval]
+Retrieve = Callable[[str, int | None, Sequence[str], Filters], Retrieval]
 
 
 def build_chain(
     retrieve: Retrieve, answer: Callable[[Retrieval], Answer], condenser: Condenser = condense
 ) -> Runnable:
-    """``{"question", "history", "k"}`` → ``Answer``, as LangChain runnables.
+    """``{"question", "history", "k", "filters"}`` → ``Answer``, as LangChain runnables.
 
     ``condenser`` makes the follow-up standalone: the rules of
     ``qa/conversation.py`` by default, a model's rewrite (checked against them)
@@ -54,6 +55,11 @@ def build_chain(
         }
 
     def _retrieve(inputs: dict[str, Any]) -> Retrieval:
-        return retrieve(inputs["standalone"], inputs.get("k"), inputs["focus"])
+        return retrieve(
+            inputs["standalone"],
+            inputs.get("k"),
+            inputs["focus"],
+            inputs.get("filters", NO_FILTERS),
+        )
 
     return Step("condense", _condense) | Step("retrieve", _retrieve) | Step("answer", answer)

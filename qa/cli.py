@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("-k", type=int, default=None, help="passages to read (1-50)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _filter_flags(ask)
     ask.set_defaults(run=_ask)
 
     chat = sub.add_parser("chat", help="a conversation in the terminal")
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="the indexed articles, newest first")
     listing.add_argument("--query", default="", help="words of the title or id")
     listing.add_argument("--source", default="", help="only this source")
+    listing.add_argument("--category", default="", help="only this category")
     listing.add_argument("--limit", type=int, default=50, help="articles per page (1-500)")
     listing.add_argument("--offset", type=int, default=0, help="skip this many")
     listing.add_argument("--json", action="store_true", help="print the page as JSON")
@@ -120,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _filter_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--source", default="", help="answer from this source's articles only")
+    command.add_argument("--category", default="", help="... this category's only")
+    command.add_argument("--since", default="", metavar="YYYY-MM-DD", help="published on or after")
+    command.add_argument("--until", default="", metavar="YYYY-MM-DD", help="published on or before")
+
+
 def _readers(text: str) -> tuple[str, ...]:
     from qa.config import READERS
 
@@ -163,7 +172,9 @@ def _say_waiting(holder: str) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    found = _assistant(args).articles(args.offset, args.limit, args.query, args.source)
+    found = _assistant(args).articles(
+        args.offset, args.limit, args.query, args.source, args.category
+    )
     if args.json:
         print(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -188,7 +199,13 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    answer = _assistant(args).ask(args.question, k=args.k)
+    filters = {
+        "source": args.source,
+        "category": args.category,
+        "since": args.since,
+        "until": args.until,
+    }
+    answer = _assistant(args).ask(args.question, k=args.k, filters=filters)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -144,6 +144,7 @@ class Ingestor:
             report.notes.extend(
                 f"{name}: decoded as {codec}" for name, codec in result.encodings.items()
             )
+            report.notes.extend(result.notes)
             if result.articles:
                 loaded_origins.add(str(path.resolve()))
             articles.extend(result.articles)
@@ -167,6 +168,7 @@ class Ingestor:
             name = Path(filename).name
             result = load_bytes(name, data, origin=f"upload:{name}", max_bytes=max_bytes)
             report.failed.extend(result.failures)
+            report.notes.extend(result.notes)
             articles.extend(result.articles)
         self._ingest_articles(articles, report, progress, show_progress=False)
         report.seconds = time.perf_counter() - started

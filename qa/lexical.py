@@ -121,12 +121,26 @@ class LexicalIndex:
         shutil.rmtree(self.folder, ignore_errors=True)
         tmp.rename(self.folder)
 
-    def search(self, query_terms: list[str], n: int) -> LexicalHits:
+    def search(
+        self, query_terms: list[str], n: int, allowed: Collection[str] | None = None
+    ) -> LexicalHits:
+        """The ``n`` best chunks for the terms; only among ``allowed`` ids when given
+        (a mask inside the search, so a narrow filter still gets ``n`` hits)."""
         terms = [t for t in query_terms if t in self._vocab]
         if self._bm25 is None or not terms or n < 1:
             return LexicalHits([], [])
         k = min(n, len(self.ids))
-        docs, scores = self._bm25.retrieve([terms], k=k, show_progress=False, n_threads=1)
+        mask = None
+        if allowed is not None:
+            mask = np.fromiter(
+                (i in allowed for i in self.ids), dtype=np.float32, count=len(self.ids)
+            )
+            k = min(k, int(mask.sum()))
+            if k < 1:
+                return LexicalHits([], [])
+        docs, scores = self._bm25.retrieve(
+            [terms], k=k, show_progress=False, n_threads=1, weight_mask=mask
+        )
         hits = [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
         return LexicalHits([h[0] for h in hits], [h[1] for h in hits])
 

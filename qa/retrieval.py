@@ -20,7 +20,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Iterator, Sequence
+from typing import Any, Collection, Iterator, Sequence
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -30,6 +30,7 @@ from pydantic import ConfigDict
 
 from qa.analysis import MONTHS, Analyzer, asked_names, contains_phrase
 from qa.embeddings import Embedder
+from qa.filters import NO_FILTERS, Filters
 from qa.lexical import LexicalIndex
 from qa.results import Passage, Retrieval
 from qa.store import ArticleStore, ChunkChanges, StoredChunk
@@ -111,11 +112,18 @@ class HybridRetriever(BaseRetriever):
     def model_post_init(self, context: Any) -> None:
         self._build_lock = threading.Lock()
 
-    def search(self, question: str, k: int | None = None, focus: Sequence[str] = ()) -> Retrieval:
+    def search(
+        self,
+        question: str,
+        k: int | None = None,
+        focus: Sequence[str] = (),
+        filters: Filters = NO_FILTERS,
+    ) -> Retrieval:
         """The top ``k`` passages for a standalone question.
 
         ``focus`` is what the previous answer quoted (``qa.conversation``): the
-        articles holding it are favoured.
+        articles holding it are favoured. ``filters`` narrow both searches
+        (Chroma's ``where``, a mask in BM25), so k passages come back when k pass.
         """
         self.refresh()
         k = k or self.k
@@ -123,15 +131,17 @@ class HybridRetriever(BaseRetriever):
         terms = self.analyzer.terms(question)
         cues = time_cues(question)
         n = max(self.candidates, k)
-        dense = dict(self.store.nearest(query_vector, n))
-        lexical = self.lexical.search(terms, n)  # one index for the whole query (it may be swapped)
+        where = filters.where()
+        allowed = self.store.ids_where(where) if where else None
+        dense = dict(self.store.nearest(query_vector, n, where))
+        lexical = self.lexical.search(terms, n, allowed)  # one index for the whole query
         bm25 = _normalised(dict(zip(lexical.ids, lexical.scores)))
         weights = self.weights
         first = first_stage(dense, bm25, weights)
         named = self._holding_names(question, list(first))
         for cid in named:
             first[cid] += weights.name_boost
-        focused = self._focus_articles(focus)
+        focused = self._focus_articles(focus, allowed)
         if focused:  # the focus article's chunks are candidates whatever the question says
             for cid, (_, vector) in self.store.article_chunks(
                 focused[0], MAX_ARTICLE_CHUNKS
@@ -200,7 +210,9 @@ class HybridRetriever(BaseRetriever):
             for chunk, vector in chunks
         ]
 
-    def _focus_articles(self, quotes: Sequence[str]) -> list[str]:
+    def _focus_articles(
+        self, quotes: Sequence[str], allowed: Collection[str] | None = None
+    ) -> list[str]:
         """The articles that hold the given quotes word for word, in the quotes' order.
 
         Each quote is looked up by BM25 (its rarest words find it) and confirmed
@@ -208,7 +220,7 @@ class HybridRetriever(BaseRetriever):
         """
         found: list[str] = []
         for quote in quotes:
-            hits = self.lexical.search(self.analyzer.terms(quote), FOCUS_LOOKUP).ids
+            hits = self.lexical.search(self.analyzer.terms(quote), FOCUS_LOOKUP, allowed).ids
             wanted = " ".join(quote.split())
             for chunk, _ in self.store.chunks(hits).values():
                 if wanted in " ".join(chunk.text.split()) and chunk.article_id not in found:

@@ -8,6 +8,7 @@ app, so it covers the Gradio sub-app, its assets and ``/gradio.js`` alike.
 
 import hmac
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -35,8 +36,9 @@ from qa.api_models import (
     errors,
 )
 from qa.assistant import MAX_K, Assistant
-from qa.catalog import MAX_FILTER_CHARS, MAX_PAGE
+from qa.catalog import MAX_PAGE
 from qa.errors import QAError, UnknownArticle
+from qa.filters import MAX_FILTER_CHARS
 from qa.formats import SUPPORTED_SUFFIXES
 from qa.http_limits import BodyLimit, UploadGate
 from qa.jobs import JobQueue, QueueFull
@@ -152,14 +154,15 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     def ask(body: AskRequest) -> Any:  # type: ignore[valid-type]  # a model built per settings
         ask: Any = body
         history = [m.model_dump() for m in ask.history]
+        filters = ask.filters.model_dump() if ask.filters else None
         if ask.stream:  # checked before the first byte: a bad question is still a 4xx
-            events = assistant.ask_stream(ask.question, history=history, k=ask.k)
+            events = assistant.ask_stream(ask.question, history=history, k=ask.k, filters=filters)
             return StreamingResponse(
                 _server_sent(events),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache"},
             )
-        return assistant.ask(ask.question, history=history, k=ask.k).to_dict()
+        return assistant.ask(ask.question, history=history, k=ask.k, filters=filters).to_dict()
 
     @app.get(
         "/api/search",
@@ -175,8 +178,18 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
             max_length=settings.max_question_chars,
         ),
         k: int = Query(default=settings.top_k, ge=1, le=MAX_K),
+        source: str = Query(
+            default="", max_length=MAX_FILTER_CHARS, description="only this source"
+        ),
+        category: str = Query(
+            default="", max_length=MAX_FILTER_CHARS, description="only this category"
+        ),
+        since: date | None = Query(default=None, description="published on or after"),
+        until: date | None = Query(default=None, description="published on or before"),
     ) -> dict:
-        return {"query": q, "passages": [p.to_dict() for p in assistant.search(q, k=k)]}
+        filters = {"source": source, "category": category, "since": since, "until": until}
+        found = assistant.search(q, k=k, filters=filters)
+        return {"query": q, "passages": [p.to_dict() for p in found]}
 
     @app.post(
         "/api/articles",
@@ -232,8 +245,11 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         source: str = Query(
             default="", max_length=MAX_FILTER_CHARS, description="only this source (any case)"
         ),
+        category: str = Query(
+            default="", max_length=MAX_FILTER_CHARS, description="only this category (any case)"
+        ),
     ) -> dict:
-        return assistant.articles(offset, limit, q, source).to_dict()
+        return assistant.articles(offset, limit, q, source, category).to_dict()
 
     @app.get(
         "/api/articles/{article_id:path}",

@@ -28,6 +28,7 @@ from qa.chunking import Chunk, Span
 from qa.config import Settings
 from qa.embeddings import Embedder, PassageVectors
 from qa.errors import ConfigError, IndexModelMismatch
+from qa.filters import day_number, parse_day
 
 log = logging.getLogger(__name__)
 _PAGE = 2000
@@ -81,6 +82,7 @@ class ArticleEntry:
     source: str = ""
     url: str = ""
     published: str = ""
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,7 @@ class ArticleStore:
                             meta.get("source", ""),
                             meta.get("url", ""),
                             meta.get("published", ""),
+                            meta.get("category", ""),
                         ),
                     },
                 )
@@ -281,7 +284,9 @@ class ArticleStore:
             yield page["ids"], page.get("metadatas") or [], page.get("documents") or []
             offset += len(page["ids"])
 
-    def nearest(self, query_vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+    def nearest(
+        self, query_vector: np.ndarray, n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
         """Ids and cosine similarities of the ``n`` nearest chunks.
 
         Asks Chroma for ids and distances only: fetching documents and metadata
@@ -291,9 +296,13 @@ class ArticleStore:
         if n < 1:
             return []
         found = self._chunks.query(
-            query_embeddings=[query_vector], n_results=n, include=["distances"]
+            query_embeddings=[query_vector], n_results=n, include=["distances"], where=where
         )
         return [(cid, 1.0 - float(d)) for cid, d in zip(found["ids"][0], found["distances"][0])]
+
+    def ids_where(self, where: dict[str, Any]) -> set[str]:
+        """The ids of the chunks whose metadata passes ``where`` (ids only: cheap)."""
+        return set(self._chunks.get(where=where, include=[])["ids"])
 
     @property
     def vectorstore(self):
@@ -442,6 +451,8 @@ def _chunk_metadata(
         "embed_key": embed_key,
         "sentence_vectors": pack_vectors(sentence_vectors),
         **({"pages": list(article.pages)} if article.pages else {}),
+        **({"category": article.category} if article.category else {}),
+        **({"published_day": day_number(day)} if (day := parse_day(article.published)) else {}),
     }
 
 

@@ -161,7 +161,28 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
                 )
                 with gr.Row():
                     send = gr.Button("Ask", variant="primary", scale=3)
-                    clear = gr.Button("Clear conversation", scale=1)
+                    clear = gr.Button("New conversation", scale=1)
+                with gr.Accordion("Narrow the search", open=False, elem_id="qa-filters"):
+                    with gr.Row():
+                        source, category = (
+                            gr.Dropdown(
+                                label=label,
+                                choices=[],
+                                value=None,
+                                min_width=120,
+                                elem_id=f"qa-filter-{label.lower()}",
+                            )
+                            for label in ("Source", "Category")
+                        )
+                        since, until = (
+                            gr.Textbox(
+                                label=label,
+                                placeholder="YYYY-MM-DD",
+                                min_width=110,
+                                elem_id=f"qa-filter-{name}",
+                            )
+                            for label, name in (("From", "since"), ("To", "until"))
+                        )
                 gr.Examples(EXAMPLES, inputs=question, label="Try")
             with gr.Column(scale=1, min_width=240):
                 with gr.Accordion("Index", open=False):
@@ -175,7 +196,7 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
             # answer says it is too long and what the limit is instead
             trigger(
                 _respond(assistant),
-                inputs=[question, chatbot, history],
+                inputs=[question, chatbot, history, source, category, since, until],
                 outputs=[chatbot, history, question],
                 api_visibility="private",
             ).then(None, js=SHOW_NEWEST, api_visibility="private")
@@ -184,6 +205,12 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
         )
         demo.load(lambda: _stats_markdown(assistant), outputs=stats, api_visibility="private")
         demo.load(list_articles, outputs=listed, api_visibility="private")
+        for refresh in (demo.load, stats.change):  # at start, and after an upload or removal
+            refresh(
+                lambda: _filter_choices(assistant),
+                outputs=[source, category],
+                api_visibility="private",
+            )
         gr.api(
             _api_ask(assistant),
             api_name="ask",
@@ -199,7 +226,21 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
 
 
 def _respond(assistant: Assistant):
-    def respond(message: str, chat: list[dict], history: list[dict]) -> Iterator[tuple]:
+    def respond(
+        message: str,
+        chat: list[dict],
+        history: list[dict],
+        source: str | None = None,
+        category: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> Iterator[tuple]:
+        filters = {
+            "source": source or "",
+            "category": category or "",
+            "since": (since or "").strip(),
+            "until": (until or "").strip(),
+        }
         question = (message or "").strip()
         if not question:
             yield chat, history, message
@@ -213,7 +254,7 @@ def _respond(assistant: Assistant):
             answer: Answer | None = None
             written = ""
             settled: list[str] = []
-            for event in assistant.ask_stream(question, history=history):
+            for event in assistant.ask_stream(question, history=history, filters=filters):
                 if event["event"] == "answer":
                     answer = event["answer"]
                     continue
@@ -353,6 +394,16 @@ def _articles_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) ->
         listing, inputs=search, outputs=[table, caption, choice], api_visibility="private"
     )  # after an upload
     return lambda: listing(""), [table, caption, choice]
+
+
+def _filter_choices(assistant: Assistant) -> tuple[Any, Any]:
+    """The filter row's choices: the index's own sources and categories ("" = any)."""
+    found = assistant.facets()
+
+    def choices(name: str) -> Any:
+        return gr.update(choices=[("any", "")] + [(v, v) for v in found[name]], value="")
+
+    return choices("source"), choices("category")
 
 
 def articles_html(articles: list[Any]) -> str:

@@ -143,8 +143,33 @@ def test_upload_in_the_chat_is_answerable_at_once(browser, tmp_path_factory):
         page.locator(".qa-source").first.wait_for(timeout=60_000)
         assert "4% pay rise" in page.locator(".qa-answer").first.inner_text()
         assert "Ferry strike ends" in page.locator(".qa-source summary").first.inner_text()
+        _narrow_the_search_to_one_source(page)
         _find_and_remove_in_the_index_panel(page)
         page.close()
+
+
+def _narrow_the_search_to_one_source(page) -> None:
+    """The filter row offers the index's own sources; narrowed to one, the answer
+    comes from it alone, and a question about another source's story is refused."""
+    page.get_by_text("Narrow the search").click()
+    page.locator("#qa-filter-source input").click()
+    page.get_by_role("option", name="Harbour Gazette").click()
+    box = page.get_by_placeholder("Ask about the articles…")
+    box.fill("What did France promise in July?")
+    box.press("Enter")
+    page.wait_for_function("document.querySelectorAll('.qa-answer').length >= 2", timeout=60_000)
+    assert page.locator(".qa-answer").last.get_attribute("class").endswith("qa-refusal")
+    box.fill("When did the ferry strike end?")
+    box.press("Enter")
+    page.wait_for_function("document.querySelectorAll('.qa-answer').length >= 3", timeout=60_000)
+    page.wait_for_timeout(1_000)
+    assert "Tuesday" in page.locator(".qa-answer").last.inner_text()
+    summaries = page.locator(".qa-source summary").all_inner_texts()
+    assert summaries and all("Harbour Gazette" in s for s in summaries[-1:])
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "filtered-answer.png"))
+    page.locator("#qa-filter-source input").click()
+    page.get_by_role("option", name="any").click()
 
 
 def _find_and_remove_in_the_index_panel(page) -> None:

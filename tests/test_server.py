@@ -182,6 +182,33 @@ def test_articles_are_listed_and_deleted_over_rest(app_url):
         assert bad.status_code == 422 and bad.json()["error"], params
 
 
+def test_ask_and_search_take_filters_and_refuse_bad_ones(app_url):
+    france = "What did France promise in July?"
+    kept = httpx.post(
+        f"{app_url}/api/ask", timeout=60, json={"question": france, "filters": {"source": "BBC"}}
+    ).json()
+    assert kept["grounded"] and all(c["source"] == "BBC" for c in kept["citations"])
+    elsewhere = httpx.post(
+        f"{app_url}/api/ask",
+        timeout=60,
+        json={"question": france, "filters": {"source": "Nowhere"}},
+    ).json()
+    assert not elsewhere["grounded"]
+    searched = httpx.get(f"{app_url}/api/search", params={"q": "taxi boats", "source": "Nowhere"})
+    assert searched.status_code == 200 and searched.json()["passages"] == []
+    for filters in (
+        {"since": "soon"},
+        {"sauce": "BBC"},
+        {"source": 3},
+        "BBC",
+        {"since": "2026-02-01", "until": "2026-01-01"},
+    ):
+        bad = httpx.post(f"{app_url}/api/ask", json={"question": france, "filters": filters})
+        assert bad.status_code in (400, 422) and bad.json()["error"], filters
+    bad = httpx.get(f"{app_url}/api/search", params={"q": "taxi", "since": "2026-99-01"})
+    assert bad.status_code == 422 and bad.json()["error"]
+
+
 def test_uploads_multipart_and_bad_uploads(app_url):
     auth = {"Authorization": f"Bearer {TOKEN}"}
     files = [

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from qa.articles import Failure, LoadResult, failed
+from qa.filters import parse_day
 from qa.formats.base import FileFormat, Source
 
 
@@ -117,4 +118,9 @@ def load_bytes(
     for article in result.articles:
         if not article.text.strip():
             return failed(name, "no readable text")
+        if article.published and parse_day(article.published) is None:
+            result.notes.append(
+                f"{name}: published date {article.published[:40]!r} is not a date I can read "
+                "(kept as text; date filters skip it)"
+            )
     return result

@@ -59,6 +59,7 @@ def _article(text: str, source: Source, markdown: bool) -> Article:
         source=field_text(meta.get("source"), "source"),
         url=field_text(meta.get("url"), "url"),
         published=field_text(meta.get("published") or meta.get("date"), "published"),
+        category=field_text(meta.get("category"), "category"),
     )
 
 

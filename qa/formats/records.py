@@ -104,4 +104,5 @@ def _record_to_article(record: Any, origin: str, stem: str, where: str) -> Artic
         source=field_text(record.get("source"), "source"),
         url=field_text(record.get("url"), "url"),
         published=field_text(record.get("published") or record.get("date"), "published"),
+        category=field_text(record.get("category"), "category"),
     )
