@@ -12,8 +12,10 @@ shows ``<script>`` in an article as the text it is.
 
 from __future__ import annotations
 
+import json
 import re
 from html import escape
+from typing import Any
 
 from qa.results import Answer, Citation
 
@@ -36,6 +38,40 @@ def answer_html(answer: Answer) -> str:
         f'<p class="qa-answer">{body}</p>{notice}'
         f'<div class="qa-sources"><p class="qa-sources-label">Sources</p>{sources}</div>'
     )
+
+
+def transcript_markdown(turns: list[dict[str, Any]]) -> str:
+    """A conversation as Markdown: each question, its answer, and its sources quoted.
+
+    ``turns`` are ``{"question": str, "answer": Answer.to_dict()}``, oldest first.
+    """
+    lines = ["# Article QA conversation", ""]
+    for turn in turns:
+        answer = turn["answer"]
+        lines += [f"## {_md(turn['question'])}", "", _md(answer["text"]), ""]
+        for c in answer["citations"]:
+            about = ", ".join(x for x in (c["source"], c["published"]) if x)
+            page = f", page {c['page']}" if c.get("page") else ""
+            where = f" ({_md(about)}{page})" if about or page else ""
+            link = (
+                f" <{c['url']}>"
+                if str(c.get("url", "")).startswith(("http://", "https://"))
+                else ""
+            )
+            lines.append(f"[{c['number']}] {_md(c['title'])}{where}{link}")
+            lines.append(f"> {_md(' '.join(c['quote'].split()))}")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def transcript_json(turns: list[dict[str, Any]]) -> str:
+    """The same conversation as JSON: every answer with its citations and offsets."""
+    return json.dumps({"conversation": turns}, indent=2, ensure_ascii=False)
+
+
+def _md(text: str) -> str:
+    """Article text as Markdown text, not markup: its own *, #, [ and < are escaped."""
+    return re.sub(r"([\\`*_{}\[\]<>#|])", r"\\\1", text)
 
 
 def source_html(citation: Citation) -> str:

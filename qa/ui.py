@@ -13,6 +13,7 @@ from qa.offline import go_offline
 
 go_offline()  # this module loads Gradio, which reads its switches when imported
 
+import tempfile  # noqa: E402
 from html import escape  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Iterator  # noqa: E402
@@ -23,7 +24,7 @@ from qa.assistant import Assistant  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.formats import SUPPORTED_SUFFIXES  # noqa: E402
 from qa.jobs import JobQueue  # noqa: E402
-from qa.rendering import answer_html  # noqa: E402
+from qa.rendering import answer_html, transcript_json, transcript_markdown  # noqa: E402
 from qa.results import Answer  # noqa: E402
 from qa.verification import split_sentences  # noqa: E402
 
@@ -140,6 +141,7 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
             "passages it comes from; click a [n] mark to open its source."
         )
         history = gr.State([])
+        transcript = gr.State([])  # every answer with its citations, for the exports
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(
@@ -162,6 +164,13 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
                 with gr.Row():
                     send = gr.Button("Ask", variant="primary", scale=3)
                     clear = gr.Button("New conversation", scale=1)
+                with gr.Row():
+                    export_md = gr.DownloadButton(
+                        "Export (Markdown)", size="sm", interactive=False, elem_id="qa-export-md"
+                    )
+                    export_json = gr.DownloadButton(
+                        "Export (JSON)", size="sm", interactive=False, elem_id="qa-export-json"
+                    )
                 with gr.Accordion("Narrow the search", open=False, elem_id="qa-filters"):
                     with gr.Row():
                         source, category = (
@@ -196,12 +205,19 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
             # answer says it is too long and what the limit is instead
             trigger(
                 _respond(assistant),
-                inputs=[question, chatbot, history, source, category, since, until],
-                outputs=[chatbot, history, question],
+                inputs=[question, chatbot, history, transcript, source, category, since, until],
+                outputs=[chatbot, history, question, transcript],
                 api_visibility="private",
-            ).then(None, js=SHOW_NEWEST, api_visibility="private")
+            ).then(None, js=SHOW_NEWEST, api_visibility="private").then(
+                _exports,
+                inputs=transcript,
+                outputs=[export_md, export_json],
+                api_visibility="private",
+            )
         clear.click(
-            lambda: ([], [], ""), outputs=[chatbot, history, question], api_visibility="private"
+            lambda: ([], [], "", [], *_exports([])),
+            outputs=[chatbot, history, question, transcript, export_md, export_json],
+            api_visibility="private",
         )
         demo.load(lambda: _stats_markdown(assistant), outputs=stats, api_visibility="private")
         demo.load(list_articles, outputs=listed, api_visibility="private")
@@ -225,11 +241,26 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
     return demo
 
 
+def _exports(turns: list[dict[str, Any]]) -> tuple[Any, Any]:
+    """The conversation written as Markdown and as JSON, for the two download buttons."""
+    if not turns:
+        return (gr.update(value=None, interactive=False), gr.update(value=None, interactive=False))
+    folder = Path(tempfile.mkdtemp(prefix="qa-export-"))
+    markdown, data = folder / "conversation.md", folder / "conversation.json"
+    markdown.write_text(transcript_markdown(turns), encoding="utf-8")
+    data.write_text(transcript_json(turns), encoding="utf-8")
+    return (
+        gr.update(value=str(markdown), interactive=True),
+        gr.update(value=str(data), interactive=True),
+    )
+
+
 def _respond(assistant: Assistant):
     def respond(
         message: str,
         chat: list[dict],
         history: list[dict],
+        transcript: list[dict] | None = None,
         source: str | None = None,
         category: str | None = None,
         since: str | None = None,
@@ -241,15 +272,16 @@ def _respond(assistant: Assistant):
             "since": (since or "").strip(),
             "until": (until or "").strip(),
         }
+        turns = list(transcript or [])
         question = (message or "").strip()
         if not question:
-            yield chat, history, message
+            yield chat, history, message, turns
             return
         shown = chat + [
             {"role": "user", "content": escape(question)},
             {"role": "assistant", "content": "…"},
         ]
-        yield shown, history, ""
+        yield shown, history, "", turns
         try:
             answer: Answer | None = None
             written = ""
@@ -268,10 +300,10 @@ def _respond(assistant: Assistant):
                     "role": "assistant",
                     "content": " ".join([*settled, escape(tail)]) + " …",
                 }
-                yield shown, history, ""
+                yield shown, history, "", turns
         except QAError as exc:  # the question goes back in the box, to be fixed
             shown[-1] = {"role": "assistant", "content": f"⚠️ {escape(str(exc))}"}
-            yield shown, history, message
+            yield shown, history, message, turns
             return
         if answer is None:  # the stream always ends with the answer; this is not reached
             raise RuntimeError("the answer stream ended without an answer")
@@ -279,13 +311,14 @@ def _respond(assistant: Assistant):
             words = escape(answer.text).split(" ")
             for end in range(STREAM_STEP_WORDS, len(words), STREAM_STEP_WORDS):
                 shown[-1] = {"role": "assistant", "content": " ".join(words[:end]) + " …"}
-                yield shown, history, ""
+                yield shown, history, "", turns
         shown[-1] = {"role": "assistant", "content": answer_html(answer)}
         history = history + [
             {"role": "user", "content": question},
             {"role": "assistant", "content": answer.text},
         ]
-        yield shown, history, ""
+        turns = turns + [{"question": question, "filters": filters, "answer": answer.to_dict()}]
+        yield shown, history, "", turns
 
     return respond
 

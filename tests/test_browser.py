@@ -294,3 +294,24 @@ def test_the_newest_answer_is_in_view_after_a_source_was_opened(served, browser)
     asked = page.get_by_text("Why do French police rarely intervene").last.bounding_box()
     assert asked is not None and asked["y"] >= 0, asked  # the newest question is on screen too
     page.close()
+
+
+def test_the_conversation_exports_as_markdown_and_json(served, browser):
+    import json
+
+    _, app_url = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    ask_and_open_a_source(page)
+    button = page.locator("#qa-export-md")
+    page.wait_for_function("!document.querySelector('#qa-export-md').disabled", timeout=30_000)
+    with page.expect_download() as markdown:
+        button.click()
+    text = Path(markdown.value.path()).read_text()
+    assert "## What did France promise in July?" in text and "taxi boats" in text
+    with page.expect_download() as data:
+        page.locator("#qa-export-json").click()
+    (turn,) = json.loads(Path(data.value.path()).read_text())["conversation"]
+    quote = " ".join(turn["answer"]["citations"][0]["quote"].split())
+    assert quote in " ".join(text.replace("\\", "").split())
+    page.close()

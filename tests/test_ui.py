@@ -102,6 +102,6 @@ def test_a_question_over_the_limit_is_explained_and_kept_in_the_box(tmp_path):
 
     assistant = Assistant(index_dir=tmp_path / "index")
     long_question = "Why " + "very " * 240 + "long?"
-    *_, (shown, history, box) = _respond(assistant)(long_question, [], [])
+    *_, (shown, history, box, turns) = _respond(assistant)(long_question, [], [])
     assert "too long (1,209 characters; the limit is 1,000)" in shown[-1]["content"]
-    assert box == long_question and history == []
+    assert box == long_question and history == [] and turns == []

@@ -257,3 +257,34 @@ def test_a_runner_up_joins_only_when_at_least_half_as_likely():
         _retrieval("When did prices rise?")
     )
     assert [c.quote for c in near.citations] == ["Leaders met in Paris.", "Prices rose in May."]
+
+
+# Conversation exports -------------------------------------------------------------------
+def test_a_conversation_exports_as_markdown_with_its_quotes_and_as_json():
+    import json
+
+    from qa.rendering import transcript_json, transcript_markdown
+
+    citation = {
+        "number": 1,
+        "title": "Ferry *strike* ends",
+        "source": "Gazette",
+        "published": "2026-02-08",
+        "page": 2,
+        "url": "https://news.example/ferry",
+        "quote": "The strike\nended on Tuesday.",
+    }
+    turns = [
+        {
+            "question": "When did the strike end?",
+            "answer": {"text": "The strike ended on Tuesday. [1]", "citations": [citation]},
+        }
+    ]
+    markdown = transcript_markdown(turns)
+    assert "## When did the strike end?" in markdown
+    assert "The strike ended on Tuesday. \\[1\\]" in markdown
+    assert (
+        "[1] Ferry \\*strike\\* ends (Gazette, 2026-02-08, page 2) <https://news.example/ferry>"
+    ) in markdown
+    assert "> The strike ended on Tuesday." in markdown
+    assert json.loads(transcript_json(turns)) == {"conversation": turns}
