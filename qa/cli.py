@@ -221,7 +221,8 @@ def format_answer(answer) -> str:
     if answer.citations:
         lines.append("")
     for c in answer.citations:
-        origin = f" ({c.source})" if c.source else ""
+        about = ", ".join(x for x in (c.source, c.published) if x)
+        origin = f" ({about})" if about else ""
         where = f"page {c.page}, " if c.page else ""
         lines.append(f"[{c.number}] {c.title}{origin}, {where}characters {c.start}-{c.end}")
         lines.append(f"    “{' '.join(c.quote.split())}”")
