@@ -29,6 +29,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from qa.analysis import MONTHS, Analyzer, asked_names, contains_phrase
+from qa.dating import date_adjustments
 from qa.embeddings import Embedder
 from qa.filters import NO_FILTERS, Filters
 from qa.lexical import LexicalIndex
@@ -169,6 +170,13 @@ class HybridRetriever(BaseRetriever):
             )
             for cid, (chunk, vector) in chunks.items()
         ]
+        if cues:  # "July" read against each article's date: the latest July first
+            cuts = date_adjustments(
+                [(p.chunk.text, p.chunk.published) for p in passages], cues, weights.time_boost
+            )
+            passages = [
+                replace(p, score=p.score - cut) if cut else p for p, cut in zip(passages, cuts)
+            ]
         passages.sort(key=lambda p: p.score, reverse=True)
         passages = passages[:k]
         if passages:

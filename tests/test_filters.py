@@ -135,3 +135,40 @@ def test_category_and_date_range_narrow_the_answer(harbours):
     listed = harbours.articles(category="TRANSPORT")
     assert [a.title for a in listed.articles] == ["Calais harbour fees"]
     assert harbours.articles().articles[0].title == "Calais harbour fees"  # newest first
+
+
+@pytest.mark.slow
+def test_a_month_is_read_against_each_articles_date(fresh, tmp_path):
+    """The same words, "in July", are July 2025 in an article of February 2026 and
+    July 2019 in one of September 2019: a question about July means the latest,
+    one about July 2019 that one (the words alone cannot tell them apart)."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name, published in (("recent", "2026-02-08"), ("older", "1 September 2019")):
+        _write(
+            folder,
+            name,
+            {"title": "Channel patrols", "source": "BBC", "published": published},
+            "France promised in July to intercept taxi boats in the Channel.",
+        )
+    fresh.ingest([folder])
+
+    def first(question: str) -> str:
+        return fresh.search(question, k=2)[0].chunk.published
+
+    assert first("What did France promise in July?") == "2026-02-08"
+    assert first("What did France promise in July 2019?") == "1 September 2019"
+
+
+def test_months_resolve_to_the_latest_on_or_before_the_date():
+    from qa.dating import date_adjustments, resolved_months
+
+    assert resolved_months("That culminated last July. In May 2019 too.", date(2026, 2, 8)) == {
+        (2025, 7),
+        (2019, 5),
+    }
+    assert resolved_months("In July", date(2025, 7, 20)) == {(2025, 7)}
+    pairs = [("last July", "2026-02-08"), ("in July", "2019-09-01"), ("in July", "")]
+    assert date_adjustments(pairs, ("july",), 0.05) == [0.0, 0.05, 0.0]
+    assert date_adjustments(pairs, ("july", "2019"), 0.05) == [0.05, 0.0, 0.0]
+    assert date_adjustments(pairs, ("2019",), 0.05) == [0.0, 0.0, 0.0]
