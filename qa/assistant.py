@@ -161,6 +161,11 @@ class Assistant:
                 )
         return page(self._manifest().values(), offset, limit, query, source, category)
 
+    def article_text(self, article_id: str) -> tuple[ArticleInfo, str]:
+        """One indexed article and its whole text (citation offsets index into it)."""
+        info = self.article(article_id)
+        return info, self.store.article_text(info.id)
+
     def facets(self) -> dict[str, list[str]]:
         """The sources and categories in the index (what ``filters`` can pick)."""
         return facets(self._manifest().values())

@@ -16,6 +16,7 @@ import json
 import re
 from html import escape
 from typing import Any
+from urllib.parse import quote as url_quote
 
 from qa.results import Answer, Citation
 
@@ -79,11 +80,16 @@ def source_html(citation: Citation) -> str:
     origin = f" — {escape(citation.source)}" if citation.source else ""
     published = f", {escape(citation.published)}" if citation.published else ""
     page = f", page {citation.page}" if citation.page else ""
-    link = (
-        f' <a href="{escape(citation.url, quote=True)}" target="_blank" rel="noopener">link</a>'
-        if citation.url.startswith(("http://", "https://"))
-        else ""
-    )
+    if citation.url.startswith(("http://", "https://")):
+        link = (
+            f' <a href="{escape(citation.url, quote=True)}" target="_blank" rel="noopener">link</a>'
+        )
+    else:  # no page of its own: this server shows the whole article, the quote marked
+        where = url_quote(citation.article_id, safe="")
+        link = (
+            f' <a class="qa-article-link" href="articles/{where}?start={citation.start}'
+            f'&amp;end={citation.end}" target="_blank" rel="noopener">whole article</a>'
+        )
     before, quote, after = passage_parts(citation)
     return (
         f'<details class="qa-source qa-source-{citation.number}">'
@@ -97,6 +103,36 @@ def _text(text: str) -> str:
     """Escaped, with line breaks as <br>: a blank line would end the HTML block and
     let the chat's Markdown renderer split a highlight across paragraphs."""
     return escape(text).replace("\n", "<br>")
+
+
+def article_page(title: str, about: str, text: str, start: int, end: int) -> str:
+    """A standalone HTML page with the whole article, the quoted words marked and
+    scrolled to. Everything from the article is escaped."""
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    body = (
+        _paragraphs(text[:start])
+        + '<mark id="quote">'
+        + _text(text[start:end])
+        + "</mark>"
+        + _paragraphs(text[end:])
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;"
+        "line-height:1.55;color:#1f2933}mark{background:#fde68a;color:#111}"
+        "p.about{color:#4b5563}</style></head><body>"
+        f'<h1>{escape(title)}</h1><p class="about">{escape(about)}</p>'
+        f'<div class="article">{body}</div>'
+        "<script>document.getElementById('quote').scrollIntoView({block:'center'})</script>"
+        "</body></html>"
+    )
+
+
+def _paragraphs(text: str) -> str:
+    """Escaped text whose blank lines show as paragraph breaks."""
+    return escape(text).replace("\n\n", "<br><br>").replace("\n", "<br>")
 
 
 def passage_parts(citation: Citation) -> tuple[str, str, str]:

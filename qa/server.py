@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -43,6 +43,7 @@ from qa.formats import SUPPORTED_SUFFIXES
 from qa.http_limits import BodyLimit, UploadGate
 from qa.jobs import JobQueue, QueueFull
 from qa.offline import go_offline
+from qa.rendering import article_page
 
 MULTIPART_OVERHEAD = 64_000  # boundaries and part headers around the uploaded files
 
@@ -279,6 +280,21 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         if job.status == "failed":
             raise ApiError(400, job.error or "the delete failed")
         return {**(job.report or {}), "job": job.id}
+
+    @app.get("/articles/{article_id:path}", include_in_schema=False)
+    def article_view(
+        article_id: str,
+        start: int = Query(default=0, ge=0, le=100_000_000),
+        end: int = Query(default=0, ge=0, le=100_000_000),
+    ) -> HTMLResponse:
+        """The whole article with the quoted words marked: where a source without a
+        URL of its own links to."""
+        try:
+            info, text = assistant.article_text(article_id)
+        except UnknownArticle as exc:
+            raise ApiError(404, str(exc)) from None
+        about = " · ".join(x for x in (info.source, info.published) if x)
+        return HTMLResponse(article_page(info.title, about, text, start, max(start, end)))
 
     @app.get(
         "/api/jobs/{job_id}",

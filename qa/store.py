@@ -331,6 +331,22 @@ class ArticleStore:
             )
         }
 
+    def article_text(self, article_id: str) -> str:
+        """The article's text rebuilt from its chunks at their offsets (what lies
+        between two chunks is whitespace: a paragraph break when it was two or more
+        characters), so offsets into it are the citations' offsets."""
+        chunks = sorted(
+            (c for c, _ in self.article_chunks(article_id, 10_000).values()), key=lambda c: c.start
+        )
+        parts: list[str] = []
+        at = 0
+        for chunk in chunks:
+            gap = chunk.start - at
+            parts.append(("\n\n" + " " * (gap - 2)) if gap >= 2 else " " * max(gap, 0))
+            parts.append(chunk.text)
+            at = chunk.end
+        return "".join(parts)
+
     def article_chunks(
         self, article_id: str, limit: int
     ) -> dict[str, tuple[StoredChunk, np.ndarray]]:

@@ -100,6 +100,15 @@ JS = """
   document.addEventListener("click", (event) => {
     const target = event.composedPath ? event.composedPath()[0] : event.target;
     const mark = target && target.closest ? target.closest(".qa-cite") : null;
+    const whole = target && target.closest ? target.closest(".qa-article-link") : null;
+    if (whole) {  // the article page is the app's, also when embedded in another page
+      event.preventDefault();
+      const app = document.querySelector("gradio-app[src]");
+      const root = app ? new URL(app.getAttribute("src"), location.href)
+                       : new URL(".", location.href);
+      window.open(new URL(whole.getAttribute("href"), root).href, "_blank", "noopener");
+      return;
+    }
     if (!mark) return;
     event.preventDefault();  // a link for the keyboard; never navigate
     const number = [...mark.classList].find((c) => /^qa-cite-\\d+$/.test(c)).slice(8);

@@ -315,3 +315,26 @@ def test_the_conversation_exports_as_markdown_and_json(served, browser):
     quote = " ".join(turn["answer"]["citations"][0]["quote"].split())
     assert quote in " ".join(text.replace("\\", "").split())
     page.close()
+
+
+@pytest.mark.parametrize("where", ["chat", "widget"])
+def test_a_source_without_a_url_opens_the_whole_article_at_the_quote(served, browser, where):
+    intranet_url, app_url = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url if where == "chat" else f"{intranet_url}/intranet.html")
+    ask_and_open_a_source(page)
+    quote = page.locator(".qa-source mark").first.inner_text()
+    with page.expect_popup() as opened:
+        page.locator(".qa-article-link").first.click()
+    article = opened.value
+    article.wait_for_load_state()
+    assert article.url.startswith(f"{app_url}/articles/")  # the app's page, also when embedded
+    assert (
+        article.locator("h1").inner_text()
+        == "France backs away from Channel small-boats commitment"
+    )
+    marked = article.locator("mark#quote").inner_text()
+    assert " ".join(quote.split()) in " ".join(marked.split())
+    assert len(article.locator(".article").inner_text()) > 2_000  # the whole article
+    article.close()
+    page.close()

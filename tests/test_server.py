@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import httpx
@@ -207,6 +208,23 @@ def test_ask_and_search_take_filters_and_refuse_bad_ones(app_url):
         assert bad.status_code in (400, 422) and bad.json()["error"], filters
     bad = httpx.get(f"{app_url}/api/search", params={"q": "taxi", "since": "2026-99-01"})
     assert bad.status_code == 422 and bad.json()["error"]
+
+
+def test_the_whole_article_page_marks_the_quote(app_url):
+    answer = httpx.post(
+        f"{app_url}/api/ask", timeout=60, json={"question": "What did France promise in July?"}
+    ).json()
+    c = answer["citations"][0]
+    page = httpx.get(
+        f"{app_url}/articles/{c['article_id']}", params={"start": c["start"], "end": c["end"]}
+    )
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    marked = page.text.split('<mark id="quote">')[1].split("</mark>")[0]
+    assert html.unescape(marked.replace("<br>", "\n")) == c["quote"]
+    assert httpx.get(f"{app_url}/articles/no-such-id").status_code == 404
+    assert (
+        httpx.get(f"{app_url}/articles/{c['article_id']}", params={"start": -1}).status_code == 422
+    )
 
 
 def test_uploads_multipart_and_bad_uploads(app_url):

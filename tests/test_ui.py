@@ -67,6 +67,9 @@ def test_passage_keeps_no_blank_lines_and_links_only_http():
     )
     assert "\n\n" not in html
     assert "javascript:" not in html
+    # no page of its own: the link goes to this server's whole-article view, id escaped
+    odd = answer_html(Answer("Q. [1]", True, [_citation(article_id='a"b/c?d', start=6, end=8)]))
+    assert 'href="articles/a%22b%2Fc%3Fd?start=6&amp;end=8"' in odd
 
 
 def test_refusal_has_no_sources():
