@@ -230,13 +230,20 @@ def ask_and_open_a_source(page) -> None:
     page.wait_for_function("document.querySelector('.qa-source').open === true", timeout=5_000)
 
 
-@pytest.mark.parametrize("where", ["chat", "widget"])
-def test_no_accessibility_violations_after_an_answer(served, browser, where):
-    """axe-core, WCAG 2 A/AA: the chat page, and the widget in the intranet page."""
+def _answered_with_a_source_open(served, browser, where: str):
+    """A desktop page, the chat itself or the intranet page embedding it, after the
+    France question with its first source open."""
     intranet_url, app_url = served
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(app_url if where == "chat" else f"{intranet_url}/intranet.html")
     ask_and_open_a_source(page)
+    return page
+
+
+@pytest.mark.parametrize("where", ["chat", "widget"])
+def test_no_accessibility_violations_after_an_answer(served, browser, where):
+    """axe-core, WCAG 2 A/AA: the chat page, and the widget in the intranet page."""
+    page = _answered_with_a_source_open(served, browser, where)
     assert _axe_violations(page) == []
     page.close()
 
@@ -319,16 +326,13 @@ def test_the_conversation_exports_as_markdown_and_json(served, browser):
 
 @pytest.mark.parametrize("where", ["chat", "widget"])
 def test_a_source_without_a_url_opens_the_whole_article_at_the_quote(served, browser, where):
-    intranet_url, app_url = served
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(app_url if where == "chat" else f"{intranet_url}/intranet.html")
-    ask_and_open_a_source(page)
+    page = _answered_with_a_source_open(served, browser, where)
     quote = page.locator(".qa-source mark").first.inner_text()
     with page.expect_popup() as opened:
         page.locator(".qa-article-link").first.click()
     article = opened.value
     article.wait_for_load_state()
-    assert article.url.startswith(f"{app_url}/articles/")  # the app's page, also when embedded
+    assert article.url.startswith(f"{served[1]}/articles/")  # the app's, also when embedded
     assert (
         article.locator("h1").inner_text()
         == "France backs away from Channel small-boats commitment"
