@@ -7,6 +7,7 @@ rely on the schema instead of on reading the code.
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 from datetime import date
@@ -100,9 +101,12 @@ def ask_request(max_question_chars: int) -> type[BaseModel]:
     )
 
 
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _date_text(value: Any) -> Any:
     """A date as YYYY-MM-DD text only, never a number that lax parsing reads as Unix time."""
-    if value is not None and not isinstance(value, str):
+    if value is not None and not (isinstance(value, str) and ISO_DAY.fullmatch(value)):
         raise ValueError("must be a date as YYYY-MM-DD text")
     return value
 

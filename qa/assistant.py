@@ -10,6 +10,7 @@ import logging
 import threading
 import unicodedata
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -146,9 +147,12 @@ class Assistant:
         query: str = "",
         source: str = "",
         category: str = "",
+        since: str | date | None = None,
+        until: str | date | None = None,
     ) -> ArticlePage:
         """A page of the indexed articles, newest first; ``query`` matches words of the
-        title or id, ``source`` and ``category`` match exactly (all ignore case)."""
+        title or id, ``source`` and ``category`` match exactly (all ignore case), and
+        ``since``/``until`` (YYYY-MM-DD) bound the published date."""
         for name, value in (("offset", offset), ("limit", limit)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidQuestion(f"{name} must be a whole number from 0")
@@ -159,7 +163,17 @@ class Assistant:
                 raise InvalidQuestion(
                     f"{name} must be text of at most {MAX_FILTER_CHARS} characters"
                 )
-        return page(self._manifest().values(), offset, limit, query, source, category)
+        dates = as_filters({"since": since, "until": until})
+        return page(
+            self._manifest().values(),
+            offset,
+            limit,
+            query,
+            source,
+            category,
+            dates.since,
+            dates.until,
+        )
 
     def article_text(self, article_id: str) -> tuple[ArticleInfo, str]:
         """One indexed article and its whole text (citation offsets index into it)."""

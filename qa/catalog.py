@@ -60,10 +60,13 @@ def page(
     query: str = "",
     source: str = "",
     category: str = "",
+    since: date | None = None,
+    until: date | None = None,
 ) -> ArticlePage:
-    """Articles whose title or id holds every word of ``query`` and whose source and
-    category are those given (all ignoring case; empty matches all), newest published
-    first (undated last), then by title."""
+    """Articles whose title or id holds every word of ``query``, whose source and
+    category are those given (all ignoring case; empty matches all) and, when a date
+    range is given, published within it; newest published first (undated last), then
+    by title."""
     words = query.casefold().split()
     wanted = {"source": source.casefold().strip(), "category": category.casefold().strip()}
     matched = [
@@ -72,11 +75,18 @@ def page(
         if all(w in f"{e.title} {e.article_id}".casefold() for w in words)
         and (not wanted["source"] or e.source.casefold() == wanted["source"])
         and (not wanted["category"] or e.category.casefold() == wanted["category"])
+        and _within(parse_day(e.published), since, until)
     ]
     matched.sort(key=lambda e: e.title.casefold())
     matched.sort(key=lambda e: parse_day(e.published) or date.min, reverse=True)
     chosen = matched[offset : offset + limit]
     return ArticlePage([describe(e) for e in chosen], len(matched), offset, limit)
+
+
+def _within(day: date | None, since: date | None, until: date | None) -> bool:
+    if since is None and until is None:
+        return True
+    return day is not None and (since is None or day >= since) and (until is None or day <= until)
 
 
 def facets(entries: Iterable[ArticleEntry]) -> dict[str, list[str]]:

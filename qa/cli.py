@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--query", default="", help="words of the title or id")
     listing.add_argument("--source", default="", help="only this source")
     listing.add_argument("--category", default="", help="only this category")
+    listing.add_argument("--since", default=None, metavar="YYYY-MM-DD", help="published on/after")
+    listing.add_argument("--until", default=None, metavar="YYYY-MM-DD", help="published on/before")
     listing.add_argument("--limit", type=int, default=50, help="articles per page (1-500)")
     listing.add_argument("--offset", type=int, default=0, help="skip this many")
     listing.add_argument("--json", action="store_true", help="print the page as JSON")
@@ -173,7 +175,7 @@ def _say_waiting(holder: str) -> None:
 
 def _list(args: argparse.Namespace) -> int:
     found = _assistant(args).articles(
-        args.offset, args.limit, args.query, args.source, args.category
+        args.offset, args.limit, args.query, args.source, args.category, args.since, args.until
     )
     if args.json:
         print(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))

@@ -8,9 +8,8 @@ app, so it covers the Gradio sub-app, its assets and ``/gradio.js`` alike.
 
 import hmac
 import json
-from datetime import date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Annotated, Any, Iterator
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -29,6 +28,7 @@ from qa.api_models import (
     ArticlesRequest,
     HealthOut,
     IngestReportOut,
+    IsoDate,
     JobOut,
     SearchOut,
     StatsOut,
@@ -185,8 +185,8 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         category: str = Query(
             default="", max_length=MAX_FILTER_CHARS, description="only this category"
         ),
-        since: date | None = Query(default=None, description="published on or after"),
-        until: date | None = Query(default=None, description="published on or before"),
+        since: Annotated[IsoDate, Query(description="published on or after (YYYY-MM-DD)")] = None,
+        until: Annotated[IsoDate, Query(description="published on or before (YYYY-MM-DD)")] = None,
     ) -> dict:
         filters = {"source": source, "category": category, "since": since, "until": until}
         found = assistant.search(q, k=k, filters=filters)
@@ -249,8 +249,10 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         category: str = Query(
             default="", max_length=MAX_FILTER_CHARS, description="only this category (any case)"
         ),
+        since: Annotated[IsoDate, Query(description="published on or after (YYYY-MM-DD)")] = None,
+        until: Annotated[IsoDate, Query(description="published on or before (YYYY-MM-DD)")] = None,
     ) -> dict:
-        return assistant.articles(offset, limit, q, source, category).to_dict()
+        return assistant.articles(offset, limit, q, source, category, since, until).to_dict()
 
     @app.get(
         "/api/articles/{article_id:path}",

@@ -135,6 +135,10 @@ def test_category_and_date_range_narrow_the_answer(harbours):
     listed = harbours.articles(category="TRANSPORT")
     assert [a.title for a in listed.articles] == ["Calais harbour fees"]
     assert harbours.articles().articles[0].title == "Calais harbour fees"  # newest first
+    in_2026 = harbours.articles(since="2026-01-01", until="2026-12-31")
+    assert [a.title for a in in_2026.articles] == ["Calais harbour fees"]  # "soon" is no date
+    with pytest.raises(InvalidQuestion, match="since must be a date"):
+        harbours.articles(since="2026")
 
 
 @pytest.mark.slow
