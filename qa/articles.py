@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 _BINARY_SNIFF_BYTES = 8192
 # Limits checked before any work on the value (a title is embedded with every
@@ -183,6 +183,24 @@ def field_text(value: Any, name: str = "value") -> str:
             f"'{name}' is too long ({len(text):,} characters; the limit is {MAX_FIELD_CHARS:,})"
         )
     return text
+
+
+class Metadata(TypedDict):
+    source: str
+    url: str
+    published: str
+    category: str
+
+
+def metadata_fields(given: Any) -> Metadata:
+    """``source``, ``url``, ``published`` (or ``date``) and ``category`` from front
+    matter or a record, each checked by ``field_text``."""
+    return {
+        "source": field_text(given.get("source"), "source"),
+        "url": field_text(given.get("url"), "url"),
+        "published": field_text(given.get("published") or given.get("date"), "published"),
+        "category": field_text(given.get("category"), "category"),
+    }
 
 
 def title_text(value: Any) -> str:

@@ -28,71 +28,16 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from qa.analysis import MONTHS, full_names
+from qa.analysis import FUNCTION_WORDS, MONTHS, full_names
 
 Message = dict[str, str]
 MAX_CONTEXT_CHARS = 2000  # of each earlier message read for referents
-_QUESTION_WORDS = {
-    "what",
-    "who",
-    "whom",
-    "whose",
-    "when",
-    "where",
-    "why",
-    "how",
-    "which",
-    "is",
-    "are",
-    "was",
-    "were",
-    "did",
-    "does",
-    "do",
-    "has",
-    "have",
-    "had",
-    "can",
-    "could",
-    "will",
-    "would",
-    "should",
-    "tell",
-    "and",
-    "but",
-    "so",
-    "the",
-    "a",
-    "an",
-    "in",
-    "on",
-    "at",
-    "of",
-    "i",
-    "me",
-    "please",
-    "to",
-    "for",
-    "about",
-    "with",
-    "it",
-    "its",
-    "they",
-    "their",
-    "them",
-    "he",
-    "she",
-    "his",
-    "her",
-    "that",
-    "this",
-    "there",
-    "then",
-    "be",
-    "been",
-    "say",
-    "said",
+# fmt: off
+_QUESTION_WORDS = FUNCTION_WORDS | {
+    "about", "be", "been", "he", "her", "his", "said", "say", "she", "their", "them",
+    "they", "to",
 }
+# fmt: on
 _PERSON = re.compile(r"\b(he|she|him)\b", re.I)
 _PERSON_POSSESSIVE = re.compile(r"\b(his|her)\b", re.I)
 _GROUP = re.compile(r"\b(they|them)\b", re.I)

@@ -179,16 +179,8 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
             max_length=settings.max_question_chars,
         ),
         k: int = Query(default=settings.top_k, ge=1, le=MAX_K),
-        source: str = Query(
-            default="", max_length=MAX_FILTER_CHARS, description="only this source"
-        ),
-        category: str = Query(
-            default="", max_length=MAX_FILTER_CHARS, description="only this category"
-        ),
-        since: Annotated[IsoDate, Query(description="published on or after (YYYY-MM-DD)")] = None,
-        until: Annotated[IsoDate, Query(description="published on or before (YYYY-MM-DD)")] = None,
+        filters: dict[str, Any] = Depends(_filter_params),
     ) -> dict:
-        filters = {"source": source, "category": category, "since": since, "until": until}
         found = assistant.search(q, k=k, filters=filters)
         return {"query": q, "passages": [p.to_dict() for p in found]}
 
@@ -243,16 +235,9 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         q: str = Query(
             default="", max_length=MAX_FILTER_CHARS, description="words of the title or id"
         ),
-        source: str = Query(
-            default="", max_length=MAX_FILTER_CHARS, description="only this source (any case)"
-        ),
-        category: str = Query(
-            default="", max_length=MAX_FILTER_CHARS, description="only this category (any case)"
-        ),
-        since: Annotated[IsoDate, Query(description="published on or after (YYYY-MM-DD)")] = None,
-        until: Annotated[IsoDate, Query(description="published on or before (YYYY-MM-DD)")] = None,
+        filters: dict[str, Any] = Depends(_filter_params),
     ) -> dict:
-        return assistant.articles(offset, limit, q, source, category, since, until).to_dict()
+        return assistant.articles(offset, limit, q, **filters).to_dict()
 
     @app.get(
         "/api/articles/{article_id:path}",
@@ -271,7 +256,8 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         responses=errors(401, 403, 404, 422, 429),
     )
     async def delete_article(article_id: str) -> Any:
-        _known(assistant, article_id)  # 404 before any write is queued
+        # 404 before any write is queued; the index read runs off the event loop
+        await run_in_threadpool(_known, assistant, article_id)
         try:
             job = jobs.submit(
                 f"delete {article_id[:80]}", lambda progress: assistant.delete([article_id])
@@ -438,6 +424,18 @@ async def _read_uploads(request: Request, limit: int) -> list[tuple[str, bytes]]
     if sum(len(data) for _, data in uploads) > limit:
         raise ApiError(413, f"upload too large; the limit is {limit:,} bytes")
     return uploads
+
+
+def _filter_params(
+    source: str = Query(default="", max_length=MAX_FILTER_CHARS, description="only this source"),
+    category: str = Query(
+        default="", max_length=MAX_FILTER_CHARS, description="only this category"
+    ),
+    since: Annotated[IsoDate, Query(description="published on or after (YYYY-MM-DD)")] = None,
+    until: Annotated[IsoDate, Query(description="published on or before (YYYY-MM-DD)")] = None,
+) -> dict[str, Any]:
+    """The filter query parameters that /api/search and /api/articles share."""
+    return {"source": source, "category": category, "since": since, "until": until}
 
 
 def _known(assistant: Assistant, article_id: str) -> Any:

@@ -249,22 +249,17 @@ def test_no_accessibility_violations_after_an_answer(served, browser, where):
 
 
 def test_the_citation_marks_are_reachable_with_the_keyboard(served, browser):
-    _, app_url = served
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(app_url)
-    ask_and_open_a_source(page)
-    page.evaluate("document.querySelector('.qa-source').open = false")
-    page.locator(".qa-cite").first.focus()
-    page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelector('.qa-source').open === true", timeout=5_000)
-    reached = False
-    page.locator("#qa-chat").focus() if page.locator("#qa-chat").count() else None
-    for _ in range(60):
+    """From the top of the page, Tab reaches the [n] mark and Enter opens its source."""
+    page = _answered_with_a_source_open(served, browser, "chat")
+    page.evaluate("document.querySelector('.qa-source').open = false;document.activeElement.blur()")
+    for _ in range(80):
         page.keyboard.press("Tab")
         if page.evaluate("!!document.activeElement.closest('.qa-cite')"):
-            reached = True
             break
-    assert reached, "Tab never reached a [n] mark"
+    else:
+        pytest.fail("Tab never reached a [n] mark")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('.qa-source').open === true", timeout=5_000)
     page.close()
 
 
@@ -281,10 +276,7 @@ def test_the_widget_does_not_scroll_the_host_page(served, browser):
 
 
 def test_the_newest_answer_is_in_view_after_a_source_was_opened(served, browser):
-    _, app_url = served
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(app_url)
-    ask_and_open_a_source(page)
+    page = _answered_with_a_source_open(served, browser, "chat")
     for n, question in enumerate(
         ["Who is Martin Hewitt?", "Why do French police rarely intervene against taxi-boats?"],
         start=2,
@@ -306,10 +298,7 @@ def test_the_newest_answer_is_in_view_after_a_source_was_opened(served, browser)
 def test_the_conversation_exports_as_markdown_and_json(served, browser):
     import json
 
-    _, app_url = served
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(app_url)
-    ask_and_open_a_source(page)
+    page = _answered_with_a_source_open(served, browser, "chat")
     button = page.locator("#qa-export-md")
     page.wait_for_function("!document.querySelector('#qa-export-md').disabled", timeout=30_000)
     with page.expect_download() as markdown:

@@ -19,7 +19,7 @@ from qa.articles import (
     LoadResult,
     article_id_for,
     clean_title,
-    field_text,
+    metadata_fields,
     title_from_first_line,
     title_text,
 )
@@ -56,10 +56,7 @@ def _article(text: str, source: Source, markdown: bool) -> Article:
         title=clean_title(title),
         text=text,
         origin=origin,
-        source=field_text(meta.get("source"), "source"),
-        url=field_text(meta.get("url"), "url"),
-        published=field_text(meta.get("published") or meta.get("date"), "published"),
-        category=field_text(meta.get("category"), "category"),
+        **metadata_fields(meta),
     )
 
 
