@@ -119,9 +119,7 @@ def as_filters(value: Filters | Mapping[str, Any] | None) -> Filters:
         since=_day(value.get("since"), "since"),
         until=_day(value.get("until"), "until"),
     )
-    if found.since and found.until and found.since > found.until:
-        raise InvalidQuestion("the filter's since date is after its until date")
-    return found
+    return found  # since after until is a valid, empty range: it matches nothing
 
 
 def _text(value: Any, name: str) -> str:

@@ -50,7 +50,6 @@ def test_filters_become_one_chroma_where_clause():
         ({"sauce": "BBC"}, "unknown filter 'sauce'"),
         ({"since": "yesterday"}, "since must be a date"),
         ({"until": 20260101}, "until must be"),
-        ({"since": "2026-02-01", "until": "2026-01-01"}, "since date is after its until"),
         ({"source": "x" * 201}, "at most 200"),
         ({"category": 3}, "category must be text"),
     ],
