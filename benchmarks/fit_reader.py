@@ -42,8 +42,9 @@ from _common import BBC, DATA, RESULTS  # noqa: E402
 
 from qa.assistant import DEFAULT_SHORTLIST  # noqa: E402
 from qa.config import Settings  # noqa: E402
+from qa.crossencoder import cross_input  # noqa: E402
 from qa.evaluation import contains_any, load_squad  # noqa: E402
-from qa.reader import cross_input, question_evidence  # noqa: E402
+from qa.reader import question_evidence  # noqa: E402
 from qa.weights import LogisticModel, RankingModel  # noqa: E402
 
 DEV = ROOT / "benchmarks" / "data" / "bbc_dev.jsonl"

@@ -20,7 +20,7 @@ from qa.articles import MAX_ID_CHARS
 from qa.catalog import MAX_PAGE, ArticleInfo, ArticlePage, describe, facets, page
 from qa.chain import build_chain
 from qa.config import Settings
-from qa.conversation import condense, previous_quotes
+from qa.conversation import condense, conversation_focus
 from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion, UnknownArticle
 from qa.filters import MAX_FILTER_CHARS, Filters, as_filters
@@ -29,7 +29,7 @@ from qa.lexical import LexicalIndex
 from qa.locking import index_write_lock
 from qa.reader import Reader
 from qa.results import Answer, Passage
-from qa.retrieval import HybridRetriever
+from qa.retrieval import HybridRetriever, PairScorer
 from qa.store import ArticleEntry, ArticleStore, IndexStats
 
 log = logging.getLogger("qa")
@@ -71,6 +71,7 @@ class Assistant:
             analyzer=analyzer,
             k=self.settings.top_k,
             candidates=self.settings.candidates,
+            reranker=build_reranker(self.settings),
         )
         self.answerer = answerer or build_answerer(self.settings, self.embedder, analyzer)
         self.passages_read = self.settings.top_k * (2 if self.settings.reader == "accurate" else 1)
@@ -256,7 +257,7 @@ class Assistant:
         self, question: str, history: list[dict[str, str]], k: int, filters: Filters
     ) -> Iterator[dict[str, Any]]:
         retrieval = self.retriever.search(
-            self.condense(question, history), k, previous_quotes(history), filters
+            self.condense(question, history), k, conversation_focus(question, history), filters
         )
         stream = getattr(self.answerer, "stream", None)
         if stream is not None:
@@ -313,6 +314,15 @@ def build_answerer(settings: Settings, embedder: Any, analyzer: Analyzer) -> Ans
     from qa.generation import build_generated_answerer
 
     return build_generated_answerer(settings, extractive, embedder, analyzer)
+
+
+def build_reranker(settings: Settings) -> PairScorer | None:
+    """The cross-encoder that re-ranks the best passages; none for the fast reader."""
+    if settings.reader == "fast":
+        return None
+    from qa.crossencoder import shared_cross_encoder
+
+    return shared_cross_encoder()
 
 
 def build_reader(settings: Settings, analyzer: Analyzer) -> Reader:

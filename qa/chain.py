@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from qa.conversation import Message, condense, previous_quotes
+from qa.conversation import Message, condense, conversation_focus
 from qa.filters import NO_FILTERS, Filters
 from qa.results import Answer, Retrieval
 
@@ -44,14 +44,14 @@ def build_chain(
     ``condenser`` makes the follow-up standalone: the rules of
     ``qa/conversation.py`` by default, a model's rewrite (checked against them)
     when one is configured. ``retrieve`` also gets the sentences the previous
-    answer quoted, the conversation's focus."""
+    answer quoted (the conversation's focus) when the question leans on it."""
 
     def _condense(inputs: dict[str, Any]) -> dict[str, Any]:
         history = inputs.get("history") or []
         return {
             **inputs,
             "standalone": condenser(inputs["question"], history),
-            "focus": previous_quotes(history),
+            "focus": conversation_focus(inputs["question"], history),
         }
 
     def _retrieve(inputs: dict[str, Any]) -> Retrieval:

@@ -13,11 +13,20 @@ Two things, both without an LLM:
   - otherwise, or when nothing was replaced, the previous question's key words
     are appended, so the earlier topic is kept ("(summit last July)"); this
     also holds for a follow-up that names nothing itself ("Who runs the
-    company?");
-- **focus**: the sentences the previous answer quoted. Retrieval favours the
-  article they came from: a follow-up is usually about the same story ("How
-  much does it cost?" after "Sun Microsystems has launched a pay-as-you-go
-  service"), whose words it need not repeat.
+    company?"). For "it/its" the thing the last exchange was about goes first
+    among them: the name the previous answer gave to a "which" question
+    ("Which US state..." → "Texas"), else the name a "who" question asked
+    about ("Who is directing the Da Vinci Code film?" → "Da Vinci Code"),
+    never a person. Beside the topic, not in place of "it": "How much was
+    it?" after "Which exchange did they bid for?" asks about the bid;
+  - the previous question is itself read condensed, so a third turn's "him"
+    can be the person the second turn's answer named ("Who is he replacing?"
+    → "Phil Vickery").
+- **focus**: the sentences the previous answer quoted, for a follow-up that
+  leans on the conversation. Retrieval favours the article they came from
+  and the reader reads that article first: a follow-up is usually about the
+  same story ("How much does it cost?" after "Sun Microsystems has launched a
+  pay-as-you-go service"), whose words it need not repeat.
 
 Every pattern here is linear in its input and inputs are cut to a bounded
 length first.
@@ -32,6 +41,7 @@ from qa.analysis import FUNCTION_WORDS, MONTHS, full_names
 
 Message = dict[str, str]
 MAX_CONTEXT_CHARS = 2000  # of each earlier message read for referents
+MAX_CHAINED_TURNS = 3  # earlier questions condensed in turn, so referents carry over
 # fmt: off
 _QUESTION_WORDS = FUNCTION_WORDS | {
     "about", "be", "been", "he", "her", "his", "said", "say", "she", "their", "them",
@@ -42,6 +52,7 @@ _PERSON = re.compile(r"\b(he|she|him)\b", re.I)
 _PERSON_POSSESSIVE = re.compile(r"\b(his|her)\b", re.I)
 _GROUP = re.compile(r"\b(they|them)\b", re.I)
 _GROUP_POSSESSIVE = re.compile(r"\b(their)\b", re.I)
+_THING = re.compile(r"\b(it|its)\b", re.I)
 _REFERENCE = re.compile(
     r"\b(he|she|they|him|them|his|her|hers|their|it|its|this|that|"
     r"these|those|there|then|the same)\b",
@@ -62,11 +73,29 @@ _WORD = re.compile(r"[\w'’-]+")
 
 def condense(question: str, history: Sequence[Message]) -> str:
     """A standalone version of ``question`` given the earlier messages."""
-    previous_question, previous_answer = _last_exchange(history)
-    if not previous_question or not (_REFERENCE.search(question) or _names_nothing(question)):
+    previous_question, previous_answer = "", ""
+    for earlier, answer in _exchanges(history)[-MAX_CHAINED_TURNS:]:
+        previous_question = _condense_once(earlier, previous_question, previous_answer)
+        previous_answer = answer
+    return _condense_once(question, previous_question, previous_answer)
+
+
+def leans_on_history(question: str, history: Sequence[Message]) -> bool:
+    """Whether ``question`` points back at the conversation ("Why did they...?",
+    "Who runs the company?") rather than starting a new subject."""
+    return bool(_exchanges(history)) and _leans(question)
+
+
+def _leans(question: str) -> bool:
+    return bool(_REFERENCE.search(question)) or _names_nothing(question)
+
+
+def _condense_once(question: str, previous_question: str, previous_answer: str) -> str:
+    if not previous_question or not _leans(question):
         return question
     person = _person(previous_question, previous_answer)
     group = _answered_name(previous_question, previous_answer) or _main_name(previous_question)
+    thing = _thing(previous_question, previous_answer)
     for pattern, referent, possessive in (
         (_PERSON, person, False),
         (_PERSON_POSSESSIVE, person, True),
@@ -76,7 +105,14 @@ def condense(question: str, history: Sequence[Message]) -> str:
         if referent and referent.lower() not in question.lower() and pattern.search(question):
             return pattern.sub(f"{referent}'s" if possessive else referent, question, count=1)
     keywords = [w for w in _WORD.findall(previous_question) if w.lower() not in _QUESTION_WORDS]
+    if thing and not _mentions(question, thing) and not _mentions(previous_question, thing):
+        if _THING.search(question):
+            keywords = [thing, *keywords]  # beside the topic: "it" may be the bid, not the exchange
     return f"{question} ({' '.join(keywords)})" if keywords else question
+
+
+def _mentions(text: str, name: str) -> bool:
+    return name.lower() in text.lower()
 
 
 def _names_nothing(question: str) -> bool:
@@ -84,15 +120,43 @@ def _names_nothing(question: str) -> bool:
     return not _CAPITALISED.findall(question.strip()[1:])
 
 
-def _last_exchange(history: Sequence[Message]) -> tuple[str, str]:
-    """The last user question and the answer that followed it (if any), bounded."""
-    question = answer = ""
+def _exchanges(history: Sequence[Message]) -> list[tuple[str, str]]:
+    """Each user question with the answer that followed it ("" if none), bounded."""
+    exchanges: list[tuple[str, str]] = []
     for message in history:
         if message.get("role") == "user":
-            question, answer = message.get("content", "")[:MAX_CONTEXT_CHARS], ""
-        elif message.get("role") == "assistant" and question:
+            exchanges.append((message.get("content", "")[:MAX_CONTEXT_CHARS], ""))
+        elif message.get("role") == "assistant" and exchanges:
             answer = _MARK.sub("", message.get("content", ""))[:MAX_CONTEXT_CHARS]
-    return question, answer
+            exchanges[-1] = (exchanges[-1][0], answer)
+    return exchanges
+
+
+def _thing(question: str, answer: str) -> str:
+    """What "it" is: the name answering a "which" question, else a "who" question's subject.
+
+    Never the person a "who" question was answered with: "it" is not a person.
+    """
+    if re.match(r"\s*which\b", question, re.I):
+        named = _answered_name(question, answer) or _answered_word(question, answer)
+        if named:
+            return named
+    if re.match(r"\s*(who|whom)\b", question, re.I):
+        return _main_name(question)
+    return ""
+
+
+def _answered_word(question: str, answer: str) -> str:
+    """A one-word name the answer gives that the question does not ("Texas"),
+    skipping each sentence's first word (capitalised whatever it is)."""
+    asked = question.lower()
+    for sentence in re.split(r"(?<=[.!?])\s+", answer):
+        for match in _CAPITALISED.finditer(sentence):
+            word = match.group()
+            if match.start() > 0 and word.lower() not in _QUESTION_WORDS | set(MONTHS):
+                if word.lower() not in asked:
+                    return word
+    return ""
 
 
 def _answered_name(question: str, answer: str) -> str:
@@ -108,6 +172,12 @@ def _answered_name(question: str, answer: str) -> str:
             names.sort(key=lambda n: bool(_ORGANISATION.search(n)))
         return names[0] if names else ""
     return ""
+
+
+def conversation_focus(question: str, history: Sequence[Message]) -> tuple[str, ...]:
+    """The previous answer's quotes when ``question`` leans on the conversation, else none:
+    a new subject in the same chat is not pulled back to the last story."""
+    return previous_quotes(history) if leans_on_history(question, history) else ()
 
 
 def previous_quotes(history: Sequence[Message]) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ import numpy as np
 
 from qa.analysis import Analyzer, asked_names, contains_phrase
 from qa.chunking import Span
+from qa.crossencoder import cross_input
 from qa.results import Passage, Retrieval
 from qa.retrieval import mentions
 from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel
@@ -197,32 +198,27 @@ class _Candidate:
         )
 
 
-def _named_first(passages: Sequence[Passage], question: str) -> list[tuple[int, Passage]]:
-    """The passages to read, with their ranks: when some hold the whole name the
-    question gives ("Martin Hewitt"), only those and the other passages of their
-    articles (retrieval ranks them first too): the article that names him in
-    full is about him where it says "Hewitt" or "Retailleau's departure" later."""
-    ranked = list(enumerate(passages))
-    names = asked_names(question)
-    if not names:
-        return ranked
-    articles = {
+def _to_read(retrieval: Retrieval) -> list[tuple[int, Passage]]:
+    """The passages to read, with their ranks.
+
+    When some hold the whole name the question gives ("Martin Hewitt"), only
+    those and the other passages of their articles (retrieval ranks them first
+    too): the article that names him in full is about him where it says
+    "Hewitt" or "Retailleau's departure" later. Otherwise, for a follow-up,
+    only the article the previous answer quoted, when retrieval kept it: "How
+    much does it cost?" asks about that story, and a cost in another one
+    resembles the question as much.
+    """
+    ranked = list(enumerate(retrieval.passages))
+    names = asked_names(retrieval.question)
+    naming = {
         p.chunk.article_id
-        for p in passages
+        for p in retrieval.passages
         if any(contains_phrase(f"{p.chunk.title}\n{p.chunk.text}", n) for n in names)
     }
+    focus = set(retrieval.focus_articles)
+    articles = (naming & focus) or naming or focus
     return [(rank, p) for rank, p in ranked if p.chunk.article_id in articles] or ranked
-
-
-def cross_input(title: str, sentence: str) -> str:
-    """What the cross-encoder reads: the article's title, then the sentence.
-
-    The title says what "he", "the firm" or "the deal" in a sentence is; with
-    it the cross-encoder put the answering sentence first for 40 of the 48
-    BBC fitting-half questions, 37 without it, and 16 with the sentence
-    before instead (benchmarks/fit_reader.py samples).
-    """
-    return f"{title}. {sentence}" if title else sentence
 
 
 def detail_words(question: str) -> str:
@@ -351,7 +347,7 @@ class Reader:
         n_asked = max(len(asked), 1)
         details = set(self.analyzer.terms(detail_words(question)))
         out = []
-        for rank, passage in _named_first(retrieval.passages, question):
+        for rank, passage in _to_read(retrieval):
             chunk = passage.chunk
             passage_terms = set(self.analyzer.terms(f"{chunk.title}\n{chunk.text}"))
             context_coverage = len(asked & passage_terms) / n_asked

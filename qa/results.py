@@ -22,6 +22,7 @@ class Passage:
     dense: float  # cosine similarity of the chunk to the question
     lexical: float  # BM25 score (0 when BM25 did not find it)
     sibling: bool = False  # read because it is part of the top passage's article
+    cross: float | None = None  # the cross-encoder's logit, when it re-ranked the passage
 
     def to_dict(self) -> dict:
         c = self.chunk
@@ -51,6 +52,8 @@ class Retrieval:
     time_cues: tuple[str, ...]
     passages: list[Passage]
     sentence_vectors: dict = field(default_factory=dict)  # (article id, start, end) -> vector
+    # The articles the previous answer quoted, when the question follows up on it.
+    focus_articles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

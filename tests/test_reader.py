@@ -184,10 +184,86 @@ def _exchange(question: str, answer: str = "") -> list[dict[str, str]]:
             "summit last July",
         ),
         (_exchange("Who is Martin Hewitt?"), "What is his job?", "What is Martin Hewitt's job?"),
+        (
+            _exchange(
+                "Which US state is suing alleged spammers?",
+                "US state Texas has filed a lawsuit against two men. [1]",
+            ),
+            "Who is its attorney general?",
+            "(Texas US state suing alleged spammers)",
+        ),
+        (
+            _exchange(
+                "Which exchange did Deutsche Boerse bid for?", "the London Stock Exchange [1]"
+            ),
+            "How much was it?",
+            "How much was it? (London Stock Exchange",
+        ),
+        (
+            _exchange(
+                "Who is directing the Da Vinci Code film?",
+                "Actor Tom Hanks and director Ron Howard are reuniting [1]",
+            ),
+            "When is it due out?",
+            "(directing Da Vinci Code film)",
+        ),
+        (
+            _exchange(
+                "Which Bath prop will start for England?",
+                "England have named Bath prop Matt Stevens in the line-up. [1]",
+            )
+            + _exchange(
+                "Who is he replacing?", "Matt Stevens comes in for the injured Phil Vickery. [1]"
+            ),
+            "What happened to him?",
+            "What happened to Phil Vickery?",
+        ),
     ],
 )
 def test_follow_ups_resolve_from_the_question_and_the_answer(history, follow_up, standalone):
     assert standalone in condense(follow_up, history)
+
+
+def test_it_is_never_the_person_a_who_question_was_answered_with():
+    history = _exchange(
+        "Who is directing the Da Vinci Code film?", "Director Ron Howard is reuniting [1]"
+    )
+    assert "Ron Howard" not in condense("When is it due out?", history)
+
+
+def test_only_a_follow_up_that_leans_on_the_conversation_keeps_its_focus():
+    from qa.conversation import conversation_focus
+
+    history = _exchange(
+        "What did France promise in July?", "The focus then was on plans to intercept boats. [1]"
+    )
+    assert conversation_focus("Why did they back away?", history) == (
+        "The focus then was on plans to intercept boats.",
+    )
+    assert conversation_focus("Who won the Australian Open in Melbourne?", history) == ()
+    assert conversation_focus("Why did they back away?", []) == ()
+
+
+def test_a_follow_up_is_answered_from_the_article_the_previous_answer_quoted():
+    story = _chunk("Sun Grid costs users $1 an hour. Sun launched it in California.", "sun")
+    other = _chunk("The experiment cost $12 in computing power. It took seconds.", "other")
+    passages = [Passage(other, 1.0, 0.7, 0.5), Passage(story, 0.9, 0.6, 0.5)]
+    question = "How much does it cost? (Sun Microsystems launched)"
+
+    def articles_read(focus: tuple[str, ...]) -> set[str]:
+        analyzer = Analyzer()
+        vector = np.ones(4, dtype=np.float32) / 2
+        vectors = {
+            (p.chunk.article_id, s, e): vector for p in passages for s, e in p.chunk.sentences
+        }
+        retrieval = Retrieval(
+            question, vector, analyzer.terms(question), (), passages, vectors, focus
+        )
+        return {s.passage.chunk.article_id for s in Reader(analyzer).read(retrieval).sentences}
+
+    assert articles_read(("sun",)) == {"sun"}
+    assert articles_read(()) == {"sun", "other"}
+    assert articles_read(("gone",)) == {"sun", "other"}  # the focus article was not retrieved
 
 
 def test_condense_leaves_standalone_questions_alone():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from qa.errors import ConfigError
 from qa.lexical import LexicalIndex
 from qa.reader import Reading, SentenceEvidence
 from qa.results import Passage, Retrieval
-from qa.retrieval import HybridRetriever, first_stage, passage_score, time_cues
+from qa.retrieval import HybridRetriever, first_stage, passage_score, rerank, time_cues
 from qa.store import StoredChunk
 from qa.weights import RETRIEVAL_WEIGHTS
 
@@ -48,6 +49,33 @@ def test_a_whole_name_outranks_any_similarity_and_focus_does_not():
     best_unnamed = passage_score(1.0, 1.0, 1.0) - w.bm25 * 1.0  # perfect cosine, no BM25
     assert named > best_unnamed
     assert passage_score(0.2, 0.2, 0.0, focused=True) < passage_score(0.6, 0.6, 0.0)
+
+
+class _StandInScorer:
+    """Stands in for the cross-encoder (plumbing only): likes texts holding a word."""
+
+    def __init__(self, word: str) -> None:
+        self.word, self.read = word, []
+
+    def score(self, question, texts):
+        self.read.append(list(texts))
+        return np.array([5.0 if self.word in t else -5.0 for t in texts])
+
+
+def test_rerank_reorders_the_best_passages_by_the_cross_encoder_and_leaves_the_rest():
+    texts = ["a topic sentence", "the answer is here", "more topic", "far down"]
+    passages = [
+        Passage(_chunk_with(f"c{i}", text), score, 0.5, 0.0)
+        for i, (text, score) in enumerate(zip(texts, (1.0, 0.9, 0.8, 0.1)))
+    ]
+    weights = replace(RETRIEVAL_WEIGHTS, rerank_depth=3, rerank=0.3)
+    scorer = _StandInScorer("answer")
+    out = rerank("what?", passages, scorer, weights)
+    assert [p.chunk.id for p in out] == ["c1", "c0", "c2", "c3"]
+    assert out[0].score == pytest.approx(0.9 + 0.3 * 5.0) and out[0].cross == 5.0
+    assert out[3] is passages[3] and out[3].cross is None  # below the depth: not read
+    assert scorer.read == [[f"Title. {t}" for t in texts[:3]]]  # the title comes first
+    assert rerank("what?", passages, None, weights) == passages
 
 
 def test_time_cues_are_capitalised_months_and_years():
@@ -195,6 +223,10 @@ ARTICLE = (
     "Leaders met in Paris. That culminated last July with a summit. "
     "The focus then was on intercepting taxi boats. Prices rose in May."
 )
+
+
+def _chunk_with(chunk_id: str, text: str) -> StoredChunk:
+    return StoredChunk(chunk_id, chunk_id, "Title", "", "", "", text, 0, len(text), (), "", None)
 
 
 def _chunk() -> StoredChunk:
