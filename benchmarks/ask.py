@@ -67,7 +67,7 @@ def main() -> None:
     assistant.search("warm up the lexical index")
     results = {
         "stock similarity_search (k=4)": timed(lambda q: stock.search(q, k=4), questions),
-        "Article QA search() (hybrid, k=4)": timed(
+        "Article QA search() (hybrid + re-rank, k=4)": timed(
             lambda q: assistant.search(q, k=4), questions, assistant.embedder.clear_cache
         ),
     }

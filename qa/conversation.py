@@ -167,11 +167,22 @@ def _answered_name(question: str, answer: str) -> str:
     if re.match(r"\s*who\s+(?:is|was|are|were)\s+[A-Z]", question) and full_names(question):
         return ""
     if answer and re.match(r"\s*(who|whom|which)\b", question, re.I):
-        names = [n for n in full_names(answer) if n.lower() not in question.lower()]
+        names = [_without_echo(n, question) for n in full_names(answer)]
+        names = [n for n in names if n and n.lower() not in question.lower()]
         if re.match(r"\s*(who|whom)\b", question, re.I):  # a person, not "Stanford University"
             names.sort(key=lambda n: bool(_ORGANISATION.search(n)))
         return names[0] if names else ""
     return ""
+
+
+def _without_echo(name: str, question: str) -> str:
+    """The name without a first word that only echoes the question's noun: "Which
+    Greek sprinters...?" answered by "Sprinters Kostas Kenteris and..." names
+    "Kostas Kenteris". A name left with one word is no full name ("")."""
+    first, _, rest = name.partition(" ")
+    if re.search(rf"\b{re.escape(first.lower())}\b", question.lower()) and first[1:].islower():
+        return rest if " " in rest else ""
+    return name
 
 
 def conversation_focus(question: str, history: Sequence[Message]) -> tuple[str, ...]:

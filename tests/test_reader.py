@@ -209,6 +209,14 @@ def _exchange(question: str, answer: str = "") -> list[dict[str, str]]:
         ),
         (
             _exchange(
+                "Which Greek sprinters were cleared of doping?",
+                "Sprinters Kostas Kenteris and Katerina Thanou have been cleared. [1]",
+            ),
+            "Who was his coach?",
+            "Who was Kostas Kenteris's coach?",
+        ),
+        (
+            _exchange(
                 "Which Bath prop will start for England?",
                 "England have named Bath prop Matt Stevens in the line-up. [1]",
             )
