@@ -46,7 +46,7 @@ from qa.assistant import DEFAULT_SHORTLIST  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.crossencoder import cross_input  # noqa: E402
 from qa.evaluation import contains_any, load_squad  # noqa: E402
-from qa.reader import question_evidence  # noqa: E402
+from qa.reader import question_evidence, shortlist_size  # noqa: E402
 from qa.weights import LogisticModel, RankingModel  # noqa: E402
 
 DEV = ROOT / "benchmarks" / "data" / "bbc_dev.jsonl"
@@ -178,11 +178,8 @@ def read(sample: Sample, mode: str, fast: RankingModel, full: RankingModel | Non
         return [], None
     order = ranked(rows, fast)
     if mode != "fast" and full is not None:
-        picked = (
-            [r for _, r in order]
-            if mode == "accurate"
-            else [r for _, r in order[:DEFAULT_SHORTLIST]]
-        )
+        cap = None if mode == "accurate" else DEFAULT_SHORTLIST
+        picked = [r for _, r in order[: shortlist_size([p for p, _ in order], cap)]]
         order = ranked(picked, full)
     return [r for _, r in order], question_evidence(order[0][1])
 
@@ -202,7 +199,8 @@ def fit_choice(
             continue
         rows = candidates(s, DEFAULT_PASSAGES)
         if shortlist_by is not None:
-            rows = [r for _, r in ranked(rows, shortlist_by)[:DEFAULT_SHORTLIST]]
+            order = ranked(rows, shortlist_by)
+            rows = [r for _, r in order[: shortlist_size([p for p, _ in order], DEFAULT_SHORTLIST)]]
         if any(r["label"] for r in rows):
             sets.append(
                 (

@@ -36,10 +36,9 @@ log = logging.getLogger("qa")
 
 MAX_K = 50
 MAX_DELETE = 1_000  # article ids in one delete
-# Sentences the default reader gives the cross-encoder (~7 ms each on 2 cores). 10 rather
-# than 16 since the passages are re-ranked too: on the fit's held-out halves (default
-# reader) BBC 0.681 / 0.702 and SQuAD 0.820 / 0.805 answered and right for 10 / 16.
-DEFAULT_SHORTLIST = 10
+# At most this many sentences go to the default reader's cross-encoder (~7 ms each on
+# 2 cores); fewer when the fast model is sure (qa.reader.shortlist_size).
+DEFAULT_SHORTLIST = 16
 CHUNK_TOKENS = 200
 
 

@@ -280,19 +280,40 @@ def new_numbers(text: str, question: str) -> int:
     return sum(1 for m in _NUMBER.finditer(text) if m.group().lower() not in asked)
 
 
+# The cross-encoder reads a sentence only when the fast model gives it at least this
+# share of the best sentence's probability (at least SHORTLIST_FLOOR sentences, at most
+# the reader's shortlist). On the fit's samples with a cap of 16 this read 9.6 (BBC) and
+# 7.6 (SQuAD) sentences a question instead of 15.7 and 14.6, and chose the same answering
+# sentence as often (BBC 0.779, SQuAD 0.843 top-1); a fixed 10 chose it for 0.768 (BBC).
+SHORTLIST_SHARE = 0.01
+SHORTLIST_FLOOR = 6
+
+
+def shortlist_size(shares: Sequence[float], cap: int | None) -> int:
+    """How many of the sentences (fast-model shares, best first) the cross-encoder reads.
+
+    ``cap`` None reads them all (the accurate reader).
+    """
+    if cap is None or not shares:
+        return len(shares)
+    likely = sum(1 for share in shares[:cap] if share >= SHORTLIST_SHARE * shares[0])
+    return min(max(likely, SHORTLIST_FLOOR), cap, len(shares))
+
+
 class Reader:
     """Scores every sentence of the retrieved passages; best first.
 
     ``cross_encoder`` None is the fast reader (no model call). Otherwise the
-    ``shortlist`` best sentences by the fast model are read by the cross-encoder
-    and re-scored with the full model (``shortlist`` None reads them all).
+    sentences the fast model finds likely (up to ``shortlist``; see
+    ``shortlist_size``) are read by the cross-encoder and re-scored with the full
+    model (``shortlist`` None reads them all).
     """
 
     def __init__(
         self,
         analyzer: Analyzer,
         cross_encoder: CrossEncoderLike | None = None,
-        shortlist: int | None = 10,
+        shortlist: int | None = 16,
         weights: FeatureWeights | None = None,
     ) -> None:
         self.analyzer = analyzer
@@ -318,7 +339,7 @@ class Reader:
             (c.scored(f, p) for (c, f), p in zip(candidates, shares)), key=lambda s: -s.probability
         )
         if self.cross_encoder is not None:
-            picked = read if self.shortlist is None else read[: self.shortlist]
+            picked = read[: shortlist_size([s.probability for s in read], self.shortlist)]
             logits = self.cross_encoder.score(
                 retrieval.question, [self._context(s) for s in picked]
             )

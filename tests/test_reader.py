@@ -126,6 +126,18 @@ def test_reader_reads_only_its_shortlist_and_ranks_by_the_full_model():
     )
 
 
+def test_the_shortlist_holds_the_likely_sentences_within_its_floor_and_cap():
+    from qa.reader import SHORTLIST_FLOOR, shortlist_size
+
+    sure = [0.9] + [0.0001] * 20  # the fast model is sure: the floor is read
+    unsure = [0.05] * 21  # every sentence as likely: the cap is read
+    assert shortlist_size(sure, 16) == SHORTLIST_FLOOR
+    assert shortlist_size(unsure, 16) == 16
+    assert shortlist_size([0.5, 0.4, 0.1], 16) == 3  # fewer sentences than the floor
+    assert shortlist_size(unsure, None) == 21  # the accurate reader reads them all
+    assert shortlist_size([], 16) == 0
+
+
 def test_the_cross_encoder_reads_the_title_with_the_sentence():
     cross = _StandInCrossEncoder("Court rejects case. The judges")
     reader = Reader(Analyzer(), cross, shortlist=None, weights=_BY_CROSS)
