@@ -137,16 +137,39 @@ def collect(assistant, items, cross=None) -> list[Sample]:
     return samples
 
 
-def logistic(X: list[list[float]], y: list[bool], groups: list[str]) -> tuple[list[float], float]:
-    """Logistic regression in which each dataset weighs the same in total."""
-    from sklearn.linear_model import LogisticRegression
+# The direction each piece of refusal evidence may push: more of it never makes an
+# answer less likely to be there, except a missing answer type. Fitted freely,
+# SQuAD 2.0's unanswerable questions (written to copy their paragraph's words) gave
+# word coverage a negative weight, and an off-topic question's sentence sharing no
+# word with it then passed the threshold ("Who won the 1998 football World Cup?" →
+# "Police in Manchester arrested two men...", tests/test_refusal_stability.py).
+NEVER_AGAINST_ANSWERING = ("type_missing",)
+
+
+def logistic(
+    X: list[list[float]], y: list[bool], groups: list[str], names: list[str]
+) -> tuple[list[float], float]:
+    """Logistic regression (L2, C=10) in which each dataset weighs the same in total and
+    each weight keeps its evidence's direction: ≥ 0, or ≤ 0 for a missing answer type."""
+    from scipy.optimize import minimize
 
     totals = {g: groups.count(g) for g in set(groups)}
-    weight = [len(groups) / (len(totals) * totals[g]) for g in groups]
-    model = LogisticRegression(C=10.0, max_iter=5000).fit(
-        np.array(X), np.array(y), sample_weight=np.array(weight)
-    )
-    return [round(float(w), 4) for w in model.coef_[0]], round(float(model.intercept_[0]), 4)
+    weight = np.array([len(groups) / (len(totals) * totals[g]) for g in groups])
+    A, t = np.array(X, dtype=float), np.array(y, dtype=float)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:-1], theta[-1]
+        z = A @ w + b
+        p = 1.0 / (1.0 + np.exp(-z))
+        nll = weight @ (np.logaddexp(0.0, z) - t * z)
+        g = weight * (p - t)
+        return float(nll + 0.05 * w @ w), np.append(A.T @ g + 0.1 * w, g.sum())
+
+    bounds = [(None, 0.0) if n in NEVER_AGAINST_ANSWERING else (0.0, None) for n in names]
+    theta = minimize(
+        loss, np.zeros(len(names) + 1), jac=True, method="L-BFGS-B", bounds=[*bounds, (None, None)]
+    ).x
+    return [round(float(v), 4) for v in theta[:-1]], round(float(theta[-1]), 4)
 
 
 def as_model(
@@ -241,7 +264,7 @@ def fit_answerable(
         X.append([evidence[n] for n in names])
         y.append(bool(s.answerable and rows[0]["label"]))
         groups.append(s.dataset)
-    model = as_model(names, logistic(X, y, groups))
+    model = as_model(names, logistic(X, y, groups, names))
     scores: dict[str, list[float]] = {}
     for s in samples:
         if s.half == "fit" and s.answerable:

@@ -115,7 +115,7 @@ READER_WEIGHTS = FeatureWeights(
     fitted_on="even half of benchmarks/data/bbc_dev.jsonl (single questions) and of 800 SQuAD 2.0 dev questions (seed 11)",
     fast=RankingModel(weights={"dense": 13.5154, "passage": 3.0856, "coverage": 5.3073, "context_coverage": 9.3307, "novelty": 1.5498, "first_rank": -0.0986, "lead": -0.5863, "time": 5.8274, "name_answer": 1.9685, "number_answer": 0.1846, "reason_answer": 0.1644, "other_names": 0.0068, "short": 1.0153, "detail_coverage": -2.9033, "type_missing": -2.1531}),
     full=RankingModel(weights={"cross": 0.4544, "dense": 3.8838, "passage": 3.9442, "coverage": 2.0005, "name_answer": 3.7085, "number_answer": 1.9855, "reason_answer": 1.3132, "lead": -0.7129, "time": 3.5062}),
-    fast_answerable=LogisticModel(bias=-2.7173, threshold=0.346, weights={"context_coverage": 0.527, "coverage": 0.3405, "dense": 4.4825, "detail_coverage": 0.3415, "passage": -1.1257, "type_missing": -2.0261}),
-    full_answerable=LogisticModel(bias=0.258, threshold=0.2726, weights={"context_coverage": -0.3279, "coverage": -2.9152, "cross": 0.3697, "dense": 0.3842, "detail_coverage": 0.5241, "passage": -0.659, "type_missing": -1.3153}),
+    fast_answerable=LogisticModel(bias=-2.7321, threshold=0.3346, weights={"context_coverage": 0.5002, "coverage": 0.4396, "dense": 3.3958, "detail_coverage": 0.3291, "passage": 0.0, "type_missing": -2.0224}),
+    full_answerable=LogisticModel(bias=-1.3479, threshold=0.2111, weights={"context_coverage": 0.0, "coverage": 0.0, "cross": 0.2704, "dense": 0.0404, "detail_coverage": 0.0, "passage": 0.4753, "type_missing": -1.6988}),
 )
 # fmt: on
