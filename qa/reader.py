@@ -29,15 +29,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol, Sequence
-
-import numpy as np
+from typing import Sequence
 
 from qa.analysis import Analyzer, asked_names, contains_phrase
 from qa.chunking import Span
 from qa.crossencoder import cross_input
 from qa.results import Passage, Retrieval
-from qa.retrieval import mentions
+from qa.retrieval import PairScorer, mentions
 from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel
 
 # A sentence that leans on the one before it ("That culminated...", "He said...").
@@ -157,10 +155,6 @@ STATES_CAUSE = re.compile(
     r"too (?:great|high|much|many|risky)|would|could|cannot|can't|unable)\b",
     re.I,
 )
-
-
-class CrossEncoderLike(Protocol):
-    def score(self, question: str, texts: Sequence[str]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -312,7 +306,7 @@ class Reader:
     def __init__(
         self,
         analyzer: Analyzer,
-        cross_encoder: CrossEncoderLike | None = None,
+        cross_encoder: PairScorer | None = None,
         shortlist: int | None = 16,
         weights: FeatureWeights | None = None,
     ) -> None:
