@@ -26,7 +26,9 @@ Two things, both without an LLM:
   leans on the conversation. Retrieval favours the article they came from
   and the reader reads that article first: a follow-up is usually about the
   same story ("How much does it cost?" after "Sun Microsystems has launched a
-  pay-as-you-go service"), whose words it need not repeat.
+  pay-as-you-go service"), whose words it need not repeat. The reader puts
+  the sentences already quoted last, as long as a new one is likely enough
+  to answer: "Which other films has she starred in?" asks for news.
 
 Every pattern here is linear in its input and inputs are cut to a bounded
 length first.

@@ -137,6 +137,16 @@ _NUMBER = re.compile(
     r"sunday|yesterday|today|tomorrow|last (?:week|month|year)|next (?:week|month|year))\b",
     re.I,
 )
+_TIME_WORD = re.compile(
+    r"january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|"
+    r"tomorrow|(?:last|next) (?:week|month|year)"
+)
+_ASKS_WHEN = re.compile(
+    r"^(?:\w+\s+){0,3}?(when|until when|what (?:(?:is|was|are|were) (?:the|its|their|"
+    r"his|her) )?(?:year|date|time|day|month))\b",
+    re.I,
+)
 _REASON = re.compile(
     r"\b(?:because|since|as a result|due to|owing to|thanks to|after|following|amid|so that|"
     r"in order to|so as to|the reason|reasons?|led to|lead to|leads to|caused?|causing|blamed?|"
@@ -215,6 +225,25 @@ def _to_read(retrieval: Retrieval) -> list[tuple[int, Passage]]:
     return [(rank, p) for rank, p in ranked if p.chunk.article_id in articles] or ranked
 
 
+def _news_first(read: list[SentenceEvidence], said_before: Sequence[str]) -> list[SentenceEvidence]:
+    """The sentences the previous answer already quoted go last.
+
+    A follow-up asks for something the last answer did not say ("What will
+    Crystal Palace do about it?", "Which other films has she starred in?"); the
+    sentence it quoted still resembles the follow-up most, since the question
+    was condensed from that exchange.
+    """
+    if not said_before:
+        return read
+    quoted = [_plain(q) for q in said_before]
+    fresh = [s for s in read if not any(_plain(s.text) in q for q in quoted)]
+    return fresh + [s for s in read if s not in fresh] if fresh else read
+
+
+def _plain(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
 def detail_words(question: str) -> str:
     """The question without its names: what it asks about them ("What salary does
     Jerry Yang earn?" → "What salary does earn"). A near miss names the right
@@ -270,8 +299,16 @@ def new_names(text: str, question: str) -> int:
 
 
 def new_numbers(text: str, question: str) -> int:
+    """How many numbers, amounts or times the sentence gives that the question does not.
+
+    Only a question asking when counts a day or month name: "What was the
+    attendance?" is not answered by "...on Saturday".
+    """
     asked = question.lower()
-    return sum(1 for m in _NUMBER.finditer(text) if m.group().lower() not in asked)
+    found = [m.group().lower() for m in _NUMBER.finditer(text)]
+    if not _ASKS_WHEN.search(question.strip()):
+        found = [n for n in found if not _TIME_WORD.fullmatch(n)]
+    return sum(1 for n in found if n not in asked)
 
 
 # The cross-encoder reads a sentence only when the fast model gives it at least this
@@ -346,9 +383,13 @@ class Reader:
                 ),
                 key=lambda s: -s.probability,
             )
-        return Reading(
-            read, self._answerable_model.probability(question_evidence(read[0].features))
-        )
+        answerable = self._answerable_model.probability(question_evidence(read[0].features))
+        news = _news_first(read, retrieval.said_before)
+        if news[0] is not read[0]:
+            fresh = self._answerable_model.probability(question_evidence(news[0].features))
+            if fresh >= self.threshold:
+                return Reading(news, fresh)
+        return Reading(read, answerable)
 
     @staticmethod
     def _context(sentence: SentenceEvidence) -> str:

@@ -54,6 +54,8 @@ class Retrieval:
     sentence_vectors: dict = field(default_factory=dict)  # (article id, start, end) -> vector
     # The articles the previous answer quoted, when the question follows up on it.
     focus_articles: tuple[str, ...] = ()
+    # What the previous answer already quoted: a follow-up asks for something new.
+    said_before: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,9 @@ class HybridRetriever(BaseRetriever):
             siblings = self._siblings(passages, query_vector, bm25, cues)
             vectors.update(self.store.sentence_vectors([p.chunk for p in siblings]))
             passages += siblings
-        return Retrieval(question, query_vector, terms, cues, passages, vectors, tuple(focused))
+        return Retrieval(
+            question, query_vector, terms, cues, passages, vectors, tuple(focused), tuple(focus)
+        )
 
     def _siblings(
         self,

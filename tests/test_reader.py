@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,14 @@ def test_new_names_and_numbers_ignore_what_the_question_already_says():
     assert new_names("Hantuchova lost to Serena Williams in Dubai.", question) == 1
     assert new_numbers("It cost $2.9bn in 2004.", "How much did it cost?") >= 1
     assert new_numbers("It was costly.", "How much did it cost?") == 0
+
+
+def test_a_day_or_month_answers_when_but_is_no_amount():
+    sentence = "Fans in masks will not be allowed in Selhurst Park on Saturday."
+    assert new_numbers(sentence, "When will fans be turned away?") == 1
+    assert new_numbers(sentence, "What was the attendance at Selhurst Park?") == 0
+    assert new_numbers("It opens in May.", "On what date does it open?") == 1
+    assert new_numbers("It sold 20,000 in May.", "How many did it sell?") >= 1
 
 
 def test_full_names_and_phrase_matching():
@@ -284,6 +294,40 @@ def test_a_follow_up_is_answered_from_the_article_the_previous_answer_quoted():
     assert articles_read(("sun",)) == {"sun"}
     assert articles_read(()) == {"sun", "other"}
     assert articles_read(("gone",)) == {"sun", "other"}  # the focus article was not retrieved
+
+
+def test_a_follow_up_gets_news_not_the_sentence_the_last_answer_quoted():
+    text = (
+        "French actress Audrey Tautou will play the female lead. Tautou also starred in "
+        "Dirty Pretty Things. Filming starts in May"
+    )
+    chunk = _chunk(text, "film")
+    quoted = "French actress Audrey Tautou will play the female lead."
+    question = "Which other films has Audrey Tautou starred in?"
+    # The stand-in prefers the quoted sentence; the other one still passes the threshold.
+    cross = _StandInCrossEncoder("female lead")
+    weights = FeatureWeights(
+        fast=RankingModel(weights={"dense": 1.0}),
+        full=RankingModel(weights={"cross": 1.0}),
+        fast_answerable=LogisticModel(bias=0.0, weights={"dense": 1.0}, threshold=0.5),
+        full_answerable=LogisticModel(bias=9.0, weights={"cross": 1.0}, threshold=0.5),
+    )
+    reader = Reader(Analyzer(), cross, shortlist=None, weights=weights)
+
+    def best(said_before: tuple[str, ...]) -> str:
+        retrieval = replace(_retrieval(question, chunk), said_before=said_before)
+        return reader.read(retrieval).sentences[0].text
+
+    assert best(()) == quoted
+    assert best((quoted,)).startswith("Tautou also starred")
+    # When nothing new passes the threshold the quoted sentence is still the answer:
+    # the last answer may already have held what the follow-up asks ("How much was it?").
+    sure_only_of_it = replace(
+        weights, full_answerable=LogisticModel(bias=0.0, weights={"cross": 1.0}, threshold=0.5)
+    )
+    strict = Reader(Analyzer(), cross, shortlist=None, weights=sure_only_of_it)
+    retrieval = replace(_retrieval(question, chunk), said_before=(quoted,))
+    assert strict.read(retrieval).sentences[0].text == quoted
 
 
 def test_condense_leaves_standalone_questions_alone():
