@@ -98,6 +98,22 @@ def full_names(text: str) -> list[str]:
     return names
 
 
+_KEY_WORD = re.compile(r"(?<![\w'’])(?:[A-Z][\w'’.-]*[A-Za-z]|\d[\d,.]*\d|\d)")
+
+
+def key_words(question: str) -> list[str]:
+    """The question's capitalised words and numbers, past its first word ("Which
+    hospital treated Kenteris in 2004?" → "Kenteris", "2004"), possessives cut.
+
+    A passage that lacks them is about something else, whatever else it shares.
+    """
+    text = question.strip()[:2000]
+    first = re.match(r"\S*", text)
+    words = [m.group() for m in _KEY_WORD.finditer(text, first.end() if first else 0)]
+    words = [re.sub(r"['’]s?$", "", w).rstrip(".") for w in words]
+    return [w for w in words if w and w.lower() not in _LEADING_WORDS]
+
+
 def contains_phrase(text: str, phrase: str) -> bool:
     """Whole-word, case-insensitive, any white space between the words."""
     words = [re.escape(w) for w in phrase.lower().split()]

@@ -29,6 +29,7 @@ from qa.retrieval import mentions
 from qa.store import StoredChunk
 
 NOT_ANSWERED = "The articles don't say: I found nothing in them that answers this question."
+MAX_CHUNK_GAP = 2  # characters between adjacent chunks (a paragraph break)
 RUNNER_UP_SHARE = 0.5  # a second sentence joins when it is at least this share as likely
 _BACK_REFERENCE = re.compile(r"^(?:\S+\s+){0,4}?(then|that|this|there|these|those)\b", re.I)
 
@@ -96,7 +97,7 @@ class ExtractiveAnswerer:
         """
         spans: dict[str, list[tuple[int, int, float]]] = {}
         chunks: dict[str, StoredChunk] = {}
-        lead_units: list[_Unit] = []
+        extra_units: list[_Unit] = []
         for s in picked:
             chunk = s.passage.chunk
             chunks[chunk.id] = chunk
@@ -105,7 +106,7 @@ class ExtractiveAnswerer:
                 if s.position > 0:
                     first -= 1
                 elif chunk.lead:
-                    lead_units.append(_Unit(chunk, *chunk.lead, s.probability))
+                    extra_units.append(_Unit(chunk, *chunk.lead, s.probability))
             has_next = last + 1 < len(chunk.sentences)
             if (
                 retrieval.time_cues
@@ -114,16 +115,38 @@ class ExtractiveAnswerer:
                 and _BACK_REFERENCE.match(chunk.sentence_text(chunk.sentences[last + 1]))
             ):
                 last += 1
-            elif asks_reason and has_next and not STATES_CAUSE.search(s.text):
-                last += 1
+            elif asks_reason and not STATES_CAUSE.search(s.text):
+                if has_next:
+                    last += 1
+                elif following := _next_chunk(chunk, retrieval):
+                    extra_units.append(_Unit(following, *following.sentences[0], s.probability))
             spans.setdefault(chunk.id, []).append(
                 (chunk.sentences[first][0], chunk.sentences[last][1], s.probability)
             )
-        units = list(lead_units)
+        units = list(extra_units)
         for chunk_id, ranges in spans.items():
             for start, end, support in _merge(ranges):
                 units.append(_Unit(chunks[chunk_id], start, end, support))
         return _dedupe(units)
+
+
+def _next_chunk(chunk: StoredChunk, retrieval: Retrieval) -> StoredChunk | None:
+    """The retrieved chunk of the same article that starts where ``chunk`` ends.
+
+    The reason often opens the next chunk: "...glad to see the back of Mr
+    Kilroy-Silk." ends one, '"He has remarkable ability... but, sadly..."'
+    opens the next.
+    """
+    return next(
+        (
+            p.chunk
+            for p in retrieval.passages
+            if p.chunk.article_id == chunk.article_id
+            and 0 <= p.chunk.start - chunk.end <= MAX_CHUNK_GAP
+            and p.chunk.sentences
+        ),
+        None,
+    )
 
 
 def _merge(ranges: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:

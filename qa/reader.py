@@ -11,8 +11,11 @@ with the question. So each sentence is described by evidence of two kinds:
   and (reader modes "default" and "accurate") a cross-encoder's reading of the
   question and sentence together;
 - does it hold what the question asks for: a name not already in the question
-  for who/which, a number or date for how much/how many/when, a stated cause
-  for why/how; and how much it says beyond the question.
+  for who/which, a number for how much/how many, a date for when, a stated
+  cause for why/how; and how much it says beyond the question;
+- does its passage hold the question's names and numbers at all: a near
+  miss ("Which hospital treated Kenteris?") shares the story's words but
+  asks about something the passage never names.
 
 Two models are fitted on labelled sentences by
 ``benchmarks/fit_reader.py`` (weights in ``qa/weights.py``). The choice model
@@ -31,7 +34,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from qa.analysis import Analyzer, asked_names, contains_phrase
+from qa.analysis import Analyzer, asked_names, contains_phrase, key_words
 from qa.chunking import Span
 from qa.crossencoder import cross_input
 from qa.results import Passage, Retrieval
@@ -244,6 +247,14 @@ def _plain(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+def _missing(keys: list[str], passage: str) -> float:
+    """The share of the question's names and numbers the passage does not hold."""
+    if not keys:
+        return 0.0
+    text = passage.lower()
+    return sum(1 for k in keys if not re.search(rf"\b{re.escape(k.lower())}", text)) / len(keys)
+
+
 def detail_words(question: str) -> str:
     """The question without its names: what it asks about them ("What salary does
     Jerry Yang earn?" → "What salary does earn"). A near miss names the right
@@ -267,6 +278,7 @@ def question_evidence(best: dict[str, float]) -> dict[str, float]:
         "context_coverage": best["context_coverage"],
         "detail_coverage": best["detail_coverage"],
         "type_missing": best["type_missing"],
+        "keys_missing": best["keys_missing"],
     }
     if "cross" in best:
         evidence["cross"] = best["cross"]
@@ -402,12 +414,14 @@ class Reader:
         asked = set(retrieval.terms)
         n_asked = max(len(asked), 1)
         details = set(self.analyzer.terms(detail_words(question)))
+        keys = key_words(question)
         out = []
         for rank, passage in _to_read(retrieval):
             chunk = passage.chunk
             passage_terms = set(self.analyzer.terms(f"{chunk.title}\n{chunk.text}"))
             context_coverage = len(asked & passage_terms) / n_asked
             detail_coverage = len(details & passage_terms) / len(details) if details else 1.0
+            keys_missing = _missing(keys, f"{chunk.title}\n{chunk.text}")
             sentences = [chunk.sentence_text(span) for span in chunk.sentences]
             for position, (span, text) in enumerate(zip(chunk.sentences, sentences)):
                 terms = set(self.analyzer.terms(text))
@@ -434,6 +448,7 @@ class Reader:
                     "other_names": float(kind == "other" and names > 0),
                     "short": 1.0 if len(terms) < 5 else 0.0,
                     "detail_coverage": detail_coverage,
+                    "keys_missing": keys_missing,
                     "type_missing": float(
                         kind == "name" and names == 0 or kind == "number" and numbers == 0
                     ),

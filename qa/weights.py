@@ -113,9 +113,9 @@ class FeatureWeights:
 READER_WEIGHTS = FeatureWeights(
     version="2026-11-28 fit",
     fitted_on="even half of benchmarks/data/bbc_dev.jsonl (single questions) and of 800 SQuAD 2.0 dev questions (seed 11)",
-    fast=RankingModel(weights={"dense": 13.5154, "passage": 3.0856, "coverage": 5.3073, "context_coverage": 9.3307, "novelty": 1.5498, "first_rank": -0.0986, "lead": -0.5863, "time": 5.8274, "name_answer": 1.9685, "number_answer": 0.1846, "reason_answer": 0.1644, "other_names": 0.0068, "short": 1.0153, "detail_coverage": -2.9033, "type_missing": -2.1531}),
-    full=RankingModel(weights={"cross": 0.4544, "dense": 3.8838, "passage": 3.9442, "coverage": 2.0005, "name_answer": 3.7085, "number_answer": 1.9855, "reason_answer": 1.3132, "lead": -0.7129, "time": 3.5062}),
-    fast_answerable=LogisticModel(bias=-2.7321, threshold=0.3346, weights={"context_coverage": 0.5002, "coverage": 0.4396, "dense": 3.3958, "detail_coverage": 0.3291, "passage": 0.0, "type_missing": -2.0224}),
-    full_answerable=LogisticModel(bias=-1.3479, threshold=0.2111, weights={"context_coverage": 0.0, "coverage": 0.0, "cross": 0.2704, "dense": 0.0404, "detail_coverage": 0.0, "passage": 0.4753, "type_missing": -1.6988}),
+    fast=RankingModel(weights={"dense": 13.1952, "passage": 3.2108, "coverage": 5.353, "context_coverage": 9.1987, "novelty": 1.3114, "first_rank": -0.0862, "lead": -0.5919, "time": 5.7895, "name_answer": 1.916, "number_answer": 0.3486, "reason_answer": 0.1583, "other_names": 0.0135, "short": 1.0259, "detail_coverage": -2.939, "type_missing": -2.2646}),
+    full=RankingModel(weights={"cross": 0.4394, "dense": 4.1417, "passage": 4.0187, "coverage": 2.1755, "name_answer": 3.7156, "number_answer": 2.1375, "reason_answer": 1.3278, "lead": -0.716, "time": 3.5738}),
+    fast_answerable=LogisticModel(bias=-2.6498, threshold=0.3434, weights={"context_coverage": 0.174, "coverage": 0.8695, "dense": 2.8087, "detail_coverage": 0.3065, "keys_missing": -0.3535, "passage": 0.5545, "type_missing": -2.0241}),
+    full_answerable=LogisticModel(bias=-1.2291, threshold=0.2184, weights={"context_coverage": 0.0, "coverage": 0.0, "cross": 0.2669, "dense": 0.0, "detail_coverage": 0.0, "keys_missing": -0.4528, "passage": 0.3958, "type_missing": -1.7228}),
 )
 # fmt: on

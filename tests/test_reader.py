@@ -51,6 +51,23 @@ def test_a_day_or_month_answers_when_but_is_no_amount():
     assert new_numbers("It sold 20,000 in May.", "How many did it sell?") >= 1
 
 
+def test_key_words_are_the_names_and_numbers_a_passage_must_hold():
+    from qa.analysis import key_words
+    from qa.reader import _missing
+
+    question = "Which hospital treated Kenteris and Thanou after the 2004 crash?"
+    assert key_words(question) == ["Kenteris", "Thanou", "2004"]
+    assert key_words("Kenteris's coach was who?") == []  # the first word is capitalised anyway
+    assert key_words("When did Rick Parry join Liverpool's board?") == [
+        "Rick",
+        "Parry",
+        "Liverpool",
+    ]
+    passage = "Kenteris and Thanou spent four days in hospital after a crash in August."
+    assert _missing(key_words(question), passage) == 1 / 3
+    assert _missing([], passage) == 0.0
+
+
 def test_full_names_and_phrase_matching():
     assert full_names("Who is Martin Hewitt?") == ["Martin Hewitt"]
     assert full_names("Who beat her in the final?") == []
@@ -259,6 +276,33 @@ def test_it_is_never_the_person_a_who_question_was_answered_with():
         "Who is directing the Da Vinci Code film?", "Director Ron Howard is reuniting [1]"
     )
     assert "Ron Howard" not in condense("When is it due out?", history)
+
+
+def test_a_reason_that_opens_the_next_chunk_is_quoted_with_its_sentence():
+    glad = "The party leader said he was glad to see the back of him."
+    reason = '"He was more interested in his own party than ours," he said.'
+    article = f"{glad} {reason} Officials agreed."
+    first = replace(_chunk(glad, "ukip"), end=len(glad))
+    at = len(glad) + 1
+    second = replace(
+        first,
+        id="ukip:1",
+        text=article[at:],
+        start=at,
+        end=len(article),
+        sentences=((at, at + len(reason)), (at + len(reason) + 1, len(article))),
+    )
+    question = "Why was the party leader glad to see him go?"
+    retrieval = replace(
+        _retrieval(question, first),
+        passages=[Passage(first, 1.0, 0.6, 0.5), Passage(second, 0.5, 0.4, 0.0, sibling=True)],
+    )
+    reader = Reader(Analyzer(), _StandInCrossEncoder("glad"), shortlist=None, weights=_BY_CROSS)
+    answer = ExtractiveAnswerer(reader).answer(retrieval)
+    assert [c.quote for c in answer.citations] == [glad, reason]
+    # Without the next chunk among the passages, only the chosen sentence is quoted.
+    alone = ExtractiveAnswerer(reader).answer(replace(retrieval, passages=retrieval.passages[:1]))
+    assert [c.quote for c in alone.citations] == [glad]
 
 
 def test_only_a_follow_up_that_leans_on_the_conversation_keeps_its_focus():
