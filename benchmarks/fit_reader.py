@@ -378,9 +378,7 @@ def main() -> None:
         ),
     )
 
-    raw = [
-        n for n in fast_samples[0].rows[0] if n not in ("rank", "label", "text", *REFUSAL_ONLY)
-    ]
+    raw = [n for n in fast_samples[0].rows[0] if n not in ("rank", "label", "text", *REFUSAL_ONLY)]
     fast = fit_choice(fast_samples, raw, None)
     full = fit_choice(samples, FULL_FEATURES, fast)
     fast_answerable = fit_answerable(fast_samples, "fast", fast, None)
