@@ -365,12 +365,12 @@ def main() -> None:
     # Each reader is fitted on retrieval as it sees it: the default and accurate
     # readers' passages are re-ranked by the cross-encoder, the fast reader's are not.
     fast_samples = cached(
-        work / f"samples-fast-v5-{args.squad_questions}-{args.seed}.json",
+        work / f"samples-fast-v7-{args.squad_questions}-{args.seed}.json",
         args.reuse_samples,
         lambda: collect(big, bbc_items) + collect(squad_index, squad_items),
     )
     samples = cached(
-        work / f"samples-v5-{args.squad_questions}-{args.seed}.json",
+        work / f"samples-v7-{args.squad_questions}-{args.seed}.json",
         args.reuse_samples,
         lambda: (
             collect(Assistant(index_dir=args.index, reader="default"), bbc_items, cross)

@@ -11,7 +11,7 @@ with the question. So each sentence is described by evidence of two kinds:
   and (reader modes "default" and "accurate") a cross-encoder's reading of the
   question and sentence together;
 - does it hold what the question asks for: a name not already in the question
-  for who/which, a number for how much/how many, a date for when, a stated
+  for who/which (a whole name for who), a number for how much/how many, a date for when, a stated
   cause for why/how; and how much it says beyond the question;
 - does its passage hold the question's names and numbers at all: a near
   miss ("Which hospital treated Kenteris?") shares the story's words but
@@ -145,6 +145,9 @@ _TIME_WORD = re.compile(
     r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|"
     r"tomorrow|(?:last|next) (?:week|month|year)"
 )
+_ASKS_WHO = re.compile(r"^\s*(?:\w+\s+){0,3}?(who|whom|whose)\b", re.I)
+# "Who is Martin Hewitt?" asks what he is ("the man in charge of border security").
+_ASKS_WHO_IS = re.compile(r"\s*[Ww]ho\s+(?:is|was|are|were)\s+[A-Z]")
 _ASKS_WHEN = re.compile(
     r"^(?:\w+\s+){0,3}?(when|until when|what (?:(?:is|was|are|were) (?:the|its|their|"
     r"his|her) )?(?:year|date|time|day|month))\b",
@@ -297,14 +300,22 @@ def new_names(text: str, question: str) -> int:
     """How many names the sentence gives that the question does not already hold.
 
     A single capitalised word that opens the sentence is not taken for one: it
-    is usually an ordinary word ("Originally", "Fortunately", "Senior").
+    is usually an ordinary word ("Originally", "Fortunately", "Senior"). A
+    question asking who wants a full name ("Jean-Louis Raymond", "Crystal
+    Palace"), not a lone capitalised word ("...run by a separate company,
+    Eurostar"), unless it asks who someone is ("Who is Martin Hewitt?"). On
+    the fit's held-out halves this raised the fast reader's best-sentence
+    rate on SQuAD from 0.775 to 0.800 and the default's from 0.845 to 0.850.
     """
     asked = question.lower()
+    whole_names_only = bool(_ASKS_WHO.search(question)) and not _ASKS_WHO_IS.match(question)
     count = 0
     for match in _NAME.finditer(text):
         if " " not in match.group() and not text[: match.start()].strip(_OPENING_QUOTES):
             continue
         words = [w for w in match.group().split() if w.lower().strip(".") not in _NOT_NAMES]
+        if whole_names_only and len(words) < 2:
+            continue
         if words and not all(w.lower() in asked for w in words):
             count += 1
     return count

@@ -113,9 +113,9 @@ class FeatureWeights:
 READER_WEIGHTS = FeatureWeights(
     version="2026-11-28 fit",
     fitted_on="even half of benchmarks/data/bbc_dev.jsonl (single questions) and of 800 SQuAD 2.0 dev questions (seed 11)",
-    fast=RankingModel(weights={"dense": 13.1952, "passage": 3.2108, "coverage": 5.353, "context_coverage": 9.1987, "novelty": 1.3114, "first_rank": -0.0862, "lead": -0.5919, "time": 5.7895, "name_answer": 1.916, "number_answer": 0.3486, "reason_answer": 0.1583, "other_names": 0.0135, "short": 1.0259, "detail_coverage": -2.939, "type_missing": -2.2646}),
-    full=RankingModel(weights={"cross": 0.4394, "dense": 4.1417, "passage": 4.0187, "coverage": 2.1755, "name_answer": 3.7156, "number_answer": 2.1375, "reason_answer": 1.3278, "lead": -0.716, "time": 3.5738}),
-    fast_answerable=LogisticModel(bias=-2.6498, threshold=0.3434, weights={"context_coverage": 0.174, "coverage": 0.8695, "dense": 2.8087, "detail_coverage": 0.3065, "keys_missing": -0.3535, "passage": 0.5545, "type_missing": -2.0241}),
-    full_answerable=LogisticModel(bias=-1.2291, threshold=0.2184, weights={"context_coverage": 0.0, "coverage": 0.0, "cross": 0.2669, "dense": 0.0, "detail_coverage": 0.0, "keys_missing": -0.4528, "passage": 0.3958, "type_missing": -1.7228}),
+    fast=RankingModel(weights={"dense": 12.9972, "passage": 3.3584, "coverage": 5.398, "context_coverage": 9.1765, "novelty": 1.3684, "first_rank": -0.0846, "lead": -0.6146, "time": 5.7819, "name_answer": 0.7419, "number_answer": 0.9333, "reason_answer": 0.1575, "other_names": 0.0118, "short": 1.0732, "detail_coverage": -2.9458, "type_missing": -1.6753}),
+    full=RankingModel(weights={"cross": 0.4422, "dense": 3.9681, "passage": 4.0433, "coverage": 2.1455, "name_answer": 1.9558, "number_answer": 2.1209, "reason_answer": 1.308, "lead": -0.7564, "time": 3.5429}),
+    fast_answerable=LogisticModel(bias=-2.6628, threshold=0.3264, weights={"context_coverage": 0.1529, "coverage": 0.6619, "dense": 3.3982, "detail_coverage": 0.4649, "keys_missing": -0.4195, "passage": 0.0, "type_missing": -1.5712}),
+    full_answerable=LogisticModel(bias=-1.2821, threshold=0.2168, weights={"context_coverage": 0.0, "coverage": 0.0, "cross": 0.2823, "dense": 0.0, "detail_coverage": 0.0, "keys_missing": -0.4005, "passage": 0.4861, "type_missing": -1.658}),
 )
 # fmt: on

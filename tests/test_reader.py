@@ -43,6 +43,19 @@ def test_new_names_and_numbers_ignore_what_the_question_already_says():
     assert new_numbers("It was costly.", "How much did it cost?") == 0
 
 
+def test_who_wants_a_whole_name_which_takes_one_word():
+    lone = "The trains are run by a separate company, Eurostar."
+    assert new_names(lone, "Who runs the company?") == 0
+    assert new_names("So said chief executive Jean-Louis Raymond.", "Who runs the company?") == 1
+    assert new_names(lone, "Which company runs the trains?") == 1
+    # "Who is Martin Hewitt?" asks what he is: any new name still counts.
+    described = "The man in charge of border security in the UK, Martin Hewitt, is frustrated."
+    assert new_names(described, "Who is Martin Hewitt?") == 1
+    unnamed = "The man in charge of border security in the UK is frustrated."
+    assert new_names(unnamed, "Who is Martin Hewitt?") == 1  # "UK"
+    assert new_names(unnamed, "Who was the man in charge of the border?") == 0
+
+
 def test_a_day_or_month_answers_when_but_is_no_amount():
     sentence = "Fans in masks will not be allowed in Selhurst Park on Saturday."
     assert new_numbers(sentence, "When will fans be turned away?") == 1
