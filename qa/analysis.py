@@ -114,6 +114,18 @@ def key_words(question: str) -> list[str]:
     return [w for w in words if w and w.lower() not in _LEADING_WORDS]
 
 
+_WHO_IS_NAME = re.compile(r"\s*[Ww]ho\s+(?:is|was|are|were)\s+([^?]{1,200}?)\s*\??\s*$")
+
+
+def asks_who_someone_is(question: str) -> bool:
+    """ "Who is Martin Hewitt?": asks what a named person is, not for a name.
+
+    Only the name follows the verb: "Who is Matt Stevens replacing?" asks for one.
+    """
+    match = _WHO_IS_NAME.match(question[:300])
+    return match is not None and match.group(1) in full_names(match.group(1))
+
+
 def contains_phrase(text: str, phrase: str) -> bool:
     """Whole-word, case-insensitive, any white space between the words."""
     words = [re.escape(w) for w in phrase.lower().split()]

@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from qa.analysis import FUNCTION_WORDS, MONTHS, full_names
+from qa.analysis import FUNCTION_WORDS, MONTHS, asks_who_someone_is, full_names
 
 Message = dict[str, str]
 MAX_CONTEXT_CHARS = 2000  # of each earlier message read for referents
@@ -166,7 +166,7 @@ def _answered_name(question: str, answer: str) -> str:
 
     Not for "Who is Martin Hewitt?": that exchange is about the name asked.
     """
-    if re.match(r"\s*who\s+(?:is|was|are|were)\s+[A-Z]", question) and full_names(question):
+    if asks_who_someone_is(question):
         return ""
     if answer and re.match(r"\s*(who|whom|which)\b", question, re.I):
         names = [_without_echo(n, question) for n in full_names(answer)]

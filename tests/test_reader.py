@@ -56,6 +56,20 @@ def test_who_wants_a_whole_name_which_takes_one_word():
     assert new_names(unnamed, "Who was the man in charge of the border?") == 0
 
 
+def test_he_after_who_is_a_name_is_that_person_not_another_name_in_the_answer():
+    history = _exchange("Who is Martin Hewitt?", "Martin Hewitt met Dan Smith in Calais. [1]")
+    assert condense("What did he say?", history) == "What did Martin Hewitt say?"
+
+
+def test_who_someone_is_means_only_the_name_follows():
+    from qa.analysis import asks_who_someone_is
+
+    assert asks_who_someone_is("Who is Martin Hewitt?")
+    assert asks_who_someone_is("who was President Emmanuel Macron")
+    assert not asks_who_someone_is("Who is Matt Stevens replacing?")
+    assert not asks_who_someone_is("Who is the chief executive?")
+
+
 def test_a_day_or_month_answers_when_but_is_no_amount():
     sentence = "Fans in masks will not be allowed in Selhurst Park on Saturday."
     assert new_numbers(sentence, "When will fans be turned away?") == 1
