@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Sequence
 
 _WORD = re.compile(r"[a-z0-9]+")
 # fmt: off
@@ -144,3 +145,23 @@ def asked_names(question: str) -> set[str]:
         if len(words) > 2:
             variants.add(" ".join(words[-2:]))
     return variants
+
+
+def with_topic(question: str, topic: Sequence[str]) -> str:
+    """A follow-up made standalone by the earlier topic's words in brackets after it:
+    "Who runs the company? (Eurotunnel's sales last year)". ``asked_part`` undoes it."""
+    return f"{question} ({' '.join(topic)})" if topic else question
+
+
+def asked_part(question: str) -> str:
+    """The question without the bracketed topic ``with_topic`` added, else the question.
+
+    Retrieval needs the topic to find the story; the sentence that answers need
+    not repeat it ("What will Crystal Palace do about it?").
+    """
+    text = question.rstrip()
+    opening = text.rfind("(")
+    if not text.endswith(")") or opening < 0 or ")" in text[opening:-1]:
+        return question
+    asked = text[:opening].rstrip()
+    return asked if asked.endswith("?") else question

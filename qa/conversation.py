@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from qa.analysis import FUNCTION_WORDS, MONTHS, asks_who_someone_is, full_names
+from qa.analysis import FUNCTION_WORDS, MONTHS, asks_who_someone_is, full_names, with_topic
 
 Message = dict[str, str]
 MAX_CONTEXT_CHARS = 2000  # of each earlier message read for referents
@@ -110,7 +110,7 @@ def _condense_once(question: str, previous_question: str, previous_answer: str) 
     if thing and not _mentions(question, thing) and not _mentions(previous_question, thing):
         if _THING.search(question):
             keywords = [thing, *keywords]  # beside the topic: "it" may be the bid, not the exchange
-    return f"{question} ({' '.join(keywords)})" if keywords else question
+    return with_topic(question, keywords)
 
 
 def _mentions(text: str, name: str) -> bool:

@@ -401,6 +401,43 @@ def test_a_follow_up_gets_news_not_the_sentence_the_last_answer_quoted():
     assert strict.read(retrieval).sentences[0].text == quoted
 
 
+def test_a_follow_up_sentence_is_judged_by_what_it_asks_now_not_by_the_topic_it_carries():
+    text = (
+        "United fans had planned to wear Cantona masks on Cantona Day. Palace will turn "
+        "away any fan wearing one at the gate. Tickets sold out in a day"
+    )
+    chunk = _chunk(text, "masks")
+    question = "What will Palace do about it? (United fans planning wear Cantona masks)"
+    by_coverage = FeatureWeights(
+        fast=RankingModel(weights={"coverage": 1.0}),
+        full=RankingModel(weights={"coverage": 1.0}),
+        fast_answerable=LogisticModel(bias=9.0, weights={}, threshold=0.5),
+        full_answerable=LogisticModel(bias=9.0, weights={}, threshold=0.5),
+    )
+    reader = Reader(Analyzer(), None, weights=by_coverage)
+
+    def best(said_before: tuple[str, ...]) -> str:
+        retrieval = replace(_retrieval(question, chunk), said_before=said_before)
+        return reader.read(retrieval).sentences[0].text
+
+    # Read as a question of its own, every word counts: the restating sentence wins.
+    assert best(()).startswith("United fans")
+    # As a follow-up, the bracketed topic found the story; the answer is what is new.
+    assert best(("United fans are planning to wear masks on Saturday.",)).startswith("Palace will")
+
+
+def test_the_topic_condensing_adds_can_be_taken_off_again():
+    from qa.analysis import asked_part, with_topic
+
+    condensed = with_topic("Who runs the company?", ["Eurotunnel's", "sales"])
+    assert condensed == "Who runs the company? (Eurotunnel's sales)"
+    assert asked_part(condensed) == "Who runs the company?"
+    assert with_topic("Why?", []) == "Why?"
+    for untouched in ("Who runs it?", "What is (x) worth?", "No question (topic)", "a? (b) (c)"):
+        assert asked_part(untouched) == untouched
+    assert asked_part("(" * 50_000 + "?") == "(" * 50_000 + "?"
+
+
 def test_condense_leaves_standalone_questions_alone():
     history = _exchange("Who is Martin Hewitt?")
     assert (
