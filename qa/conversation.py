@@ -9,7 +9,13 @@ Two things, both without an LLM:
     name the previous answer gave when the previous question asked "who", else
     the name in the previous question ("Bruno Retailleau");
   - "they/them/their" becomes the name the previous answer gave to a who/which
-    question, else the previous question's main name ("France");
+    question, else the previous question's main name ("France"). When that
+    answer gave several names ("Kostas Kenteris and Katerina Thanou"), "they"
+    is not one of them: the pronoun stays and the names join the topic ("Who
+    was their coach? (Kostas Kenteris Katerina Thanou Greek sprinters cleared
+    doping)"), so the cross-encoder still matches "The pair's former coach,
+    Christos Tzekos" (a name it does not find in a sentence weighs heavily
+    against it: -7.8 with "Kostas Kenteris's coach", 7.2 with "their coach");
   - otherwise, or when nothing was replaced, the previous question's key words
     are appended, so the earlier topic is kept ("(summit last July)"); this
     also holds for a follow-up that names nothing itself ("Who runs the
@@ -98,6 +104,10 @@ def _condense_once(question: str, previous_question: str, previous_answer: str) 
     person = _person(previous_question, previous_answer)
     group = _answered_name(previous_question, previous_answer) or _main_name(previous_question)
     thing = _thing(previous_question, previous_answer)
+    keywords = [w for w in _WORD.findall(previous_question) if w.lower() not in _QUESTION_WORDS]
+    answered = _answered_names(previous_question, previous_answer)
+    if len(answered) > 1 and (_GROUP.search(question) or _GROUP_POSSESSIVE.search(question)):
+        return with_topic(question, [*answered, *keywords])  # "they" are all of them
     for pattern, referent, possessive in (
         (_PERSON, person, False),
         (_PERSON_POSSESSIVE, person, True),
@@ -106,7 +116,6 @@ def _condense_once(question: str, previous_question: str, previous_answer: str) 
     ):
         if referent and referent.lower() not in question.lower() and pattern.search(question):
             return pattern.sub(f"{referent}'s" if possessive else referent, question, count=1)
-    keywords = [w for w in _WORD.findall(previous_question) if w.lower() not in _QUESTION_WORDS]
     if thing and not _mentions(question, thing) and not _mentions(previous_question, thing):
         if _THING.search(question):
             keywords = [thing, *keywords]  # beside the topic: "it" may be the bid, not the exchange
@@ -166,15 +175,22 @@ def _answered_name(question: str, answer: str) -> str:
 
     Not for "Who is Martin Hewitt?": that exchange is about the name asked.
     """
+    names = _answered_names(question, answer)
+    return names[0] if names else ""
+
+
+def _answered_names(question: str, answer: str) -> list[str]:
+    """Every name the answer gave to a who/which question, in order (a person first
+    for "who"), each once; none for "Who is Martin Hewitt?"."""
     if asks_who_someone_is(question):
-        return ""
+        return []
     if answer and re.match(r"\s*(who|whom|which)\b", question, re.I):
         names = [_without_echo(n, question) for n in full_names(answer)]
         names = [n for n in names if n and n.lower() not in question.lower()]
         if re.match(r"\s*(who|whom)\b", question, re.I):  # a person, not "Stanford University"
             names.sort(key=lambda n: bool(_ORGANISATION.search(n)))
-        return names[0] if names else ""
-    return ""
+        return list(dict.fromkeys(names))
+    return []
 
 
 def _without_echo(name: str, question: str) -> str:

@@ -283,6 +283,14 @@ def _exchange(question: str, answer: str = "") -> list[dict[str, str]]:
         ),
         (
             _exchange(
+                "Which Greek sprinters were cleared of doping?",
+                "Sprinters Kostas Kenteris and Katerina Thanou have been cleared. [1]",
+            ),
+            "Who was their coach?",  # both of them: the pronoun stays, the names join the topic
+            "Who was their coach? (Kostas Kenteris Katerina Thanou Greek sprinters",
+        ),
+        (
+            _exchange(
                 "Which Bath prop will start for England?",
                 "England have named Bath prop Matt Stevens in the line-up. [1]",
             )
