@@ -214,4 +214,6 @@ def _render(units: list[_Unit], question: str, confidence: float, mode: str) -> 
 
 
 def _normalise(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
+    """The words, whatever the punctuation: copies of one story in the corpus differ
+    by an apostrophe ("12 hours' worth", "12 hour's worth") and are one quote."""
+    return " ".join(re.findall(r"\w+", re.sub(r"['’]", "", text.lower())))

@@ -217,6 +217,21 @@ def test_answerer_quotes_the_best_sentence_at_its_offsets_and_refuses_on_weak_ev
     assert not refused.grounded and refused.text == NOT_ANSWERED and refused.citations == []
 
 
+def test_a_sentence_two_copies_of_a_story_punctuate_differently_is_quoted_once():
+    copies = [
+        _chunk(f"The test cost $12 as it used 12 {hours} worth of power. Users pay $1", name)
+        for hours, name in (("hours'", "copy1"), ("hour's", "copy2"))
+    ]
+    retrieval = replace(
+        _retrieval("How much did the test cost?", copies[0]),
+        passages=[Passage(chunk, 1.0, 0.6, 0.5) for chunk in copies],
+    )
+    reader = Reader(Analyzer(), _StandInCrossEncoder("worth"), shortlist=None, weights=_BY_CROSS)
+    answer = ExtractiveAnswerer(reader).answer(retrieval)
+    assert answer.grounded
+    assert [c.quote.startswith("The test cost") for c in answer.citations] == [True]
+
+
 def test_fitted_weights_define_every_model_and_a_threshold_to_refuse_by():
     for model in (READER_WEIGHTS.fast_answerable, READER_WEIGHTS.full_answerable):
         assert 0.0 < model.threshold < 1.0
