@@ -450,7 +450,7 @@ class Reader:
         asked = set(retrieval.terms)
         n_asked = max(len(asked), 1)
         own = self._asked_now(retrieval) or asked
-        n_own = len(own)
+        n_own = max(len(own), 1)  # a question of no words ("ÿĄ") has none
         details = set(self.analyzer.terms(detail_words(question)))
         keys = key_words(question)
         out = []

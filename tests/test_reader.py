@@ -449,6 +449,16 @@ def test_a_follow_up_sentence_is_judged_by_what_it_asks_now_not_by_the_topic_it_
     assert best(("United fans are planning to wear masks on Saturday.",)).startswith("Palace will")
 
 
+def test_a_question_with_no_words_is_read_without_error():
+    reader = Reader(Analyzer(), None, weights=_BY_CROSS)
+    for question in ("\u00ff\u0104", "???", "(()) ?"):
+        retrieval = _retrieval(question, _chunk(TEXT))
+        assert retrieval.terms == []
+        for said_before in ((), ("The court rejected the case.",)):
+            reading = reader.read(replace(retrieval, said_before=said_before))
+            assert len(reading.sentences) == 3
+
+
 def test_the_topic_condensing_adds_can_be_taken_off_again():
     from qa.analysis import asked_part, with_topic
 
