@@ -102,10 +102,10 @@ def _condense_once(question: str, previous_question: str, previous_answer: str) 
     if not previous_question or not _leans(question):
         return question
     person = _person(previous_question, previous_answer)
-    group = _answered_name(previous_question, previous_answer) or _main_name(previous_question)
+    answered = _answered_names(previous_question, previous_answer)
+    group = answered[0] if answered else _main_name(previous_question)
     thing = _thing(previous_question, previous_answer)
     keywords = [w for w in _WORD.findall(previous_question) if w.lower() not in _QUESTION_WORDS]
-    answered = _answered_names(previous_question, previous_answer)
     if len(answered) > 1 and (_GROUP.search(question) or _GROUP_POSSESSIVE.search(question)):
         return with_topic(question, [*answered, *keywords])  # "they" are all of them
     for pattern, referent, possessive in (
