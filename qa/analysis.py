@@ -87,6 +87,11 @@ def full_names(text: str) -> list[str]:
 
     Linear in the text: one regex pass whose runs cannot overlap.
     """
+    return [name for _, name in full_names_at(text)]
+
+
+def full_names_at(text: str) -> list[tuple[int, str]]:
+    """``full_names`` with where each run starts in ``text``, in order."""
     names = []
     for match in _NAME_RUN.finditer(text[:2000]):
         words = match.group().split()
@@ -95,7 +100,7 @@ def full_names(text: str) -> list[str]:
         while words and words[-1].lower().strip("'’") in _LEADING_WORDS:
             words = words[:-1]
         if len(words) >= 2:
-            names.append(" ".join(words).rstrip(".’'"))
+            names.append((match.start(), " ".join(words).rstrip(".’'")))
     return names
 
 

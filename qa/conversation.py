@@ -6,8 +6,10 @@ Two things, both without an LLM:
   he left the ministry?", "Why did they back away?", "What was its focus?")
   into a standalone question:
   - "he/she/him/his/her" becomes the person the last exchange was about: the
-    name the previous answer gave when the previous question asked "who", else
-    the name in the previous question ("Bruno Retailleau");
+    name the previous answer gave when the previous question asked "who" or
+    "which" (a full name, or a one-word name a sentence opens by describing:
+    "C-Murder, a former member of..."), else the name in the previous question
+    ("Bruno Retailleau");
   - "they/them/their" becomes the name the previous answer gave to a who/which
     question, else the previous question's main name ("France"). When that
     answer gave several names ("Kostas Kenteris and Katerina Thanou"), "they"
@@ -45,7 +47,14 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from qa.analysis import FUNCTION_WORDS, MONTHS, asks_who_someone_is, full_names, with_topic
+from qa.analysis import (
+    FUNCTION_WORDS,
+    MONTHS,
+    asks_who_someone_is,
+    full_names,
+    full_names_at,
+    with_topic,
+)
 
 Message = dict[str, str]
 MAX_CONTEXT_CHARS = 2000  # of each earlier message read for referents
@@ -185,12 +194,44 @@ def _answered_names(question: str, answer: str) -> list[str]:
     if asks_who_someone_is(question):
         return []
     if answer and re.match(r"\s*(who|whom|which)\b", question, re.I):
-        names = [_without_echo(n, question) for n in full_names(answer)]
+        names = [_without_echo(n, question) for n in _names_in_order(answer)]
         names = [n for n in names if n and n.lower() not in question.lower()]
         if re.match(r"\s*(who|whom)\b", question, re.I):  # a person, not "Stanford University"
             names.sort(key=lambda n: bool(_ORGANISATION.search(n)))
         return list(dict.fromkeys(names))
     return []
+
+
+# A sentence that opens with a one-word name and a description of it: "C-Murder, a
+# former member of rap group Tru, was filmed...". The description ends at a comma.
+_DESCRIBED_SUBJECT = re.compile(
+    r"(?:^|(?<=[.!?])\s+)[\"'“‘]?([A-Z][\w'’-]*[A-Za-z0-9]), (?:a|an|the|who|whose) [^,.;!?]{1,80},"
+)
+# Words that open a sentence with a comma after them but name nothing ("However, the...").
+# fmt: off
+_SENTENCE_ADVERBS = frozenset({
+    "also", "besides", "earlier", "elsewhere", "finally", "however", "indeed", "instead",
+    "later", "meanwhile", "nevertheless", "nonetheless", "now", "overall", "still", "today",
+    "tomorrow", "yesterday", "yet",
+})
+# fmt: on
+
+
+def _names_in_order(answer: str) -> list[str]:
+    """The answer's full names and the one-word names its sentences open by describing
+    ("C-Murder, a former member of..."), in the order the answer gives them.
+
+    Without the second kind, "What is his real name?" after "Which rapper filmed a
+    video in prison?" took "Y'all Heard" (his single's title) for the rapper.
+    """
+    found = full_names_at(answer)
+    for match in _DESCRIBED_SUBJECT.finditer(answer[:MAX_CONTEXT_CHARS]):
+        word = match.group(1)
+        lowered = word.lower()
+        if lowered.endswith("ly") or lowered in _SENTENCE_ADVERBS | _QUESTION_WORDS | set(MONTHS):
+            continue
+        found.append((match.start(1), word))
+    return [name for _, name in sorted(found)]
 
 
 def _without_echo(name: str, question: str) -> str:

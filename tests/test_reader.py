@@ -315,6 +315,23 @@ def _exchange(question: str, answer: str = "") -> list[dict[str, str]]:
             "What happened to him?",
             "What happened to Phil Vickery?",
         ),
+        (
+            _exchange(
+                "Which rapper filmed a video in prison?",
+                "C-Murder, a former member of rap group Tru, was filmed for the video for his "
+                "Y'all Heard of Me single in a New Orleans jail. [1]",
+            ),
+            "What is his real name?",  # the one-word name the answer opens by describing
+            "What is C-Murder's real name?",
+        ),
+        (
+            _exchange(
+                "Which rapper filmed a video in prison?",
+                "However, the sheriff, Harry Lee, said he was tricked. [1]",
+            ),
+            "What is his real name?",  # "However, the ..." describes no one
+            "What is Harry Lee's real name?",
+        ),
     ],
 )
 def test_follow_ups_resolve_from_the_question_and_the_answer(history, follow_up, standalone):
