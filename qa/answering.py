@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from qa.analysis import full_names, full_names_at
 from qa.reader import DEPENDENT_START, STATES_CAUSE, Reader, SentenceEvidence, question_kind
 from qa.results import Answer, Citation, Retrieval
 from qa.retrieval import mentions
@@ -31,6 +32,7 @@ from qa.store import StoredChunk
 NOT_ANSWERED = "The articles don't say: I found nothing in them that answers this question."
 MAX_CHUNK_GAP = 2  # characters between adjacent chunks (a paragraph break)
 RUNNER_UP_SHARE = 0.5  # a second sentence joins when it is at least this share as likely
+_OPENING_QUOTES = " \t\"'“‘"
 _BACK_REFERENCE = re.compile(r"^(?:\S+\s+){0,4}?(then|that|this|there|these|those)\b", re.I)
 
 
@@ -67,7 +69,7 @@ class ExtractiveAnswerer:
         units = self._units(
             self._pick(reading.sentences),
             retrieval,
-            asks_reason=question_kind(retrieval.question) == "reason",
+            kind=question_kind(retrieval.question),
         )
         return _render(units, retrieval.question, confidence, self.mode)
 
@@ -86,14 +88,17 @@ class ExtractiveAnswerer:
         return picked
 
     def _units(
-        self, picked: list[SentenceEvidence], retrieval: Retrieval, asks_reason: bool = False
+        self, picked: list[SentenceEvidence], retrieval: Retrieval, kind: str = "other"
     ) -> list[_Unit]:
         """Add the context each picked sentence needs; merge what touches.
 
         For a why/how question, a sentence that states no cause brings the next
         one: articles often restate the event, then give the reason in the
         following sentence or quote ('...said Mr Currington. "My written
-        English is not very good..."').
+        English is not very good..."'). For a who/which question, a sentence
+        that names no one in full brings the next one when that opens with a
+        full name: "...says a top academic." is followed by "Amitai Etzioni, a
+        key influence on New Labour thinking, says...".
         """
         spans: dict[str, list[tuple[int, int, float]]] = {}
         chunks: dict[str, StoredChunk] = {}
@@ -115,11 +120,17 @@ class ExtractiveAnswerer:
                 and _BACK_REFERENCE.match(chunk.sentence_text(chunk.sentences[last + 1]))
             ):
                 last += 1
-            elif asks_reason and not STATES_CAUSE.search(s.text):
+            elif kind == "reason" and not STATES_CAUSE.search(s.text):
                 if has_next:
                     last += 1
                 elif following := _next_chunk(chunk, retrieval):
                     extra_units.append(_Unit(following, *following.sentences[0], s.probability))
+            elif (
+                kind == "name"
+                and has_next
+                and _named_next(s.text, chunk.sentence_text(chunk.sentences[last + 1]))
+            ):
+                last += 1
             spans.setdefault(chunk.id, []).append(
                 (chunk.sentences[first][0], chunk.sentences[last][1], s.probability)
             )
@@ -128,6 +139,14 @@ class ExtractiveAnswerer:
             for start, end, support in _merge(ranges):
                 units.append(_Unit(chunks[chunk_id], start, end, support))
         return _dedupe(units)
+
+
+def _named_next(sentence: str, following: str) -> bool:
+    """Whether ``sentence`` names no one in full and ``following`` opens with a full name."""
+    if full_names(sentence):
+        return False
+    named = full_names_at(following)
+    return bool(named) and not following[: named[0][0]].strip(_OPENING_QUOTES)
 
 
 def _next_chunk(chunk: StoredChunk, retrieval: Retrieval) -> StoredChunk | None:

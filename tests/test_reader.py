@@ -372,6 +372,22 @@ def test_a_reason_that_opens_the_next_chunk_is_quoted_with_its_sentence():
     assert [c.quote for c in alone.citations] == [glad]
 
 
+def test_a_who_answer_that_names_no_one_brings_the_next_sentence_when_it_opens_with_a_name():
+    academic = "Nuclear strikes are the key terror risk, says a top academic."
+    named = "Amitai Etzioni, a key influence on New Labour, says the focus is misplaced."
+    question = "Which academic says nuclear strikes are the main terror risk?"
+    reader = Reader(Analyzer(), _StandInCrossEncoder("academic"), shortlist=None, weights=_BY_CROSS)
+    answer = ExtractiveAnswerer(reader).answer(
+        _retrieval(question, _chunk(f"{academic} {named} Officials agreed."))
+    )
+    assert [c.quote for c in answer.citations] == [f"{academic} {named}"]
+    # A sentence that names someone in full stands alone.
+    answer = ExtractiveAnswerer(reader).answer(
+        _retrieval(question, _chunk(f"Professor Ann Lee, an academic, said so. {named}"))
+    )
+    assert [c.quote for c in answer.citations] == ["Professor Ann Lee, an academic, said so."]
+
+
 def test_only_a_follow_up_that_leans_on_the_conversation_keeps_its_focus():
     from qa.conversation import conversation_focus
 
