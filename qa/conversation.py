@@ -61,8 +61,8 @@ MAX_CONTEXT_CHARS = 2000  # of each earlier message read for referents
 MAX_CHAINED_TURNS = 3  # earlier questions condensed in turn, so referents carry over
 # fmt: off
 _QUESTION_WORDS = FUNCTION_WORDS | {
-    "about", "be", "been", "he", "her", "his", "said", "say", "she", "their", "them",
-    "they", "to",
+    "about", "be", "been", "he", "her", "his", "many", "much", "said", "say", "she",
+    "their", "them", "they", "to",
 }
 # fmt: on
 _PERSON = re.compile(r"\b(he|she|him)\b", re.I)
@@ -83,7 +83,8 @@ MIN_QUOTE_CHARS = 20  # shorter pieces are too unspecific to find their article 
 _ORGANISATION = re.compile(
     r"\b(University|College|School|Party|Company|Corporation|Bank|Group|"
     r"Council|Ministry|Department|Office|Association|Federation|Union|"
-    r"Club|League|Court|Commission|Agency|Board|Inc|Ltd|Plc)\b"
+    r"Club|League|Court|Commission|Agency|Board|Inc|Ltd|Plc|Centre|Center|"
+    r"Institute|Foundation|Trust|Society|Committee|Fund|Authority)\b"
 )
 _WORD = re.compile(r"[\w'’-]+")
 

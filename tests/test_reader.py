@@ -332,6 +332,19 @@ def _exchange(question: str, answer: str = "") -> list[dict[str, str]]:
             "What is his real name?",  # "However, the ..." describes no one
             "What is Harry Lee's real name?",
         ),
+        (
+            _exchange(
+                "Which academic says nuclear strikes are the main terror risk?",
+                "In a report for the Foreign Policy Centre think tank, he says so. [1]",
+            ),
+            "Who did he advise?",  # not the think tank: he is no organisation
+            "Who did he advise? (academic says nuclear strikes main terror risk)",
+        ),
+        (
+            _exchange("How much did the film take over the weekend?", "It took $17m. [1]"),
+            "Who stars in it?",
+            "Who stars in it? (film take over weekend)",
+        ),
     ],
 )
 def test_follow_ups_resolve_from_the_question_and_the_answer(history, follow_up, standalone):
