@@ -82,6 +82,10 @@ _LEADING_WORDS = FUNCTION_WORDS | {
 # fmt: on
 
 
+# "Juan Carlos Ferrero's world ranking": the name is "Juan Carlos Ferrero".
+_POSSESSIVE = re.compile(r"['’]s?\.?$")
+
+
 def full_names(text: str) -> list[str]:
     """Names of two or more capitalised words ("Martin Hewitt"), question words dropped.
 
@@ -100,7 +104,7 @@ def full_names_at(text: str) -> list[tuple[int, str]]:
         while words and words[-1].lower().strip("'’") in _LEADING_WORDS:
             words = words[:-1]
         if len(words) >= 2:
-            names.append((match.start(), " ".join(words).rstrip(".’'")))
+            names.append((match.start(), _POSSESSIVE.sub("", " ".join(words)).rstrip(".")))
     return names
 
 

@@ -100,6 +100,10 @@ def test_full_names_and_phrase_matching():
     assert full_names("Who beat her in the final?") == []
     assert contains_phrase("the man, Martin\nHewitt, said", "Martin Hewitt")
     assert not contains_phrase("Lleyton Hewitt and Martin Amis", "Martin Hewitt")
+    # A possessive is no part of the name a passage must hold.
+    assert full_names("What is Juan Carlos Ferrero's ranking?") == ["Juan Carlos Ferrero"]
+    assert full_names("When does Matt Williams' contract end?") == ["Matt Williams"]
+    assert full_names("Who was Kostas Kenteris’s coach?") == ["Kostas Kenteris"]
 
 
 def test_name_patterns_stay_linear_on_hostile_input():
