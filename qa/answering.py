@@ -95,10 +95,11 @@ class ExtractiveAnswerer:
         For a why/how question, a sentence that states no cause brings the next
         one: articles often restate the event, then give the reason in the
         following sentence or quote ('...said Mr Currington. "My written
-        English is not very good..."'). For a who/which question, a sentence
-        that names no one in full brings the next one when that opens with a
-        full name: "...says a top academic." is followed by "Amitai Etzioni, a
-        key influence on New Labour thinking, says...".
+        English is not very good..."'). For a question asking for a name
+        (who, which, where), a sentence that names no one in full brings the
+        next one when that opens with a full name: "...says a top academic."
+        is followed by "Amitai Etzioni, a key influence on New Labour
+        thinking, says...".
         """
         spans: dict[str, list[tuple[int, int, float]]] = {}
         chunks: dict[str, StoredChunk] = {}
