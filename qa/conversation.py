@@ -216,6 +216,7 @@ _SENTENCE_ADVERBS = frozenset({
     "tomorrow", "yesterday", "yet",
 })
 # fmt: on
+_NOT_DESCRIBED = _SENTENCE_ADVERBS | _QUESTION_WORDS | frozenset(MONTHS)
 
 
 def _names_in_order(answer: str) -> list[str]:
@@ -229,7 +230,7 @@ def _names_in_order(answer: str) -> list[str]:
     for match in _DESCRIBED_SUBJECT.finditer(answer[:MAX_CONTEXT_CHARS]):
         word = match.group(1)
         lowered = word.lower()
-        if lowered.endswith("ly") or lowered in _SENTENCE_ADVERBS | _QUESTION_WORDS | set(MONTHS):
+        if lowered.endswith("ly") or lowered in _NOT_DESCRIBED:
             continue
         found.append((match.start(1), word))
     return [name for _, name in sorted(found)]
