@@ -277,11 +277,32 @@ def _person(question: str, answer: str) -> str:
     Only a person-like name ("Bruno Retailleau", not "European Union"); none
     means the caller keeps the topic's key words instead.
     """
-    candidates = [
-        _answered_name(question, answer),
-        *sorted(full_names(question), key=len, reverse=True),
-    ]
+    answered = _answered_names(question, answer)
+    people = [n for n in answered if _named_as_person(n, answer)] or answered[:1]
+    candidates = [*people[:1], *sorted(full_names(question), key=len, reverse=True)]
     return next((n for n in candidates if n and not _ORGANISATION.search(n)), "")
+
+
+# A name used as a thing ("its Alfa Romeo marque", "the All Blacks"), or as a label
+# in front of a role and the person's own name ("Fellow Bath prop Duncan Bell",
+# "Liverpool chief executive Rick Parry"): news style never names a person that way.
+_THING_BEFORE = re.compile(r"\b(?:the|its|their|a|an)\s+$", re.I)
+_NOT_ROLE = (
+    r"(?!(?:and|or|but|nor|with|of|to|in|on|at|for|by|from|as|than|then|says?|said|told|"
+    r"is|are|was|were|has|have|had|will|would|can|could|may|might|who|which|that)\b)"
+)
+_LABEL_AFTER = re.compile(
+    rf"^\s+{_NOT_ROLE}[a-z][\w-]*(?:\s+{_NOT_ROLE}[a-z][\w-]*)?\s+[A-Z][a-z]+\s+[A-Z]"
+)
+
+
+def _named_as_person(name: str, answer: str) -> bool:
+    """Whether the answer's first mention of ``name`` reads as a person's name."""
+    at = answer.find(name)
+    if at < 0:
+        return True
+    before, after = answer[max(0, at - 12) : at], answer[at + len(name) : at + len(name) + 60]
+    return not _THING_BEFORE.search(before) and not _LABEL_AFTER.match(after)
 
 
 def _main_name(text: str) -> str:

@@ -345,6 +345,28 @@ def _exchange(question: str, answer: str = "") -> list[dict[str, str]]:
             "Who did he advise? (academic says nuclear strikes main terror risk)",
         ),
         (
+            _exchange(
+                "Who took charge of Fiat's car business?",
+                "The car business, best known for its Alfa Romeo marque, made a loss. [1] "
+                "Mr Demel was recruited by former Fiat chief executive Giuseppe Morchio. [2]",
+            ),
+            "Who did he replace?",  # "its Alfa Romeo marque" is a thing, not who "he" is
+            "Who did Giuseppe Morchio replace?",
+        ),
+        (
+            _exchange(
+                "Who is he replacing?",
+                "Fellow Bath prop Duncan Bell will start on the bench. [1]",
+            ),
+            "What happened to him?",  # "Fellow Bath" labels the prop; the person is Duncan Bell
+            "What happened to Duncan Bell?",
+        ),
+        (
+            _exchange("Who founded Yahoo?", "Jerry Yang and David Filo founded it. [1]"),
+            "Where did he study?",  # "and" joins two people: the first is still a person
+            "Where did Jerry Yang study?",
+        ),
+        (
             _exchange("How much did the film take over the weekend?", "It took $17m. [1]"),
             "Who stars in it?",
             "Who stars in it? (film take over weekend)",
