@@ -32,6 +32,7 @@ from qa.store import StoredChunk
 NOT_ANSWERED = "The articles don't say: I found nothing in them that answers this question."
 MAX_CHUNK_GAP = 2  # characters between adjacent chunks (a paragraph break)
 RUNNER_UP_SHARE = 0.5  # a second sentence joins when it is at least this share as likely
+MAX_CAUSE_STEPS = 2  # sentences a why/how answer reads on past one that states no cause
 _OPENING_QUOTES = " \t\"'“‘"
 _BACK_REFERENCE = re.compile(r"^(?:\S+\s+){0,4}?(then|that|this|there|these|those)\b", re.I)
 
@@ -93,9 +94,10 @@ class ExtractiveAnswerer:
         """Add the context each picked sentence needs; merge what touches.
 
         For a why/how question, a sentence that states no cause brings the next
-        one: articles often restate the event, then give the reason in the
-        following sentence or quote ('...said Mr Currington. "My written
-        English is not very good..."'). For a question asking for a name
+        one, and the one after that when the next states none either: articles
+        often restate the event, then give the reason in the following sentence
+        or quote ('...said Mr Currington. "My written English is not very
+        good..."'). For a question asking for a name
         (who, which, where), a sentence that names no one in full brings the
         next one when that opens with a full name: "...says a top academic."
         is followed by "Amitai Etzioni, a key influence on New Labour
@@ -123,7 +125,7 @@ class ExtractiveAnswerer:
                 last += 1
             elif kind == "reason" and not STATES_CAUSE.search(s.text):
                 if has_next:
-                    last += 1
+                    last = _cause_reached(chunk, last + 1)
                 elif following := _next_chunk(chunk, retrieval):
                     extra_units.append(_Unit(following, *following.sentences[0], s.probability))
             elif (
@@ -140,6 +142,23 @@ class ExtractiveAnswerer:
             for start, end, support in _merge(ranges):
                 units.append(_Unit(chunks[chunk_id], start, end, support))
         return _dedupe(units)
+
+
+def _cause_reached(chunk: StoredChunk, position: int) -> int:
+    """The sentence a why/how answer reads on to from ``position``: that one, or the
+    one after when it still states no cause (at most MAX_CAUSE_STEPS in all).
+
+    "Fans in Europe will have to wait until next year." is followed by "Sony has
+    said that the PAL version of GT4 will not be ready for Christmas." and only
+    then by the reason: "The product is localised into 13 different languages...".
+    """
+    for _ in range(MAX_CAUSE_STEPS - 1):
+        if STATES_CAUSE.search(chunk.sentence_text(chunk.sentences[position])):
+            break
+        if position + 1 >= len(chunk.sentences):
+            break
+        position += 1
+    return position
 
 
 def _named_next(sentence: str, following: str) -> bool:

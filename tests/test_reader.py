@@ -411,6 +411,24 @@ def test_a_reason_that_opens_the_next_chunk_is_quoted_with_its_sentence():
     assert [c.quote for c in alone.citations] == [glad]
 
 
+def test_a_why_answer_reads_on_until_a_sentence_states_the_cause():
+    # The restated event, a sentence that still states no cause, then the reason.
+    late = "Fans in Europe will have to wait until next year for the game."
+    delay = "Sony has said that the European version will not be ready for Christmas."
+    reason = "The game is being translated into 13 languages, which takes longer because of that."
+    chunk = _chunk(f"{late} {delay} {reason} Sales were strong.", "gt4")
+    question = "Why is the European version of the game late?"
+    reader = Reader(Analyzer(), _StandInCrossEncoder("wait"), shortlist=None, weights=_BY_CROSS)
+    answer = ExtractiveAnswerer(reader).answer(_retrieval(question, chunk))
+    assert [c.quote for c in answer.citations] == [f"{late} {delay} {reason}"]
+    # A sentence that states a cause itself hands on to nothing.
+    stated = _chunk(f"{reason} {late} {delay}", "gt4")
+    reader = Reader(Analyzer(), _StandInCrossEncoder("13"), shortlist=None, weights=_BY_CROSS)
+    assert [
+        c.quote for c in ExtractiveAnswerer(reader).answer(_retrieval(question, stated)).citations
+    ] == [reason]
+
+
 def test_a_who_answer_that_names_no_one_brings_the_next_sentence_when_it_opens_with_a_name():
     academic = "Nuclear strikes are the key terror risk, says a top academic."
     named = "Amitai Etzioni, a key influence on New Labour, says the focus is misplaced."
