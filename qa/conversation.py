@@ -199,8 +199,31 @@ def _answered_names(question: str, answer: str) -> list[str]:
         names = [n for n in names if n and n.lower() not in question.lower()]
         if re.match(r"\s*(who|whom)\b", question, re.I):  # a person, not "Stanford University"
             names.sort(key=lambda n: bool(_ORGANISATION.search(n)))
+        else:  # "Which US bank...?": the name the answer gives after "bank" ("US bank Wells Fargo")
+            head = _asked_noun(question)
+            names.sort(key=lambda n: not (head and _named_after(n, head, answer)))
         return list(dict.fromkeys(names))
     return []
+
+
+_WHICH_NOUN = re.compile(
+    r"^\s*(?i:(?:in |at |from |to |of |for )?which)\s+(?:[A-Z][\w'’-]*\s+)*"
+    r"(?:(?:two|three|four|five|several|other)\s+)?([a-z][\w-]*)\b"
+)
+
+
+def _asked_noun(question: str) -> str:
+    """The noun a which-question asks about: "Which US bank did..." → "bank"."""
+    match = _WHICH_NOUN.match(question[:300])
+    word = match.group(1) if match else ""
+    return "" if word in _QUESTION_WORDS else word
+
+
+def _named_after(name: str, noun: str, answer: str) -> bool:
+    """Whether the answer puts ``name`` right after ``noun`` ("bank Wells Fargo",
+    "bank, Wells Fargo", "banks such as Wells Fargo"), a word or two between at most."""
+    pattern = rf"\b{re.escape(noun)}\w{{0,2}}\b[\s,]+(?:\S+\s+){{0,2}}?{re.escape(name)}"
+    return re.search(pattern, answer[:MAX_CONTEXT_CHARS], re.I) is not None
 
 
 # A sentence that opens with a one-word name and a description of it: "C-Murder, a

@@ -368,6 +368,23 @@ def _exchange(question: str, answer: str = "") -> list[dict[str, str]]:
             "What happened to Duncan Bell?",
         ),
         (
+            _exchange(
+                "Which US bank did Barclays reportedly hold merger talks with?",
+                "Speaking on BBC Radio 4, Mr Varley declined to comment on talks with US bank "
+                "Wells Fargo. [1]",
+            ),
+            "How many branches does it have?",  # the name the answer gives after "bank"
+            "How many branches does it have? (Wells Fargo",
+        ),
+        (
+            _exchange(
+                "Which Bath prop will start for England?",
+                "Coach Andy Robinson said England have named Bath prop Matt Stevens. [1]",
+            ),
+            "Where is he from?",  # the prop the question asks for, not the coach named first
+            "Where is Matt Stevens from?",
+        ),
+        (
             _exchange("Who founded Yahoo?", "Jerry Yang and David Filo founded it. [1]"),
             "Where did he study?",  # "and" joins two people: the first is still a person
             "Where did Jerry Yang study?",
