@@ -341,17 +341,10 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> Reader:
         )
     if settings.reader == "fast":
         return Reader(analyzer, None, weights=weights)
-    from qa.crossencoder import shared_cross_encoder, shared_passage_reader
+    from qa.crossencoder import shared_cross_encoder
 
-    if settings.reader == "accurate":
-        return Reader(
-            analyzer,
-            shared_cross_encoder(),
-            shortlist=None,
-            weights=weights,
-            passage_reader=shared_passage_reader(),
-        )
-    return Reader(analyzer, shared_cross_encoder(), shortlist=DEFAULT_SHORTLIST, weights=weights)
+    shortlist = None if settings.reader == "accurate" else DEFAULT_SHORTLIST
+    return Reader(analyzer, shared_cross_encoder(), shortlist=shortlist, weights=weights)
 
 
 MAX_HISTORY_MESSAGES = 200

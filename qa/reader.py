@@ -27,16 +27,10 @@ that it answers at all; below its fitted threshold the answer is a refusal.
 Every piece of evidence depends only on the question and the passages, never
 on what else is indexed, so that decision does not move when unrelated
 articles arrive.
-
-The accurate reader then reads its best few sentences again inside their
-passages (``ContextCheck`` in ``qa/weights.py``): how much the cross-encoder's
-reading of the passage drops without a sentence is what that sentence adds
-there, which a sentence read alone cannot show.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -46,13 +40,7 @@ from qa.chunking import Span
 from qa.crossencoder import cross_input
 from qa.results import Passage, Retrieval
 from qa.retrieval import PairScorer, mentions
-from qa.weights import (
-    CONTEXT_CHECK,
-    READER_WEIGHTS,
-    ContextCheck,
-    FeatureWeights,
-    LogisticModel,
-)
+from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel
 
 # A sentence that leans on the one before it ("That culminated...", "He said...").
 DEPENDENT_START = re.compile(
@@ -265,37 +253,6 @@ def _news_first(read: list[SentenceEvidence], said_before: Sequence[str]) -> lis
     return fresh + repeated if fresh else read
 
 
-def context_losses(
-    question: str, sentences: Sequence[SentenceEvidence], scorer: PairScorer
-) -> list[float]:
-    """How much each sentence's passage loses in the cross-encoder's reading without it.
-
-    One call: every distinct passage whole, then each passage less its sentence.
-    """
-    chunks = {s.passage.chunk.id: s.passage.chunk for s in sentences}
-    texts = [cross_input(c.title, c.text) for c in chunks.values()]
-    texts += [cross_input(s.passage.chunk.title, _without(s)) for s in sentences]
-    logits = scorer.score(question, texts)
-    whole = dict(zip(chunks, logits[: len(chunks)]))
-    return [float(whole[s.passage.chunk.id] - x) for s, x in zip(sentences, logits[len(chunks) :])]
-
-
-def in_context_score(sentence: SentenceEvidence, loss: float, weight: float) -> float:
-    """A sentence's score in the context check: its log share plus the weighted loss."""
-    return math.log(max(sentence.probability, 1e-12)) + weight * loss
-
-
-def _without(sentence: SentenceEvidence) -> str:
-    """The sentence's chunk with the sentence cut out (the lead is no part of the text)."""
-    chunk = sentence.passage.chunk
-    start, end = sentence.span
-    if not chunk.start <= start < end <= chunk.end:
-        return chunk.text
-    before = chunk.text[: start - chunk.start].rstrip()
-    after = chunk.text[end - chunk.start :].lstrip()
-    return f"{before} {after}".strip()
-
-
 def _plain(text: str) -> str:
     """Lower-case words only, so a quote matches its sentence whatever the spacing."""
     return " ".join(_WORD.findall(text.lower()))
@@ -423,15 +380,11 @@ class Reader:
         cross_encoder: PairScorer | None = None,
         shortlist: int | None = 16,
         weights: FeatureWeights | None = None,
-        passage_reader: PairScorer | None = None,
-        context: ContextCheck = CONTEXT_CHECK,
     ) -> None:
         self.analyzer = analyzer
         self.cross_encoder = cross_encoder
         self.shortlist = shortlist
         self.weights = weights or READER_WEIGHTS
-        self.passage_reader = passage_reader  # the context check (accurate reader); None: none
-        self.context = context
 
     @property
     def threshold(self) -> float:
@@ -464,8 +417,6 @@ class Reader:
                 ),
                 key=lambda s: -s.probability,
             )
-            if self.passage_reader is not None:
-                read = self._in_context(retrieval.question, read, self.passage_reader)
         answerable = self._answerable_model.probability(question_evidence(read[0].features))
         news = _news_first(read, retrieval.said_before)
         if news[0] is not read[0]:
@@ -473,43 +424,6 @@ class Reader:
             if fresh >= self.threshold:
                 return Reading(news, fresh)
         return Reading(read, answerable)
-
-    def _in_context(
-        self, question: str, read: list[SentenceEvidence], scorer: PairScorer
-    ) -> list[SentenceEvidence]:
-        """The best few sentences re-ranked by what their passage loses without them.
-
-        A sentence read alone is judged without what its neighbours say. For
-        "Which party accused the first minister of encouraging youngsters to get
-        drunk?" the sentences alone favour the quote that states the accusation;
-        in the passage, the one naming the party that made it ("...criticised by
-        the Scottish National Party which accused him...") is what the passage
-        cannot do without. So the passage is read whole, then once without each
-        candidate, and the drop in its logit joins the candidate's score
-        (``ContextCheck``). Their shares of the softmax are redistributed among
-        them; the rest keep theirs.
-        """
-        top = read[: self.context.sentences]
-        if len(top) < 2:
-            return read
-        losses = context_losses(question, top, scorer)
-        scores = [in_context_score(s, loss, self.context.weight) for s, loss in zip(top, losses)]
-        peak = max(scores)
-        exps = [math.exp(x - peak) for x in scores]
-        mass = sum(s.probability for s in top)
-        rechecked = [
-            SentenceEvidence(
-                s.passage,
-                s.rank,
-                s.position,
-                s.span,
-                s.text,
-                {**s.features, "context": loss},
-                mass * e / sum(exps),
-            )
-            for s, loss, e in zip(top, losses, exps)
-        ]
-        return sorted(rechecked, key=lambda s: -s.probability) + read[len(top) :]
 
     @staticmethod
     def _context(sentence: SentenceEvidence) -> str:

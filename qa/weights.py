@@ -66,37 +66,6 @@ RETRIEVAL_WEIGHTS = RetrievalWeights()
 
 
 @dataclass(frozen=True)
-class ContextCheck:
-    """The accurate reader's last stage (``Reader.read``, ``qa/reader.py``): its best few
-    sentences read again inside their passage.
-
-    The cross-encoder reads the question with the whole chunk, then with the chunk
-    less one sentence; what the passage loses without a sentence is that sentence's
-    part in answering, read with what its neighbours say. Each sentence's score
-    becomes log(share) + ``weight`` × that loss. ``python benchmarks/context_check.py
-    --index DIR`` (seeds + BBC; the accurate reader's reading without the check, then
-    every choice on the grid), best sentence holding the answer, BBC dev set's 95
-    answerable single questions (even half / odd half) and 200 answerable SQuAD dev
-    questions (seed 99):
-
-    - no check: 73 of 95 (40 / 33), 157 of 200;
-    - top 2 re-read, weight 0.1: 76 (43 / 33), 160; weight 0.2: 76, 159;
-    - top 4, weight 0.1: 77 (43 / 34), 160; weight 0.2: 77, 158; 0.5: 70, 156;
-    - top 8, weight 0.1: 77 (43 / 34), 160.
-
-    Re-reading the top 8 took 357 ms (BBC p50) and 317 ms (SQuAD) on these 2 cores,
-    so the default reader, near its 250 ms budget, does not do it; the accurate
-    reader re-reads its top 4 (about half that).
-    """
-
-    sentences: int = 4
-    weight: float = 0.1
-
-
-CONTEXT_CHECK = ContextCheck()
-
-
-@dataclass(frozen=True)
 class LogisticModel:
     """P(sentence holds the answer) = sigmoid(bias + Σ weight × feature)."""
 

@@ -219,22 +219,6 @@ def test_the_default_reader_reranks_with_the_cross_encoder_and_the_fast_one_does
     assert all(p.cross is None for p in fast.retriever.search(question, 4).passages)
 
 
-def test_only_the_accurate_reader_reads_its_best_sentences_again_in_their_passage(seeded):
-    from qa import Assistant
-    from qa.filters import NO_FILTERS
-    from qa.weights import CONTEXT_CHECK
-
-    assert seeded.answerer.reader.passage_reader is None
-    accurate = Assistant(index_dir=seeded.settings.index_dir, reader="accurate")
-    question = "What did France promise in July?"
-    retrieval = accurate.retriever.search(question, None, (), NO_FILTERS)
-    reading = accurate.answerer.reader.read(retrieval)
-    checked = [s for s in reading.sentences if "context" in s.features]
-    assert len(checked) == CONTEXT_CHECK.sentences  # losses from the real model
-    assert checked == reading.sentences[: CONTEXT_CHECK.sentences]
-    assert "taxi boats" in accurate.ask(question).text
-
-
 def test_retrieved_documents_carry_the_chunk_text_once(seeded):
     """(The count of documents for ``k`` is langchain-tests' job: test_langchain_conformance.)"""
     for document in seeded.retriever.invoke("What did France promise in July?", k=3):

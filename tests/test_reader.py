@@ -13,13 +13,7 @@ from qa.conversation import condense
 from qa.reader import Reader, new_names, new_numbers, question_kind
 from qa.results import Passage, Retrieval
 from qa.store import StoredChunk
-from qa.weights import (
-    READER_WEIGHTS,
-    ContextCheck,
-    FeatureWeights,
-    LogisticModel,
-    RankingModel,
-)
+from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel, RankingModel
 
 
 @pytest.mark.parametrize(
@@ -432,47 +426,6 @@ def test_a_reason_that_opens_the_next_chunk_is_quoted_with_its_sentence():
     # Without the next chunk among the passages, only the chosen sentence is quoted.
     alone = ExtractiveAnswerer(reader).answer(replace(retrieval, passages=retrieval.passages[:1]))
     assert [c.quote for c in alone.citations] == [glad]
-
-
-class _StandInPassageReader:
-    """A stand-in for the model reading whole passages (plumbing only): a passage
-    scores high while it still holds one phrase."""
-
-    def __init__(self, phrase: str) -> None:
-        self.phrase = phrase
-        self.texts: list[str] = []
-
-    def score(self, question, texts):
-        self.texts += list(texts)
-        return np.array([5.0 if self.phrase in t else 0.0 for t in texts], dtype=np.float32)
-
-
-def test_the_context_check_reranks_by_what_the_passage_loses_without_a_sentence():
-    chunk = _chunk(TEXT)
-    question = "Why did the court reject the tobacco case?"
-    passages = _StandInPassageReader("anti-racketeering")
-    weights = replace(_BY_CROSS, full=RankingModel(weights={"cross": 0.1}))
-    reader = Reader(
-        Analyzer(),
-        _StandInCrossEncoder("welcomed"),  # alone, the welcoming sentence reads best
-        shortlist=None,
-        weights=weights,
-        passage_reader=passages,
-        context=ContextCheck(sentences=3, weight=1.0),
-    )
-    reading = reader.read(_retrieval(question, chunk))
-    assert "anti-racketeering" in reading.sentences[0].text
-    assert reading.sentences[0].features["context"] == 5.0
-    assert abs(sum(s.probability for s in reading.sentences) - 1.0) < 1e-6
-    # The whole chunk once, then the chunk less each of the three, sentence by sentence.
-    assert passages.texts[0] == f"Court rejects case. {TEXT}"
-    assert passages.texts[3] == (
-        "Court rejects case. The court rejected the government's tobacco case on Friday. "
-        "Tobacco companies welcomed the ruling."
-    )
-    # Without the check the sentence read alone wins.
-    reader.passage_reader = None
-    assert "welcomed" in reader.read(_retrieval(question, chunk)).sentences[0].text
 
 
 def test_a_why_answer_reads_on_until_a_sentence_states_the_cause():
