@@ -308,7 +308,7 @@ def _person(question: str, answer: str) -> str:
 
 # A name used as a thing ("its Alfa Romeo marque", "the All Blacks"), or as a label
 # in front of a role and the person's own name ("Fellow Bath prop Duncan Bell",
-# "Liverpool chief executive Rick Parry"): news style never names a person that way.
+# "Manchester United striker Wayne Rooney"): news style never names a person that way.
 _THING_BEFORE = re.compile(r"\b(?:the|its|their|a|an)\s+$", re.I)
 _NOT_ROLE = (
     r"(?!(?:and|or|but|nor|with|of|to|in|on|at|for|by|from|as|than|then|says?|said|told|"
