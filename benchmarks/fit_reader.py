@@ -107,8 +107,8 @@ def questions(squad_path: Path, squad_n: int, seed: int, workdir: Path):
 
 
 def collect(assistant, items, cross=None) -> list[Sample]:
-    """Every read sentence of each question, labelled; with the cross-encoder's reading
-    (its answer probe) when ``cross`` is given (the samples of the default and accurate readers)."""
+    """Every read sentence of each question, labelled; with the cross-encoder's logit
+    when ``cross`` is given (the samples of the default and accurate readers)."""
     from tqdm import tqdm
 
     samples = []
@@ -119,7 +119,7 @@ def collect(assistant, items, cross=None) -> list[Sample]:
         retrieval = assistant.retriever.search(question, PASSAGES)
         evidence = reader.evidence(retrieval)
         logits = (
-            cross.read(question, [cross_input(c.passage.chunk.title, c.text) for c, _ in evidence])
+            cross.score(question, [cross_input(c.passage.chunk.title, c.text) for c, _ in evidence])
             if cross is not None
             else [None] * len(evidence)
         )
@@ -370,7 +370,7 @@ def main() -> None:
         lambda: collect(big, bbc_items) + collect(squad_index, squad_items),
     )
     samples = cached(
-        work / f"samples-v8-{args.squad_questions}-{args.seed}.json",
+        work / f"samples-v7-{args.squad_questions}-{args.seed}.json",
         args.reuse_samples,
         lambda: (
             collect(Assistant(index_dir=args.index, reader="default"), bbc_items, cross)

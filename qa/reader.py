@@ -9,9 +9,7 @@ with the question. So each sentence is described by evidence of two kinds:
 - does it match the question: its vector and its passage's vector against
   the question's, the share of the question's words it and its passage hold,
   and (reader modes "default" and "accurate") a cross-encoder's reading of the
-  question and sentence together: not its relevance logit, which rates the
-  topic sentence high, but the answer probe on its inner layer
-  (``CrossEncoder.read``);
+  question and sentence together;
 - does it hold what the question asks for: a name not already in the question
   for who/which (a whole name for who), a number for how much/how many, a
   date for when, a stated cause for why/how; and how much it says beyond the
@@ -35,15 +33,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol, Sequence
-
-import numpy as np
+from typing import Sequence
 
 from qa.analysis import Analyzer, asked_names, asked_part, contains_phrase, key_words
 from qa.chunking import Span
 from qa.crossencoder import cross_input
 from qa.results import Passage, Retrieval
-from qa.retrieval import mentions
+from qa.retrieval import PairScorer, mentions
 from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel
 
 # A sentence that leans on the one before it ("That culminated...", "He said...").
@@ -369,12 +365,6 @@ def shortlist_size(shares: Sequence[float], cap: int | None) -> int:
     return min(max(likely, SHORTLIST_FLOOR), cap, len(shares))
 
 
-class AnswerScorer(Protocol):
-    """The cross-encoder as the reader uses it: how strongly each text holds the answer."""
-
-    def read(self, question: str, texts: Sequence[str]) -> np.ndarray: ...
-
-
 class Reader:
     """Scores every sentence of the retrieved passages; best first.
 
@@ -387,7 +377,7 @@ class Reader:
     def __init__(
         self,
         analyzer: Analyzer,
-        cross_encoder: AnswerScorer | None = None,
+        cross_encoder: PairScorer | None = None,
         shortlist: int | None = 16,
         weights: FeatureWeights | None = None,
     ) -> None:
@@ -415,10 +405,10 @@ class Reader:
         )
         if self.cross_encoder is not None:
             picked = read[: shortlist_size([s.probability for s in read], self.shortlist)]
-            readings = self.cross_encoder.read(
+            logits = self.cross_encoder.score(
                 retrieval.question, [self._context(s) for s in picked]
             )
-            features = [{**s.features, "cross": float(x)} for s, x in zip(picked, readings)]
+            features = [{**s.features, "cross": float(x)} for s, x in zip(picked, logits)]
             shares = self.weights.full.shares(features)
             read = sorted(
                 (

@@ -17,8 +17,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class RetrievalWeights:
@@ -113,35 +111,11 @@ class FeatureWeights:
 
 # fmt: off
 READER_WEIGHTS = FeatureWeights(
-    version="2026-12-06 fit",
+    version="2026-11-28 fit",
     fitted_on="even half of benchmarks/data/bbc_dev.jsonl (single questions) and of 800 SQuAD 2.0 dev questions (seed 11)",
-    fast=RankingModel(weights={"dense": 12.9748, "passage": 3.3871, "coverage": 5.4221, "context_coverage": 9.2037, "novelty": 1.3921, "first_rank": -0.1036, "lead": -0.6171, "time": 5.7851, "name_answer": 0.7418, "number_answer": 0.9327, "reason_answer": 0.1592, "other_names": 0.0107, "short": 1.0796, "detail_coverage": -2.9481, "type_missing": -1.6745}),
-    full=RankingModel(weights={"cross": 2.0143, "dense": 0.8323, "passage": 4.9863, "coverage": 0.8492, "name_answer": 1.5389, "number_answer": 0.7317, "reason_answer": 0.9087, "lead": -0.4318, "time": 1.3667}),
-    fast_answerable=LogisticModel(bias=-2.6552, threshold=0.3275, weights={"context_coverage": 0.0996, "coverage": 0.6851, "dense": 3.4256, "detail_coverage": 0.4699, "keys_missing": -0.4282, "passage": 0.0, "type_missing": -1.5729}),
-    full_answerable=LogisticModel(bias=-0.5586, threshold=0.2738, weights={"context_coverage": 0.0, "coverage": 0.0, "cross": 0.8096, "dense": 2.3032, "detail_coverage": 0.0, "keys_missing": -0.4516, "passage": 0.2599, "type_missing": -1.5701}),
+    fast=RankingModel(weights={"dense": 12.9972, "passage": 3.3584, "coverage": 5.398, "context_coverage": 9.1765, "novelty": 1.3684, "first_rank": -0.0846, "lead": -0.6146, "time": 5.7819, "name_answer": 0.7419, "number_answer": 0.9333, "reason_answer": 0.1575, "other_names": 0.0118, "short": 1.0732, "detail_coverage": -2.9458, "type_missing": -1.6753}),
+    full=RankingModel(weights={"cross": 0.4422, "dense": 3.9681, "passage": 4.0433, "coverage": 2.1455, "name_answer": 1.9558, "number_answer": 2.1209, "reason_answer": 1.308, "lead": -0.7564, "time": 3.5429}),
+    fast_answerable=LogisticModel(bias=-2.6628, threshold=0.3264, weights={"context_coverage": 0.1529, "coverage": 0.6619, "dense": 3.3982, "detail_coverage": 0.4649, "keys_missing": -0.4195, "passage": 0.0, "type_missing": -1.5712}),
+    full_answerable=LogisticModel(bias=-1.2821, threshold=0.2168, weights={"context_coverage": 0.0, "coverage": 0.0, "cross": 0.2823, "dense": 0.0, "detail_coverage": 0.0, "keys_missing": -0.4005, "passage": 0.4861, "type_missing": -1.658}),
 )
 # fmt: on
-
-
-@dataclass(frozen=True)
-class AnswerProbe:
-    """Does a sentence hold the answer: a logistic probe on the cross-encoder's states.
-
-    log-odds = bias + logit_weight × the cross-encoder's logit + Σ weights ×
-    the mean of layer ``layer``'s states over the sentence's tokens (feature
-    scaling folded into the weights). Fitted by ``benchmarks/fit_probe.py``,
-    which writes ``qa/probe_weights.py``.
-    """
-
-    layer: int
-    bias: float
-    logit_weight: float
-    weights: tuple[float, ...]
-    fitted_on: str = ""
-
-    def score(self, logits: np.ndarray, means: np.ndarray) -> np.ndarray:
-        """One log-odds per sentence, from its logit and its mean layer state."""
-        if len(logits) == 0:
-            return np.zeros(0, dtype=np.float32)
-        vector = np.asarray(self.weights, dtype=np.float32)
-        return (self.bias + self.logit_weight * logits + means @ vector).astype(np.float32)

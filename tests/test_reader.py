@@ -150,7 +150,7 @@ class _StandInCrossEncoder:
         self.word = word
         self.calls: list[int] = []
 
-    def read(self, question, texts):
+    def score(self, question, texts):
         self.calls.append(len(texts))
         return np.array([8.0 if self.word in t else -8.0 for t in texts], dtype=np.float32)
 
