@@ -19,11 +19,14 @@ plus the logit, fitted on sentence samples:
   probe never sees them. Each question's sentences are its whole article's.
 
 The probe, layer 9, put the answering sentence first more often than the
-logit on every set (README, "Tried at 2d1235d and left out"), but in the
-reader (commit 3be443c, reverted) the answers did not gain: BBC dev answer
-hit 0.829 -> 0.821 (default), 0.846 -> 0.803 (accurate), follow-ups fewer.
-It reads the layer by adding it to the ONNX graph's outputs (the ``onnx``
-package, not a project dependency).
+logit on every set, but in the reader the answers did not gain (README,
+"Tried at 2d1235d and left out"). In place of the logit as choice evidence
+(commit 3be443c, reverted): BBC dev answer hit 0.829 -> 0.821 (default),
+0.846 -> 0.803 (accurate), follow-ups fewer. As refusal evidence beside the
+logit: BBC dev 0.829 -> 0.838 and refusals 16 -> 18 of 22, but on the check
+set fewer answers (0.792 -> 0.774) and more false refusals (2 -> 4 of 53),
+why/how answers refused most. It reads the layer by adding it to the ONNX
+graph's outputs (the ``onnx`` package, not a project dependency).
 """
 
 from __future__ import annotations
