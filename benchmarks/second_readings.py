@@ -115,8 +115,9 @@ class WordAligner:
         return matches or [1.0]
 
 
-def question_sets(squad: Path, count: int, seed: int) -> tuple[dict, list[dict]]:
-    """The BBC sets' single questions, and a SQuAD sample: ``count`` answerable, ``count`` not."""
+def question_sets(squad, count: int, seed: int) -> tuple[dict, list[dict]]:
+    """The BBC sets' single questions, and a SQuAD sample (``squad`` from
+    ``qa.evaluation.load_squad``): ``count`` answerable, ``count`` not."""
     bbc = {
         name: [
             row
@@ -125,18 +126,10 @@ def question_sets(squad: Path, count: int, seed: int) -> tuple[dict, list[dict]]
         ]
         for name, path in SETS.items()
     }
-    questions = []
-    for article in json.loads(squad.read_text())["data"]:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                answers = sorted({a["text"] for a in qa["answers"]})
-                questions.append(
-                    {
-                        "question": qa["question"].strip(),
-                        "answerable": not qa["is_impossible"],
-                        "expect_any": answers,
-                    }
-                )
+    questions = [
+        {"question": q.question, "answerable": q.answerable, "expect_any": list(q.answers)}
+        for q in squad.questions
+    ]
     random.Random(seed).shuffle(questions)
     answerable = [q for q in questions if q["answerable"]][:count]
     unanswerable = [q for q in questions if not q["answerable"]][:count]
@@ -253,12 +246,13 @@ def main() -> None:
 
     work = RESULTS / "context-work"
     work.mkdir(parents=True, exist_ok=True)
+    squad = load_squad(args.squad, work)
     squad_assistant = Assistant(index_dir=work / "squad-index", reader="accurate")
-    squad_assistant.ingest(load_squad(args.squad, work).corpus_paths, show_progress=True)
+    squad_assistant.ingest(squad.corpus_paths, show_progress=True)
     big = Assistant(index_dir=args.index, reader="accurate")
     if big.stats().articles < 2000:
         raise SystemExit(f"{args.index} holds {big.stats().articles} articles: index seeds + BBC")
-    bbc, squad_items = question_sets(args.squad, args.squad_questions, args.seed)
+    bbc, squad_items = question_sets(squad, args.squad_questions, args.seed)
     aligner = WordAligner()
     read = {name: read_all(big, items, aligner) for name, items in bbc.items()}
     read["SQuAD"] = read_all(squad_assistant, squad_items, aligner)
