@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from qa.chunking import make_chunks, split_sentences
@@ -66,6 +67,10 @@ def test_no_chunk_exceeds_the_model_limit_even_for_giant_sentences(embedder):
         [[(s - c.start, e - c.start) for s, e in c.sentences] for c in chunks],
     )
     assert len(vectors) == len(chunks)
+    assert max(sizes) + 2 <= embedder.max_tokens  # [CLS] and [SEP] fit too
+    for chunk, vector in zip(chunks, vectors):  # every sentence pooled from its own tokens
+        assert vector.sentences.shape[0] == len(chunk.sentences)
+        assert np.all(np.linalg.norm(vector.sentences, axis=1) > 0.5)
 
 
 @pytest.mark.slow

@@ -221,7 +221,8 @@ def test_writes_are_jobs_that_can_be_followed(app_url):
         assert time.monotonic() < deadline, job
         time.sleep(0.2)
     assert job["status"] == "done" and job["report"]["added"] + job["report"]["unchanged"]
-    assert httpx.get(f"{app_url}/api/jobs/{job_id}").status_code in (401, 403)
+    anonymous = httpx.get(f"{app_url}/api/jobs/{job_id}")  # a token is configured: 401
+    assert anonymous.status_code == 401 and "token" in anonymous.json()["error"]
     missing = httpx.get(f"{app_url}/api/jobs/no-such-job", headers=AUTH)
     assert missing.status_code == 404 and "no job" in missing.json()["error"]
 
@@ -277,7 +278,9 @@ def test_asks_and_health_stay_prompt_while_a_big_upload_is_ingested(app_url):
     )
     assert queued.status_code == 202, queued.text
     job_url = f"{app_url}/api/jobs/{queued.json()['id']}"
+    deadline = time.monotonic() + 120  # a loop that waits on the server has an end
     while httpx.get(job_url, headers=AUTH).json()["status"] == "queued":
+        assert time.monotonic() < deadline, "the upload never started"
         time.sleep(0.05)
     health = _timed(lambda: httpx.get(f"{app_url}/healthz", timeout=300).raise_for_status())
     busy = _timed(ask)
@@ -286,7 +289,9 @@ def test_asks_and_health_stay_prompt_while_a_big_upload_is_ingested(app_url):
     bound = 20 * quiet  # generous: the ingest shares the two cores with the ask
     assert health < bound, (health, quiet)
     assert busy < bound, (busy, quiet)
+    deadline = time.monotonic() + 600
     while httpx.get(job_url, headers=AUTH).json()["status"] == "running":
+        assert time.monotonic() < deadline, "the upload never finished"
         time.sleep(0.5)  # leave the writer idle for the next test
     assert httpx.get(job_url, headers=AUTH).json()["status"] == "done"
 

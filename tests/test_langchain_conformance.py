@@ -63,8 +63,11 @@ def test_the_store_is_a_langchain_vectorstore_over_the_same_chunks(seeded_dir: s
     assert isinstance(store, VectorStore)
     found = store.similarity_search("taxi boats intercepted at sea", k=2)
     assert len(found) == 2 and all(isinstance(d, Document) for d in found)
-    ids = {p.chunk.id for p in assistant.search("taxi boats intercepted at sea", k=3)}
-    assert {d.id for d in found} <= ids  # the same chunks our own search reads
+    assert "taxi boats" in found[0].page_content
+    # the same chunks our own index holds, under the same ids and texts
+    ours = {p.chunk.id: p.chunk.text for p in assistant.search("taxi boats", k=50)}
+    assert len(ours) == assistant.stats().chunks == len(store.get()["ids"])
+    assert all(d.id in ours and ours[d.id] in d.page_content for d in found)
     scored = store.similarity_search_with_score("Martin Hewitt", k=1)
     assert "Hewitt" in scored[0][0].page_content
     as_retriever = store.as_retriever(search_kwargs={"k": 1})

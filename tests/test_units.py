@@ -119,11 +119,13 @@ class _Store:
 
     def __init__(self) -> None:
         self.rev, self.chunks = 1, list(CHUNKS[:1])
+        self.chunk_reads = 0  # each BM25 build reads the chunks once
 
     def revision(self) -> int:
         return self.rev
 
     def iter_chunks(self):
+        self.chunk_reads += 1
         return iter(list(self.chunks))
 
 
@@ -152,8 +154,11 @@ def test_refresh_rebuilds_bm25_in_the_background_when_another_process_writes(tmp
     assert retriever.lexical.search(Analyzer().terms("Martin Hewitt"), 1).ids == ["c:0"]
     with retriever.writing():  # this process's own half-done write: no rebuild
         store.rev = 3
+        reads = store.chunk_reads
+        started = threading.active_count()
         retriever.refresh()
-        time.sleep(0.05)
+        # no rebuild began: no thread started, the chunks were not read
+        assert threading.active_count() <= started and store.chunk_reads == reads
         assert retriever.lexical.revision == 2
 
 

@@ -6,11 +6,13 @@ Real ``qa ingest`` subprocesses on temp indexes; the kill is a real SIGKILL.
 from __future__ import annotations
 
 import json
+import queue
 import random
 import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +33,32 @@ def run(*args: str, index: Path) -> subprocess.CompletedProcess:
     return subprocess.run(qa(*args, index=index), capture_output=True, text=True, timeout=600)
 
 
+def _line_with(process: subprocess.Popen, text: str, timeout: float) -> str:
+    """The first stderr line holding ``text``; fails (never hangs) at EOF or after ``timeout``."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        try:
+            for line in process.stderr:
+                lines.put(line)
+        except ValueError:  # closed by a later communicate(): nobody reads lines then
+            pass
+        lines.put("")  # EOF: the process ended
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no line with {text!r} within {timeout} s"
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            continue
+        assert line, f"the process ended without a line with {text!r}"
+        if text in line:
+            return line
+
+
 def test_a_second_writer_waits_and_says_who_holds_the_index(tmp_path):
     index = tmp_path / "index"
     with index_write_lock(index):
@@ -40,11 +68,7 @@ def test_a_second_writer_waits_and_says_who_holds_the_index(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        message = ""
-        while "another writer" not in message:  # stops at EOF: it ended without waiting
-            line = waiting.stderr.readline()
-            assert line, "the second writer never reported waiting"
-            message = line
+        message = _line_with(waiting, "another writer", timeout=300)
         assert "pid" in message
         time.sleep(1)
         assert waiting.poll() is None, "it went ahead while the index was held"
@@ -64,6 +88,7 @@ def test_two_concurrent_ingests_do_the_work_once(tmp_path):
         for _ in range(2)
     ]
     reports = [json.loads(r.communicate(timeout=600)[0]) for r in runs]
+    assert [r.returncode for r in runs] == [0, 0]
     assert sorted(len(r["added"]) for r in reports) == [0, 1]
     assert sorted(len(r["unchanged"]) for r in reports) == [0, 1]
 
