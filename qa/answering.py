@@ -20,17 +20,25 @@ the next one when it continues the story ("The focus then was...").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from qa.analysis import full_names, full_names_at
-from qa.reader import DEPENDENT_START, STATES_CAUSE, Reader, SentenceEvidence, question_kind
-from qa.results import Answer, Citation, Retrieval
+from qa.reader import (
+    DEPENDENT_START,
+    STATES_CAUSE,
+    SentenceEvidence,
+    SentenceReader,
+    question_kind,
+)
+from qa.results import Answer, Citation, Retrieval, ShortAnswer
 from qa.retrieval import mentions
 from qa.store import StoredChunk
 
 NOT_ANSWERED = "The articles don't say: I found nothing in them that answers this question."
 MAX_CHUNK_GAP = 2  # characters between adjacent chunks (a paragraph break)
+# The span head's probability above which its phrase is shown as the short answer.
+SHORT_MIN_PROBABILITY = 0.3
 RUNNER_UP_SHARE = 0.5  # a second sentence joins when it is at least this share as likely
 MAX_CAUSE_STEPS = 2  # sentences a why/how answer reads on past one that states no cause
 _OPENING_QUOTES = " \t\"'“‘"
@@ -58,7 +66,7 @@ class ExtractiveAnswerer:
 
     mode = "extractive"
 
-    def __init__(self, reader: Reader, max_sentences: int = 2) -> None:
+    def __init__(self, reader: SentenceReader, max_sentences: int = 2) -> None:
         self.reader = reader
         self.max_sentences = max_sentences
 
@@ -67,12 +75,10 @@ class ExtractiveAnswerer:
         confidence = reading.answerable
         if not reading.sentences or confidence < self.reader.threshold:
             return Answer(NOT_ANSWERED, False, [], retrieval.question, confidence, mode=self.mode)
-        units = self._units(
-            self._pick(reading.sentences),
-            retrieval,
-            kind=question_kind(retrieval.question),
-        )
-        return _render(units, retrieval.question, confidence, self.mode)
+        picked = self._pick(reading.sentences)
+        units = self._units(picked, retrieval, kind=question_kind(retrieval.question))
+        answer = _render(units, retrieval.question, confidence, self.mode)
+        return replace(answer, short=_short(picked[0], answer.citations))
 
     def _pick(self, read: list[SentenceEvidence]) -> list[SentenceEvidence]:
         """The best sentence and close runners-up, never the same words twice."""
@@ -250,6 +256,27 @@ def _render(units: list[_Unit], question: str, confidence: float, mode: str) -> 
         )
         parts.append(f"{' '.join(quote.split())} [{number}]")
     return Answer(" ".join(parts), True, citations, question, confidence, mode=mode)
+
+
+def _short(best: SentenceEvidence, citations: list[Citation]) -> ShortAnswer | None:
+    """The phrase the reader marked in the best sentence, when it is sure of it.
+
+    It points into the citation that quotes the sentence, so a reader sees
+    the words inside their context; below ``SHORT_MIN_PROBABILITY`` there is
+    no short answer (the full sentence still is the answer).
+    """
+    if best.phrase is None or best.phrase[2] < SHORT_MIN_PROBABILITY:
+        return None
+    start, end, probability = best.phrase
+    chunk = best.passage.chunk
+    for citation in citations:
+        if (
+            citation.article_id == chunk.article_id
+            and citation.start <= start < end <= citation.end
+        ):
+            text = chunk.text[start - chunk.start : end - chunk.start]
+            return ShortAnswer(text, start, end, citation.number, probability)
+    return None
 
 
 def _normalise(text: str) -> str:

@@ -170,6 +170,14 @@ class DroppedOut(BaseModel):
     reason: str
 
 
+class ShortAnswerOut(BaseModel):
+    text: str = Field(description="The answer phrase: the article's text from start to end.")
+    start: int
+    end: int
+    citation: int = Field(description="The [n] whose quote holds the phrase.")
+    probability: float
+
+
 class AnswerOut(BaseModel):
     text: str
     grounded: bool = Field(description="False when the articles don't say.")
@@ -179,6 +187,9 @@ class AnswerOut(BaseModel):
     citations: list[CitationOut]
     dropped: list[DroppedOut] = Field(description="Generated sentences the verifier removed.")
     notice: str = Field(description="Why a model's answer was not used, or was cut.")
+    short: ShortAnswerOut | None = Field(
+        default=None, description="The answer phrase inside the first quote, when sure of it."
+    )
 
 
 class PassageOut(BaseModel):

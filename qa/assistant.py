@@ -27,7 +27,7 @@ from qa.filters import MAX_FILTER_CHARS, Filters, as_filters
 from qa.ingest import Ingestor, IngestReport, ProgressCallback
 from qa.lexical import LexicalIndex
 from qa.locking import index_write_lock
-from qa.reader import Reader
+from qa.reader import Reader, SentenceReader
 from qa.results import Answer, Passage
 from qa.retrieval import HybridRetriever, PairScorer
 from qa.store import ArticleEntry, ArticleStore, IndexStats
@@ -327,8 +327,20 @@ def build_reranker(settings: Settings) -> PairScorer | None:
     return shared_cross_encoder()
 
 
-def build_reader(settings: Settings, analyzer: Analyzer) -> Reader:
-    """The reader ``QA_READER`` names; ``QA_MIN_EVIDENCE`` overrides its fitted threshold."""
+def build_reader(settings: Settings, analyzer: Analyzer) -> SentenceReader:
+    """The reader ``QA_READER`` names; ``QA_MIN_EVIDENCE`` overrides its fitted threshold.
+
+    "trained" is the SQuAD-trained model of ``qa/trained_reader.py`` (short
+    answers; not yet better than "default" on the BBC sets: docs/reader.md).
+    """
+    if settings.reader == "trained":
+        from qa.answer_model import shared_answer_model
+        from qa.trained_reader import Calibration, TrainedReader
+
+        calibration = Calibration.load()
+        if settings.min_evidence:
+            calibration = replace(calibration, threshold=settings.min_evidence)
+        return TrainedReader(shared_answer_model(), calibration)
 
     from qa.weights import READER_WEIGHTS
 

@@ -216,8 +216,10 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def format_answer(answer) -> str:
-    """The answer, then one line per citation with its source."""
-    lines = [answer.text]
+    """The answer (its short answer first, when the reader marked one), then one line
+    per citation with its source."""
+    lines = [f"Short answer: {answer.short.text} [{answer.short.citation}]"] if answer.short else []
+    lines.append(answer.text)
     if answer.notice:
         lines.append(f"({answer.notice})")
     if answer.citations:

@@ -19,8 +19,9 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # How the answer sentence is chosen (README, "Reader modes", has their measured cost):
 # fast: cheap evidence only; default: + a cross-encoder re-ranking the 4 best passages
 # and reading the likely sentences (6 to 16);
-# accurate: the cross-encoder over every sentence of twice as many passages.
-READERS = ("default", "accurate", "fast")
+# accurate: the cross-encoder over every sentence of twice as many passages;
+# trained: the SQuAD-trained reader model over every passage read (short answers).
+READERS = ("default", "accurate", "fast", "trained")
 
 
 def _as_bool(text: str) -> bool:

@@ -70,6 +70,7 @@ class Outcome:
     grounded: bool
     confidence: float
     latency_ms: float
+    short: str | None = None  # the answer phrase the reader marked, if any
 
 
 @dataclass
@@ -89,6 +90,11 @@ class Report:
     recall_curve: dict[int, float]
     tradeoff: list[tuple[float, float, float]]  # (threshold, refusal recall, false refusals)
     calibrated: dict[str, float]
+    # the short answer against the gold answers, over the answerable questions whose first
+    # quote holds one (the right sentence chosen); no short answer counts as a miss
+    short_exact: float = 0.0
+    short_f1: float = 0.0
+    short_given: float = 0.0
 
 
 # Datasets ---------------------------------------------------------------------------
@@ -219,7 +225,42 @@ def score(
         recall_curve=recall_curve,
         tradeoff=tradeoff,
         calibrated=_calibrate(tradeoff),
+        **_short_scores(answerable),
     )
+
+
+def _short_scores(answerable: list[tuple[EvalQuestion, Outcome]]) -> dict[str, float]:
+    """SQuAD's exact match and F1 of the short answer, where the right sentence was quoted."""
+    right = [
+        (q, o)
+        for q, o in answerable
+        if o.grounded and o.quotes and contains_any(o.quotes[0], q.answers)
+    ]
+    if not right:
+        return {}
+    n = len(right)
+    return {
+        "short_exact": sum(
+            o.short is not None and normalise(o.short) in {normalise(a) for a in q.answers}
+            for q, o in right
+        )
+        / n,
+        "short_f1": sum(
+            max(token_f1(o.short, a) for a in q.answers) if o.short else 0.0 for q, o in right
+        )
+        / n,
+        "short_given": sum(o.short is not None for _, o in right) / n,
+    }
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """SQuAD's F1: the overlap of normalised words."""
+    p, g = normalise(prediction).split(), normalise(gold).split()
+    common = sum(min(p.count(w), g.count(w)) for w in set(p))
+    if not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
 
 
 def _tradeoff(
@@ -288,6 +329,7 @@ def run_ours(
                 grounded=answer.grounded,
                 confidence=answer.confidence,
                 latency_ms=latency,
+                short=answer.short.text if answer.short else None,
             )
         )
     return outcomes
@@ -362,6 +404,8 @@ def table(reports: list[Report], title: str) -> str:
         "false refusals",
         "p50 ms",
         "p95 ms",
+        "short EM",
+        "short F1",
     ]
     rows = [
         [
@@ -375,6 +419,8 @@ def table(reports: list[Report], title: str) -> str:
             f"{r.false_refusal_rate:.3f}",
             f"{r.p50_ms:.1f}",
             f"{r.p95_ms:.1f}",
+            f"{r.short_exact:.3f}" if r.short_given else "-",
+            f"{r.short_f1:.3f}" if r.short_given else "-",
         ]
         for r in reports
     ]
@@ -515,6 +561,10 @@ def evaluate(
 
 
 def _threshold(reader: str) -> float:
+    if reader == "trained":
+        from qa.trained_reader import Calibration
+
+        return Calibration.load().threshold
     from qa.weights import READER_WEIGHTS
 
     model = READER_WEIGHTS.fast_answerable if reader == "fast" else READER_WEIGHTS.full_answerable

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Protocol, Sequence
 
 from qa.analysis import Analyzer, asked_names, asked_part, contains_phrase, key_words
 from qa.chunking import Span
@@ -187,6 +187,8 @@ class SentenceEvidence:
     text: str
     features: dict[str, float]
     probability: float  # its share of the choice model's softmax over the sentences read
+    # the answer phrase inside it (article offsets, probability), where a model marks one
+    phrase: tuple[int, int, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,15 @@ class Reading:
 
     sentences: list[SentenceEvidence]
     answerable: float
+
+
+class SentenceReader(Protocol):
+    """What the extractive answerer needs of a reader: a reading, and where to refuse."""
+
+    @property
+    def threshold(self) -> float: ...
+
+    def read(self, retrieval: Retrieval) -> Reading: ...
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def answer_html(answer: Answer) -> str:
     body = _MARK.sub(
         r'<sup><a class="qa-cite qa-cite-\1" href="#qa-source-\1" role="button"'
         r' aria-label="source \1">[\1]</a></sup>',
-        escape(answer.text),
+        _bold_short(answer),
     )
     notice = f'<p class="qa-notice">Note: {escape(answer.notice)}</p>' if answer.notice else ""
     if not answer.citations:
@@ -39,6 +39,19 @@ def answer_html(answer: Answer) -> str:
         f'<p class="qa-answer">{body}</p>{notice}'
         f'<div class="qa-sources"><p class="qa-sources-label">Sources</p>{sources}</div>'
     )
+
+
+def _bold_short(answer: Answer) -> str:
+    """The escaped answer text, its short answer (when there is one) in bold."""
+    text = escape(answer.text)
+    if not answer.short:
+        return text
+    phrase = escape(" ".join(answer.short.text.split()))
+    at = text.find(phrase)
+    if not phrase or at < 0:
+        return text
+    end = at + len(phrase)
+    return f'{text[:at]}<strong class="qa-short">{phrase}</strong>{text[end:]}'
 
 
 def transcript_markdown(turns: list[dict[str, Any]]) -> str:

@@ -87,6 +87,26 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The answer phrase the reader marked inside the first citation's quote.
+
+    ``text == article.text[start:end]`` of citation ``citation``'s article; the
+    full quote stays the cited answer, this only points at the words in it.
+    """
+
+    text: str
+    start: int
+    end: int
+    citation: int
+    probability: float
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["probability"] = round(self.probability, 4)
+        return data
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer with its citations; ``grounded`` is False when the articles don't say."""
 
@@ -98,6 +118,7 @@ class Answer:
     mode: str = "extractive"  # "extractive", "generated", or "fallback" (a model failed)
     dropped: list[dict] = field(default_factory=list)  # generated sentences the verifier removed
     notice: str = ""  # shown with the answer: why a model's answer was not used, or was cut
+    short: ShortAnswer | None = None  # the answer phrase, when the reader is sure of it
 
     def to_dict(self) -> dict:
         return {
@@ -109,4 +130,5 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "dropped": list(self.dropped),
             "notice": self.notice,
+            "short": self.short.to_dict() if self.short else None,
         }

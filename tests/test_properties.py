@@ -60,10 +60,25 @@ _SEED_WORDS = sorted(set(re.findall(r"[A-Za-z]{3,}", seed_text())))
     opener=st.sampled_from(["What", "Who", "Why", "When", "How many", ""]),
 )
 def test_every_citation_quotes_the_article_exactly(seeded, words, opener):
-    article = seed_text()
-    answer = seeded.ask(f"{opener} {' '.join(words)}?".strip())
+    _assert_quotes_exact(seeded.ask(f"{opener} {' '.join(words)}?".strip()), seed_text())
+
+
+@pytest.mark.slow
+def test_the_quote_check_runs_on_answers_not_only_on_refusals(seeded):
+    """Generated questions may all be refused; these are answered, so the check runs."""
+    for question in ("What did France promise in July?", "Who is Martin Hewitt?"):
+        answer = seeded.ask(question)
+        assert answer.citations, question
+        _assert_quotes_exact(answer, seed_text())
+
+
+def _assert_quotes_exact(answer, article: str) -> None:
     for citation in answer.citations:
         assert article[citation.start : citation.end] == citation.quote
         passage_end = citation.passage_start + len(citation.passage)
         assert article[citation.passage_start : passage_end] == citation.passage
         assert citation.passage_start <= citation.start and citation.end <= passage_end
+    if answer.short:
+        assert article[answer.short.start : answer.short.end] == answer.short.text
+        quoted = answer.citations[answer.short.citation - 1]
+        assert quoted.start <= answer.short.start < answer.short.end <= quoted.end
