@@ -65,3 +65,32 @@ def test_the_hub_is_offline_when_the_model_and_the_ui_load():
         "import os; print(c.HF_HUB_OFFLINE, os.environ['GRADIO_ANALYTICS_ENABLED'])"
     )
     assert out == "True False"
+
+
+@pytest.mark.slow
+def test_the_built_wheel_holds_every_subpackage_and_the_reader_model(tmp_path):
+    """A user's `pip install .` (not editable) gets what the editable checkout has: the
+    formats subpackage was once left out of the wheel, and the model must ship in it."""
+    import shutil
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    source = tmp_path / "source"  # a clean copy: setuptools reuses a checkout's build/lib
+    shutil.copytree(root / "qa", source / "qa", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, source / name)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w"]
+        + [str(tmp_path), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    [wheel] = tmp_path.glob("article_qa-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in root.joinpath("qa").rglob("__init__.py"):
+        assert package.relative_to(root).as_posix() in names
+    for name in ("model.onnx", "tokenizer.json", "calibration.json", "MODEL_CARD.md"):
+        assert f"qa/models/reader/{name}" in names
