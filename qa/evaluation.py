@@ -504,7 +504,15 @@ def evaluate(
     index is reused), so a big corpus is embedded once, not once per run.
     """
     if not dataset_path.exists():
-        raise QAError(f"no dataset at {dataset_path}")
+        hint = (
+            " (the default is the project's development data beside its checkout)"
+            if dataset_path == DEFAULT_DATASET
+            else ""
+        )
+        raise QAError(
+            f"no dataset at {dataset_path}{hint}: give a SQuAD 2.0 JSON file or a JSONL "
+            'of {"question", "expect_any", "answerable"} lines'
+        )
     work = Path(workdir or tempfile.mkdtemp(prefix="qa-eval-"))
     work.mkdir(parents=True, exist_ok=True)
     if dataset_path.suffix == ".json":

@@ -25,8 +25,8 @@ from qa.analysis import Analyzer
 from qa.embeddings import Embedder
 from qa.results import Passage
 
-# Fitted by benchmarks/fit_verifier.py on 300 + 292 BBC sentence pairs (README,
-# "Generated answers"): with the name and number check, these keep 100% of
+# Fitted by benchmarks/fit_verifier.py on 300 + 292 BBC sentence pairs
+# (docs/generated-answers.md): with the name and number check, these keep 100% of
 # shortened restatements and 2.4% of same-topic sentences from other articles.
 MIN_SIMILARITY = 0.5
 MIN_COVERAGE = 0.7

@@ -171,9 +171,11 @@ def test_the_trained_mode_answers_with_exact_quotes_and_refuses_off_topic(traine
     assert answer.grounded and "too great a risk" in answer.text
     for c in answer.citations:
         assert article[c.start : c.end] == c.quote
-    if answer.short:  # the phrase lies inside the quote it names, at its offsets
-        assert article[answer.short.start : answer.short.end] == answer.short.text
-        quoted = answer.citations[answer.short.citation - 1]
-        assert quoted.start <= answer.short.start < answer.short.end <= quoted.end
+    named = trained.ask("Who is the former Interior Minister?")
+    short = named.short  # the phrase lies inside the quote it names, at its offsets
+    assert short is not None and short.text == "Bruno Retailleau"
+    assert article[short.start : short.end] == short.text
+    quoted = named.citations[short.citation - 1]
+    assert quoted.start <= short.start < short.end <= quoted.end
     refused = trained.ask("When did Rick Parry become Liverpool's chief executive?")
     assert not refused.grounded and refused.citations == []
