@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
 from qa.analysis import full_names, full_names_at
+from qa.conversation import Message, condense
 from qa.reader import (
     DEPENDENT_START,
     STATES_CAUSE,
@@ -45,10 +46,66 @@ _OPENING_QUOTES = " \t\"'“‘"
 _BACK_REFERENCE = re.compile(r"^(?:\S+\s+){0,4}?(then|that|this|there|these|those)\b", re.I)
 
 
+Event = dict[str, Any]  # {"event": "token" | "sentence" | "answer", ...}
+
+
 class Answerer(Protocol):
-    """Turns what retrieval found into a cited answer."""
+    """Turns what retrieval found into a cited answer: all that
+    ``Assistant(answerer=...)`` asks of one given to it."""
 
     def answer(self, retrieval: Retrieval) -> Answer: ...
+
+
+@runtime_checkable
+class ChatAnswerer(Answerer, Protocol):
+    """What ``Assistant`` and the chain call: an answerer that also streams its
+    answer as events, makes a follow-up standalone, and says whether the model
+    behind it (if any) answers now."""
+
+    def stream(self, retrieval: Retrieval) -> Iterator[Event]:
+        """Token events while a model writes, then ``{"event": "answer", "answer": Answer}``."""
+        ...
+
+    def condense(self, question: str, history: Sequence[Message]) -> str:
+        """The follow-up ``question`` rewritten to stand alone."""
+        ...
+
+    def status(self) -> bool | None:
+        """Whether the model behind the answers responds now; None when there is none."""
+        ...
+
+
+class AnswersAtOnce:
+    """The ``ChatAnswerer`` methods of an answerer no model writes for: the answer
+    is the one event, follow-ups get the conversation rules' rewrite, and there is
+    no model to check."""
+
+    def answer(self, retrieval: Retrieval) -> Answer:
+        raise NotImplementedError
+
+    def stream(self, retrieval: Retrieval) -> Iterator[Event]:
+        yield {"event": "answer", "answer": self.answer(retrieval)}
+
+    def condense(self, question: str, history: Sequence[Message]) -> str:
+        return condense(question, history)
+
+    def status(self) -> bool | None:
+        return None
+
+
+class _AnswerOnly(AnswersAtOnce):
+    """A ``ChatAnswerer`` around an answerer that only answers."""
+
+    def __init__(self, answerer: Answerer) -> None:
+        self.answerer = answerer
+
+    def answer(self, retrieval: Retrieval) -> Answer:
+        return self.answerer.answer(retrieval)
+
+
+def for_chat(answerer: Answerer) -> ChatAnswerer:
+    """``answerer`` itself when it is a whole ``ChatAnswerer``; else wrapped in one."""
+    return answerer if isinstance(answerer, ChatAnswerer) else _AnswerOnly(answerer)
 
 
 @dataclass(frozen=True)
@@ -61,7 +118,7 @@ class _Unit:
     support: float
 
 
-class ExtractiveAnswerer:
+class ExtractiveAnswerer(AnswersAtOnce):
     """Answers by quoting the sentences the reader finds most likely to answer."""
 
     mode = "extractive"

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from qa.analysis import Analyzer
-from qa.answering import Answerer, ExtractiveAnswerer
+from qa.answering import Answerer, ExtractiveAnswerer, for_chat
 from qa.articles import MAX_ID_CHARS
 from qa.catalog import MAX_PAGE, ArticleInfo, ArticlePage, describe, facets, page
 from qa.chain import build_chain
 from qa.config import Settings
-from qa.conversation import condense, conversation_focus
 from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion, UnknownArticle
 from qa.filters import MAX_FILTER_CHARS, Filters, as_filters
@@ -75,13 +74,12 @@ class Assistant:
             candidates=self.settings.candidates,
             reranker=build_reranker(self.settings),
         )
-        self.answerer = answerer or build_answerer(self.settings, self.embedder, analyzer)
+        self.answerer = for_chat(answerer or build_answerer(self.settings, self.embedder, analyzer))
         self.passages_read = self.settings.top_k * (2 if self.settings.reader == "accurate" else 1)
         self.ingestor = Ingestor(
             self.store, self.embedder, CHUNK_TOKENS, self.settings.max_file_bytes
         )
-        self.condense = getattr(self.answerer, "condense", condense)
-        self.chain = build_chain(self.retriever.search, self.answerer.answer, self.condense)
+        self.chain = build_chain(self.retriever.search, self.answerer)
         self._write_lock = threading.Lock()
         self._listing: tuple[int, dict[str, ArticleEntry]] | None = None
 
@@ -253,19 +251,8 @@ class Assistant:
         question = self._valid_question(question)
         messages = _valid_history(history, self.settings.max_question_chars * 20)
         k = self._valid_k(k) if k is not None else self.passages_read
-        return self._events(question, messages, k, as_filters(filters))
-
-    def _events(
-        self, question: str, history: list[dict[str, str]], k: int, filters: Filters
-    ) -> Iterator[dict[str, Any]]:
-        retrieval = self.retriever.search(
-            self.condense(question, history), k, conversation_focus(question, history), filters
-        )
-        stream = getattr(self.answerer, "stream", None)
-        if stream is not None:
-            yield from stream(retrieval)
-        else:
-            yield {"event": "answer", "answer": self.answerer.answer(retrieval)}
+        inputs = {"question": question, "history": messages, "k": k, "filters": as_filters(filters)}
+        return self.chain.stream(inputs)
 
     def search(
         self,
@@ -281,10 +268,10 @@ class Assistant:
     def stats(self) -> IndexStats:
         """What the index holds, and the configured model and whether it answers."""
         stats = self.store.stats()
-        status = getattr(self.answerer, "status", None)
-        if not self.settings.llm or status is None:
+        answers = self.answerer.status() if self.settings.llm else None
+        if answers is None:
             return stats
-        return replace(stats, llm=self.settings.llm, llm_answers=status())
+        return replace(stats, llm=self.settings.llm, llm_answers=answers)
 
     # Validation ---------------------------------------------------------------------
     def _valid_question(self, question: Any) -> str:

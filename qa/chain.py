@@ -2,15 +2,19 @@
 
 Condensing and the conversation's focus are ``qa/conversation.py``'s; the
 chain only wires the steps, so LangChain's tracing and callbacks see each one.
+It is the one path a question takes: ``invoke`` returns the ``Answer``
+(``Assistant.ask``), ``stream`` yields the answerer's events as a model
+writes, ending with the answer (``Assistant.ask_stream``, the chat).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from qa.conversation import Message, condense, conversation_focus
+from qa.answering import ChatAnswerer, Event
+from qa.conversation import conversation_focus
 from qa.filters import NO_FILTERS, Filters
 from qa.results import Answer, Retrieval
 
@@ -32,25 +36,51 @@ class Step(Runnable[Any, Any]):
         return self._call_with_config(self._fn, input, config, run_type="chain")
 
 
-Condenser = Callable[[str, Sequence[Message]], str]
+class AnswerStep(Runnable[Retrieval, Any]):
+    """The last step: ``invoke`` gives the ``Answer``; ``stream`` (and the chain's
+    ``stream``) the answerer's events, the answer last."""
+
+    name = "answer"
+
+    def __init__(self, answerer: ChatAnswerer) -> None:
+        self.answerer = answerer
+
+    def invoke(
+        self, input: Retrieval, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Answer:
+        return self._call_with_config(self.answerer.answer, input, config, run_type="chain")
+
+    def transform(
+        self, input: Iterator[Retrieval], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Event]:
+        yield from self._transform_stream_with_config(input, self._events, config, run_type="chain")
+
+    def stream(
+        self, input: Retrieval, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Event]:
+        yield from self.transform(iter([input]), config)
+
+    def _events(self, retrievals: Iterator[Retrieval]) -> Iterator[Event]:
+        for retrieval in retrievals:
+            yield from self.answerer.stream(retrieval)
+
+
 Retrieve = Callable[[str, int | None, Sequence[str], Filters], Retrieval]
 
 
-def build_chain(
-    retrieve: Retrieve, answer: Callable[[Retrieval], Answer], condenser: Condenser = condense
-) -> Runnable:
+def build_chain(retrieve: Retrieve, answerer: ChatAnswerer) -> Runnable:
     """``{"question", "history", "k", "filters"}`` → ``Answer``, as LangChain runnables.
 
-    ``condenser`` makes the follow-up standalone: the rules of
-    ``qa/conversation.py`` by default, a model's rewrite (checked against them)
-    when one is configured. ``retrieve`` also gets the sentences the previous
-    answer quoted (the conversation's focus) when the question leans on it."""
+    The answerer's ``condense`` makes the follow-up standalone: the rules of
+    ``qa/conversation.py``, or a model's rewrite checked against them when one
+    is configured. ``retrieve`` also gets the sentences the previous answer
+    quoted (the conversation's focus) when the question leans on it."""
 
     def _condense(inputs: dict[str, Any]) -> dict[str, Any]:
         history = inputs.get("history") or []
         return {
             **inputs,
-            "standalone": condenser(inputs["question"], history),
+            "standalone": answerer.condense(inputs["question"], history),
             "focus": conversation_focus(inputs["question"], history),
         }
 
@@ -62,4 +92,4 @@ def build_chain(
             inputs.get("filters", NO_FILTERS),
         )
 
-    return Step("condense", _condense) | Step("retrieve", _retrieve) | Step("answer", answer)
+    return Step("condense", _condense) | Step("retrieve", _retrieve) | AnswerStep(answerer)

@@ -27,10 +27,10 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
-from qa.answering import NOT_ANSWERED, ExtractiveAnswerer
-from qa.conversation import MAX_CONTEXT_CHARS, condense
+from qa.answering import NOT_ANSWERED, Event, ExtractiveAnswerer
+from qa.conversation import MAX_CONTEXT_CHARS, Message, condense
 from qa.errors import ConfigError
 from qa.results import Answer, Citation, Passage, Retrieval
 from qa.verification import Verdict, Verifier, split_sentences
@@ -58,8 +58,6 @@ CONDENSE_PROMPT = (
     "they refer to. Reply with the rewritten question only."
 )
 _REFERS_BACK = re.compile(r"\b(he|she|it|its|they|them|their|his|her|there|then|this|that)\b", re.I)
-
-Event = dict[str, Any]  # {"event": "token" | "sentence" | "answer", ...}
 
 
 @dataclass(frozen=True)
@@ -238,7 +236,7 @@ class GeneratedAnswerer:
             "answer": self._verified(text, verdicts, retrieval, reading.answerable),
         }
 
-    def condense(self, question: str, history: list[dict[str, str]]) -> str:
+    def condense(self, question: str, history: Sequence[Message]) -> str:
         """The model's standalone rewrite of a follow-up, used only when it is a
         question that keeps every word the rules' rewrite holds (the follow-up's and
         the referent they found) and adds to them; otherwise the rules' rewrite."""

@@ -7,12 +7,11 @@ the checks, never that the tiny model answers well.
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 
 from qa import Assistant
+from qa.filters import NO_FILTERS
 from qa.generation import LocalServer, resolve_gguf
 from qa.results import Passage
 from qa.verification import Verifier
@@ -96,6 +95,7 @@ def test_an_article_that_gives_instructions_does_not_change_the_answer(tmp_path)
     (tmp_path / "notice.txt").write_text(INJECTION)
     assistant.ingest([SEEDS, tmp_path / "notice.txt"])
     answer = assistant.ask("What did France promise in July?")
+    assert answer.grounded and answer.citations  # answered, not refused
     assert "cancel" not in answer.text.lower()
     assert all("Ignore previous instructions" not in c.passage for c in answer.citations)
 
@@ -146,8 +146,11 @@ def test_rest_server_sent_events_and_gradio_client_streaming(tmp_path):
         )
         outputs = list(job)
         assert len(outputs) >= 2 and "text" in outputs[0]
-        assert "citations" in outputs[-1] and outputs[-1]["mode"] in ("generated", "fallback")
-        assert json.dumps(outputs[-1])
+        final = outputs[-1]
+        assert final["mode"] in ("generated", "fallback") and final["citations"]
+        article = seed_text()
+        for citation in final["citations"]:
+            assert article[citation["start"] : citation["end"]] == citation["quote"]
 
 
 def test_a_follow_up_is_condensed_by_the_model_only_when_it_keeps_what_the_rules_found(generating):
@@ -162,9 +165,71 @@ def test_a_follow_up_is_condensed_by_the_model_only_when_it_keeps_what_the_rules
             "widely credited with a tougher approach. [1]",
         },
     ]
-    standalone = generating.condense("What happened after he left the ministry?", history)
+    condense = generating.answerer.condense
+    standalone = condense("What happened after he left the ministry?", history)
     assert "Retailleau" in standalone and "ministry" in standalone
-    assert (
-        generating.condense("What did France promise in July?", [])
-        == "What did France promise in July?"
+    assert condense("What did France promise in July?", []) == "What did France promise in July?"
+
+
+# The verifier's two outcomes, forced: a scripted chat model (langchain_core's
+# GenericFakeChatModel, a stand-in named as one) writes exactly the answer each test
+# needs, so the test is about the checks, not about what a model happens to write.
+
+
+@pytest.fixture(scope="module")
+def extractive(tmp_path_factory):
+    assistant = Assistant(index_dir=tmp_path_factory.mktemp("scripted") / "index")
+    assistant.ingest([SEEDS])
+    return assistant
+
+
+def _scripted(extractive: Assistant, text: str) -> Assistant:
+    """An assistant over the same index whose model writes ``text``, whatever it is asked."""
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from qa.generation import GeneratedAnswerer, LLMSpec
+
+    model = GenericFakeChatModel(messages=iter([AIMessage(content=text)]))
+    answerer = GeneratedAnswerer(
+        extractive.answerer,
+        model,
+        Verifier(extractive.embedder, extractive.retriever.analyzer),
+        LLMSpec("openai", "scripted"),
     )
+    return Assistant(index_dir=extractive.settings.index_dir, answerer=answerer)
+
+
+def _best_sentence(extractive: Assistant, question: str) -> str:
+    """The reader's best sentence: it is in passage [1] of the model's prompt."""
+    retrieval = extractive.retriever.search(question, 4, (), NO_FILTERS)
+    return extractive.answerer.reader.read(retrieval).sentences[0].text
+
+
+def test_a_generated_answer_loses_the_sentence_its_passages_do_not_support(extractive):
+    question = "What did France promise in July?"
+    supported = _best_sentence(extractive, question)
+    events = list(_scripted(extractive, f"{supported} [1] {INVENTED}").ask_stream(question))
+    verdicts = [(e["text"], e["kept"]) for e in events if e["event"] == "sentence"]
+    invented = INVENTED.removesuffix(" [1]")  # verdicts name the sentence without its mark
+    assert verdicts == [(supported, True), (invented, False)]
+    assert [e["event"] for e in events].count("token") > 2  # it streamed, word by word
+    answer = events[-1]["answer"]
+    assert answer.mode == "generated" and answer.grounded
+    assert "French parliament" not in answer.text
+    assert [d["sentence"] for d in answer.dropped] == [invented]
+    assert answer.notice == "1 unsupported sentence(s) removed."
+    article = seed_text()
+    assert answer.citations
+    for citation in answer.citations:
+        assert article[citation.start : citation.end] == citation.quote
+
+
+def test_an_answer_with_no_supported_sentence_falls_back_to_the_passages_words(extractive):
+    question = "What did France promise in July?"
+    answer = _scripted(extractive, INVENTED).ask(question)
+    assert answer.mode == "fallback"
+    assert answer.notice.startswith("No sentence the model wrote was supported")
+    assert [d["sentence"] for d in answer.dropped] == [INVENTED.removesuffix(" [1]")]
+    quoted = extractive.ask(question)  # the extractive answer, word for word
+    assert answer.text == quoted.text and answer.citations == quoted.citations
