@@ -20,7 +20,8 @@ sentence answer at all). Each answerable model's threshold is the highest one th
 keeps false refusals on the fitting half within 5% (BBC) and 10% (SQuAD),
 with every question read exactly as ``Reader.read`` reads it.
 
-``--write`` replaces the READER_WEIGHTS block in qa/weights.py.
+``--write`` writes the fitted weights to qa/models/reader_weights.json (what
+``qa.weights.READER_WEIGHTS`` loads); without it they are only printed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -47,7 +47,12 @@ from qa.config import Settings  # noqa: E402
 from qa.crossencoder import cross_input  # noqa: E402
 from qa.evaluation import contains_any, load_squad  # noqa: E402
 from qa.reader import question_evidence, shortlist_size  # noqa: E402
-from qa.weights import LogisticModel, RankingModel  # noqa: E402
+from qa.weights import (  # noqa: E402
+    READER_WEIGHTS_FILE,
+    FeatureWeights,
+    LogisticModel,
+    RankingModel,
+)
 
 DEV = ROOT / "benchmarks" / "data" / "bbc_dev.jsonl"
 DEFAULT_PASSAGES = Settings().top_k  # what the fast and default readers read
@@ -302,24 +307,6 @@ def report(samples: list[Sample], mode: str, fast, full, answerable) -> dict[str
     return out
 
 
-def model_code(model: LogisticModel | RankingModel) -> str:
-    items = ", ".join(f'"{k}": {v}' for k, v in model.weights.items())
-    if isinstance(model, RankingModel):
-        return f"RankingModel(weights={{{items}}})"
-    return f"LogisticModel(bias={model.bias}, threshold={model.threshold}, weights={{{items}}})"
-
-
-def weights_block(models: dict[str, LogisticModel | RankingModel], fitted_on: str) -> str:
-    lines = [
-        "# fmt: off",
-        "READER_WEIGHTS = FeatureWeights(",
-        f'    version="{time.strftime("%Y-%m-%d")} fit",',
-        f'    fitted_on="{fitted_on}",',
-    ]
-    lines += [f"    {name}={model_code(model)}," for name, model in models.items()]
-    return "\n".join(lines + [")", "# fmt: on"])
-
-
 def cached(path: Path, reuse: bool, make) -> list[Sample]:
     """The samples saved at ``path`` when ``reuse`` and they exist, else made and saved."""
     if reuse and path.exists():
@@ -340,7 +327,7 @@ def main() -> None:
         help="answerable and as many unanswerable SQuAD questions",
     )
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--write", action="store_true", help="update qa/weights.py")
+    parser.add_argument("--write", action="store_true", help="write qa/models/reader_weights.json")
     parser.add_argument(
         "--reuse-samples",
         action="store_true",
@@ -387,15 +374,15 @@ def main() -> None:
         f"even half of benchmarks/data/bbc_dev.jsonl (single questions) and of "
         f"{2 * args.squad_questions} SQuAD 2.0 dev questions (seed {args.seed})"
     )
-    block = weights_block(
-        {
-            "fast": fast,
-            "full": full,
-            "fast_answerable": fast_answerable,
-            "full_answerable": full_answerable,
-        },
-        fitted_on,
+    fitted = FeatureWeights(
+        fast=fast,
+        full=full,
+        fast_answerable=fast_answerable,
+        full_answerable=full_answerable,
+        version=f"{time.strftime('%Y-%m-%d')} fit",
+        fitted_on=fitted_on,
     )
+    block = json.dumps(fitted.to_dict(), indent=2) + "\n"
     print(block)
     results = {
         "fast": report(fast_samples, "fast", fast, None, fast_answerable),
@@ -413,11 +400,8 @@ def main() -> None:
         json.dumps({"block": block, "held_out": results}, indent=2)
     )
     if args.write:
-        path = ROOT / "qa" / "weights.py"
-        text = path.read_text()
-        text = re.sub(r"# fmt: off\n.*?# fmt: on", lambda _: block, text, flags=re.S)
-        path.write_text(text)
-        print(f"\nwrote {path}")
+        READER_WEIGHTS_FILE.write_text(block)
+        print(f"\nwrote {READER_WEIGHTS_FILE}")
 
 
 if __name__ == "__main__":

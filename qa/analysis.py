@@ -1,8 +1,10 @@
-"""Words as the lexical index and the reader compare them: lower case, no stop words, stemmed.
+"""Words, names and sentences as every part of Article QA reads them.
 
-Its own module because both the BM25 index (which ranks passages) and the
-reader (which reads the passages it is given) need the same notion of a word,
-and the reader must not depend on the index.
+Words as the lexical index and the reader compare them (lower case, no stop
+words, stemmed); capitalised names and the key words a question turns on;
+a written answer's sentences with their [n] marks. One module because the
+BM25 index, the reader, the conversation rules and the verifier must share
+one notion of each, and none of them may depend on another.
 """
 
 from __future__ import annotations
@@ -83,6 +85,20 @@ _LEADING_WORDS = FUNCTION_WORDS | {
 
 
 # "Juan Carlos Ferrero's world ranking": the name is "Juan Carlos Ferrero".
+# A capitalised word ("Macron", "O'Brien", "Anglo-French"): a candidate name.
+CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*[A-Za-z]")
+_MARKS_THEN_END = re.compile(r"((?:\s*\[[\d,\s]+\])+)\s*([.!?]+)")
+_WRITTEN_SENTENCE = re.compile(r".+?[.!?]+(?:\s*\[[\d,\s]+\])*(?=\s|$)|.+$", re.S)
+
+
+def written_sentences(text: str) -> list[str]:
+    """A written answer's sentences with their [n] marks attached ("x [1]." is read
+    as "x. [1]"). Article text is split by ``qa.chunking.split_sentences`` instead,
+    into offsets, since quotes must point into the article."""
+    text = _MARKS_THEN_END.sub(r"\2\1", text.strip())
+    return [s.strip() for s in _WRITTEN_SENTENCE.findall(text) if s.strip()]
+
+
 _POSSESSIVE = re.compile(r"['’]s?\.?$")
 
 

@@ -23,8 +23,7 @@ from pydantic import (
     create_model,
 )
 
-from qa.assistant import MAX_HISTORY_MESSAGES, MAX_K
-from qa.filters import MAX_FILTER_CHARS
+from qa.limits import MAX_FILTER_CHARS, MAX_HISTORY_MESSAGES, MAX_K
 
 Role = Literal["user", "assistant"]  # who wrote a message of the history
 

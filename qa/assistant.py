@@ -17,14 +17,16 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from qa.analysis import Analyzer
 from qa.answering import Answerer, ExtractiveAnswerer, for_chat
 from qa.articles import MAX_ID_CHARS
-from qa.catalog import MAX_PAGE, ArticleInfo, ArticlePage, describe, facets, page
+from qa.catalog import ArticleInfo, ArticlePage, describe, facets, page
 from qa.chain import build_chain
-from qa.config import Settings
+from qa.config import ReaderMode, Settings
 from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion, UnknownArticle
-from qa.filters import MAX_FILTER_CHARS, Filters, as_filters
+from qa.filters import Filters, as_filters
+from qa.formats import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES  # for the upload pickers
 from qa.ingest import Ingestor, IngestReport, ProgressCallback
 from qa.lexical import LexicalIndex
+from qa.limits import MAX_DELETE, MAX_FILTER_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MAX_PAGE
 from qa.locking import index_write_lock
 from qa.reader import Reader, SentenceReader
 from qa.results import Answer, Passage
@@ -33,8 +35,6 @@ from qa.store import ArticleEntry, ArticleStore, IndexStats
 
 log = logging.getLogger("qa")
 
-MAX_K = 50
-MAX_DELETE = 1_000  # article ids in one delete
 # At most this many sentences go to the default reader's cross-encoder (~7 ms each on
 # 2 cores); fewer when the fast model is sure (qa.reader.shortlist_size).
 DEFAULT_SHORTLIST = 16
@@ -75,7 +75,9 @@ class Assistant:
             reranker=build_reranker(self.settings),
         )
         self.answerer = for_chat(answerer or build_answerer(self.settings, self.embedder, analyzer))
-        self.passages_read = self.settings.top_k * (2 if self.settings.reader == "accurate" else 1)
+        self.passages_read = self.settings.top_k * (
+            2 if self.settings.reader == ReaderMode.ACCURATE else 1
+        )
         self.ingestor = Ingestor(
             self.store, self.embedder, CHUNK_TOKENS, self.settings.max_file_bytes
         )
@@ -307,7 +309,7 @@ def build_answerer(settings: Settings, embedder: Any, analyzer: Analyzer) -> Ans
 
 def build_reranker(settings: Settings) -> PairScorer | None:
     """The cross-encoder that re-ranks the best passages; none for the fast reader."""
-    if settings.reader == "fast":
+    if settings.reader == ReaderMode.FAST:
         return None
     from qa.crossencoder import shared_cross_encoder
 
@@ -320,7 +322,7 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> SentenceReader:
     "trained" is the SQuAD-trained model of ``qa/trained_reader.py`` (short
     answers; not yet better than "default" on the BBC sets: docs/reader.md).
     """
-    if settings.reader == "trained":
+    if settings.reader == ReaderMode.TRAINED:
         from qa.answer_model import shared_answer_model
         from qa.trained_reader import Calibration, TrainedReader
 
@@ -338,15 +340,12 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> SentenceReader:
             fast_answerable=replace(weights.fast_answerable, threshold=settings.min_evidence),
             full_answerable=replace(weights.full_answerable, threshold=settings.min_evidence),
         )
-    if settings.reader == "fast":
+    if settings.reader == ReaderMode.FAST:
         return Reader(analyzer, None, weights=weights)
     from qa.crossencoder import shared_cross_encoder
 
-    shortlist = None if settings.reader == "accurate" else DEFAULT_SHORTLIST
+    shortlist = None if settings.reader == ReaderMode.ACCURATE else DEFAULT_SHORTLIST
     return Reader(analyzer, shared_cross_encoder(), shortlist=shortlist, weights=weights)
-
-
-MAX_HISTORY_MESSAGES = 200
 
 
 def _valid_ids(article_ids: Any) -> list[str]:

@@ -14,8 +14,6 @@ from typing import Iterable
 from qa.filters import parse_day
 from qa.store import ArticleEntry
 
-MAX_PAGE = 500  # articles in one page
-
 
 @dataclass(frozen=True)
 class ArticleInfo:

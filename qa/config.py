@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from qa.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-# How the answer sentence is chosen (README, "Reader modes", has their measured cost):
-# fast: cheap evidence only; default: + a cross-encoder re-ranking the 4 best passages
-# and reading the likely sentences (6 to 16);
-# accurate: the cross-encoder over every sentence of twice as many passages;
-# trained: the SQuAD-trained reader model over every passage read (short answers).
-READERS = ("default", "accurate", "fast", "trained")
+
+
+class ReaderMode(StrEnum):
+    """How the answer sentence is chosen (docs/reader.md has their measured cost)."""
+
+    DEFAULT = "default"  # a cross-encoder re-ranks the 4 best passages, reads 6-16 sentences
+    ACCURATE = "accurate"  # the cross-encoder over every sentence of twice as many passages
+    FAST = "fast"  # cheap evidence only, no cross-encoder
+    TRAINED = "trained"  # the SQuAD-trained reader model over every passage read
+
+
+READERS = tuple(mode.value for mode in ReaderMode)
 
 
 def _as_bool(text: str) -> bool:
@@ -48,7 +55,7 @@ class Settings:
     embedding_batch_size: int = 16
     top_k: int = 4
     candidates: int = 30
-    reader: str = "default"
+    reader: ReaderMode = ReaderMode.DEFAULT
     min_evidence: float = 0.0
     max_question_chars: int = 1000
     max_file_bytes: int = 20_000_000
@@ -112,6 +119,7 @@ class Settings:
             raise ConfigError("QA_LLM_TIMEOUT must be a positive number of seconds")
         if self.reader not in READERS:
             raise ConfigError(f"QA_READER must be one of {', '.join(READERS)}, not {self.reader!r}")
+        object.__setattr__(self, "reader", ReaderMode(self.reader))
         if self.candidates < self.top_k:
             object.__setattr__(self, "candidates", self.top_k)
 

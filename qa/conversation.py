@@ -48,6 +48,7 @@ import re
 from typing import Sequence
 
 from qa.analysis import (
+    CAPITALISED,
     FUNCTION_WORDS,
     MONTHS,
     asks_who_someone_is,
@@ -75,7 +76,6 @@ _REFERENCE = re.compile(
     r"these|those|there|then|the same)\b",
     re.I,
 )
-_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*[A-Za-z]")
 _MARK = re.compile(r"\[\d+\]")
 _MARK_SPLIT = re.compile(r"\s*\[\d+\]\s*")
 MAX_FOCUS_QUOTES = 3  # of the previous answer's quotes, looked up in the index
@@ -138,7 +138,7 @@ def _mentions(text: str, name: str) -> bool:
 
 def _names_nothing(question: str) -> bool:
     """No capitalised word past the first: "Who runs the company?" leans on the conversation."""
-    return not _CAPITALISED.findall(question.strip()[1:])
+    return not CAPITALISED.findall(question.strip()[1:])
 
 
 def _exchanges(history: Sequence[Message]) -> list[tuple[str, str]]:
@@ -172,7 +172,7 @@ def _answered_word(question: str, answer: str) -> str:
     skipping each sentence's first word (capitalised whatever it is)."""
     asked = question.lower()
     for sentence in re.split(r"(?<=[.!?])\s+", answer):
-        for match in _CAPITALISED.finditer(sentence):
+        for match in CAPITALISED.finditer(sentence):
             word = match.group()
             if match.start() > 0 and word.lower() not in _QUESTION_WORDS | set(MONTHS):
                 if word.lower() not in asked:
@@ -332,7 +332,7 @@ def _main_name(text: str) -> str:
     """The longest name in a question that is not a question word or a month."""
     names = full_names(text) or [
         w
-        for w in _CAPITALISED.findall(text)
+        for w in CAPITALISED.findall(text)
         if w.lower() not in _QUESTION_WORDS and w.lower() not in MONTHS
     ]
     return max(names, key=len) if names else ""

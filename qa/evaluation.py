@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Sequence
 
 from qa.articles import Article, slugify
+from qa.config import ReaderMode
 from qa.errors import QAError
 from qa.formats import load_file
 
@@ -569,13 +570,17 @@ def evaluate(
 
 
 def _threshold(reader: str) -> float:
-    if reader == "trained":
+    if reader == ReaderMode.TRAINED:
         from qa.trained_reader import Calibration
 
         return Calibration.load().threshold
     from qa.weights import READER_WEIGHTS
 
-    model = READER_WEIGHTS.fast_answerable if reader == "fast" else READER_WEIGHTS.full_answerable
+    model = (
+        READER_WEIGHTS.fast_answerable
+        if reader == ReaderMode.FAST
+        else READER_WEIGHTS.full_answerable
+    )
     return model.threshold
 
 

@@ -19,8 +19,8 @@ from datetime import date, datetime
 from typing import Any, Mapping
 
 from qa.errors import InvalidQuestion
+from qa.limits import MAX_FILTER_CHARS
 
-MAX_FILTER_CHARS = 200
 _EPOCH = date(1970, 1, 1)
 _FORMATS = (
     "%d %B %Y",

@@ -29,11 +29,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from qa.analysis import written_sentences
 from qa.answering import NOT_ANSWERED, Event, ExtractiveAnswerer
 from qa.conversation import MAX_CONTEXT_CHARS, Message, condense
 from qa.errors import ConfigError
 from qa.results import Answer, Citation, Passage, Retrieval
-from qa.verification import Verdict, Verifier, split_sentences
+from qa.verification import Verdict, Verifier
 
 MAX_ANSWER_TOKENS = 160
 STATUS_SECONDS = 30.0
@@ -228,7 +229,7 @@ class GeneratedAnswerer:
                 ),
             }
             return
-        for sentence in split_sentences(text)[len(verdicts) :]:
+        for sentence in written_sentences(text)[len(verdicts) :]:
             verdicts.append(self.verifier.check(sentence, passages))
             yield _sentence_event(verdicts[-1])
         yield {
@@ -312,7 +313,7 @@ class GeneratedAnswerer:
 def _finished(text: str) -> list[str]:
     """The sentences of ``text`` that are complete: a later one has begun with a
     word (not a [n] mark, which still belongs to the sentence before)."""
-    sentences = split_sentences(text)
+    sentences = written_sentences(text)
     if len(sentences) > 1 and not sentences[-1][:1].isalnum():
         sentences = sentences[:-1]
     return sentences[:-1]

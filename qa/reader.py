@@ -38,6 +38,7 @@ from typing import Protocol, Sequence
 from qa.analysis import Analyzer, asked_names, asked_part, contains_phrase, key_words
 from qa.chunking import Span
 from qa.crossencoder import cross_input
+from qa.features import QUESTION_EVIDENCE, Feature
 from qa.results import Passage, Retrieval
 from qa.retrieval import PairScorer, mentions
 from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel
@@ -185,7 +186,7 @@ class SentenceEvidence:
     position: int  # index in the chunk's sentence list
     span: Span
     text: str
-    features: dict[str, float]
+    features: dict[Feature, float]
     probability: float  # its share of the choice model's softmax over the sentences read
     # the answer phrase inside it (article offsets, probability), where a model marks one
     phrase: tuple[int, int, float] | None = None
@@ -216,7 +217,7 @@ class _Candidate:
     span: Span
     text: str
 
-    def scored(self, features: dict[str, float], probability: float) -> SentenceEvidence:
+    def scored(self, features: dict[Feature, float], probability: float) -> SentenceEvidence:
         return SentenceEvidence(
             self.passage, self.rank, self.position, self.span, self.text, features, probability
         )
@@ -288,7 +289,7 @@ def detail_words(question: str) -> str:
     return " ".join(w for i, w in enumerate(words) if i == 0 or not w[:1].isupper())
 
 
-def question_evidence(best: dict[str, float]) -> dict[str, float]:
+def question_evidence(best: dict[Feature, float]) -> dict[Feature, float]:
     """What says the chosen sentence answers at all: it and its own passage, nothing else.
 
     Nothing here compares it with the other candidates (its softmax share, the
@@ -296,17 +297,9 @@ def question_evidence(best: dict[str, float]) -> dict[str, float]:
     stories pulled the seed question under the threshold. The decision to
     refuse must not move because other articles are in the index.
     """
-    evidence = {
-        "dense": best["dense"],
-        "coverage": best["coverage"],
-        "passage": best["passage"],
-        "context_coverage": best["context_coverage"],
-        "detail_coverage": best["detail_coverage"],
-        "type_missing": best["type_missing"],
-        "keys_missing": best["keys_missing"],
-    }
-    if "cross" in best:
-        evidence["cross"] = best["cross"]
+    evidence = {name: best[name] for name in QUESTION_EVIDENCE}
+    if Feature.CROSS in best:
+        evidence[Feature.CROSS] = best[Feature.CROSS]
     return evidence
 
 
@@ -419,7 +412,7 @@ class Reader:
             logits = self.cross_encoder.score(
                 retrieval.question, [self._context(s) for s in picked]
             )
-            features = [{**s.features, "cross": float(x)} for s, x in zip(picked, logits)]
+            features = [{**s.features, Feature.CROSS: float(x)} for s, x in zip(picked, logits)]
             shares = self.weights.full.shares(features)
             read = sorted(
                 (
@@ -454,7 +447,7 @@ class Reader:
             return set()
         return set(self.analyzer.terms(asked_part(retrieval.question)))
 
-    def evidence(self, retrieval: Retrieval) -> list[tuple[_Candidate, dict[str, float]]]:
+    def evidence(self, retrieval: Retrieval) -> list[tuple[_Candidate, dict[Feature, float]]]:
         """Every sentence with its cheap evidence (all but the cross-encoder's)."""
         question = retrieval.question
         kind = question_kind(question)
@@ -481,24 +474,24 @@ class Reader:
                 names = new_names(text, question)
                 numbers = new_numbers(text, question)
                 features = {
-                    "dense": dense,
-                    "passage": passage.dense,
-                    "coverage": len(own & terms) / n_own,
-                    "context_coverage": context_coverage,
-                    "novelty": len(terms - own) / max(len(terms), 1),
-                    "first_rank": 1.0 if rank == 0 else 0.0,
-                    "lead": 1.0 if span[0] == 0 else 0.0,
-                    "time": 1.0
+                    Feature.DENSE: dense,
+                    Feature.PASSAGE: passage.dense,
+                    Feature.COVERAGE: len(own & terms) / n_own,
+                    Feature.CONTEXT_COVERAGE: context_coverage,
+                    Feature.NOVELTY: len(terms - own) / max(len(terms), 1),
+                    Feature.FIRST_RANK: 1.0 if rank == 0 else 0.0,
+                    Feature.LEAD: 1.0 if span[0] == 0 else 0.0,
+                    Feature.TIME: 1.0
                     if retrieval.time_cues and mentions(text, retrieval.time_cues)
                     else 0.0,
-                    "name_answer": float(kind == "name" and names > 0),
-                    "number_answer": float(kind == "number" and numbers > 0),
-                    "reason_answer": float(kind == "reason" and bool(_REASON.search(text))),
-                    "other_names": float(kind == "other" and names > 0),
-                    "short": 1.0 if len(terms) < 5 else 0.0,
-                    "detail_coverage": detail_coverage,
-                    "keys_missing": keys_missing,
-                    "type_missing": float(
+                    Feature.NAME_ANSWER: float(kind == "name" and names > 0),
+                    Feature.NUMBER_ANSWER: float(kind == "number" and numbers > 0),
+                    Feature.REASON_ANSWER: float(kind == "reason" and bool(_REASON.search(text))),
+                    Feature.OTHER_NAMES: float(kind == "other" and names > 0),
+                    Feature.SHORT: 1.0 if len(terms) < 5 else 0.0,
+                    Feature.DETAIL_COVERAGE: detail_coverage,
+                    Feature.KEYS_MISSING: keys_missing,
+                    Feature.TYPE_MISSING: float(
                         kind == "name" and names == 0 or kind == "number" and numbers == 0
                     ),
                 }

@@ -35,13 +35,11 @@ from qa.api_models import (
     ask_request,
     errors,
 )
-from qa.assistant import MAX_K, Assistant
-from qa.catalog import MAX_PAGE
+from qa.assistant import SUPPORTED_SUFFIXES, Assistant
 from qa.errors import QAError, UnknownArticle
-from qa.filters import MAX_FILTER_CHARS
-from qa.formats import SUPPORTED_SUFFIXES
 from qa.http_limits import BodyLimit, UploadGate
 from qa.jobs import JobQueue, QueueFull
+from qa.limits import MAX_FILTER_CHARS, MAX_K, MAX_PAGE
 from qa.offline import go_offline
 from qa.rendering import article_page
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer_model import MODEL_DIR, NO_SCORE, AnswerModel, PassageReading
+from qa.features import Feature
 from qa.reader import Reading, SentenceEvidence, _news_first, _to_read
 from qa.results import Passage, Retrieval
 
@@ -58,15 +59,15 @@ class TrainedReader:
 
     def read(self, retrieval: Retrieval) -> Reading:
         sentences, phrases = self._sentences(retrieval)
-        read = sorted(sentences, key=lambda s: -s.features["answer"])
+        read = sorted(sentences, key=lambda s: -s.features[Feature.ANSWER])
         if not read:
             return Reading([], 0.0)
         news = _news_first(read, retrieval.said_before)
         if news[0] is not read[0]:
-            fresh = self.calibration.probability(news[0].features["answer"])
+            fresh = self.calibration.probability(news[0].features[Feature.ANSWER])
             if fresh >= self.threshold:
                 return Reading(_with_phrase(news, phrases), fresh)
-        answerable = self.calibration.probability(read[0].features["answer"])
+        answerable = self.calibration.probability(read[0].features[Feature.ANSWER])
         return Reading(_with_phrase(read, phrases), answerable)
 
     def _sentences(
@@ -94,7 +95,7 @@ class TrainedReader:
                         position,
                         span,
                         chunk.sentence_text(span),
-                        {"answer": logit},
+                        {Feature.ANSWER: logit},
                         math.exp(logit - top) / total,
                     )
                 )

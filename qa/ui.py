@@ -20,13 +20,12 @@ from typing import Any, Iterator  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from qa.assistant import Assistant  # noqa: E402
+from qa.analysis import written_sentences  # noqa: E402
+from qa.assistant import SUPPORTED_SUFFIXES, Assistant  # noqa: E402
 from qa.errors import QAError  # noqa: E402
-from qa.formats import SUPPORTED_SUFFIXES  # noqa: E402
 from qa.jobs import JobQueue  # noqa: E402
 from qa.rendering import answer_html, transcript_json, transcript_markdown  # noqa: E402
 from qa.results import Answer  # noqa: E402
-from qa.verification import split_sentences  # noqa: E402
 
 EXAMPLES = [
     "What did France promise in July?",
@@ -304,7 +303,7 @@ def _respond(assistant: Assistant):
                 elif event["event"] == "sentence":  # verified: kept, or struck out
                     text = escape(event["text"])
                     settled.append(text if event["kept"] else f"<del>{text}</del>")
-                tail = " ".join(split_sentences(written)[len(settled) :])
+                tail = " ".join(written_sentences(written)[len(settled) :])
                 shown[-1] = {
                     "role": "assistant",
                     "content": " ".join([*settled, escape(tail)]) + " …",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.analysis import Analyzer
+from qa.analysis import CAPITALISED, Analyzer
 from qa.embeddings import Embedder
 from qa.results import Passage
 
@@ -31,11 +31,8 @@ from qa.results import Passage
 MIN_SIMILARITY = 0.5
 MIN_COVERAGE = 0.7
 
-_MARKS_THEN_END = re.compile(r"((?:\s*\[[\d,\s]+\])+)\s*([.!?]+)")
-_SENTENCE = re.compile(r".+?[.!?]+(?:\s*\[[\d,\s]+\])*(?=\s|$)|.+$", re.S)
 _MARKS = re.compile(r"\[([\d,\s]+)\]")
 _NUMBER = re.compile(r"\d[\d,.]*")
-_NAME = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*[A-Za-z]")
 _NOT_NAMES = {
     "The",
     "A",
@@ -101,12 +98,6 @@ class Verdict:
     kept: bool
     reason: str = ""
     supports: list[Support] = field(default_factory=list)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences with their [n] marks attached ("x [1]." is read as "x. [1]")."""
-    text = _MARKS_THEN_END.sub(r"\2\1", text.strip())
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
 class Verifier:
@@ -184,7 +175,7 @@ def _unsupported_facts(sentence: str, source: str) -> list[str]:
         and re.sub(r"\D", "", n) not in digits
         and n.rstrip(".,") not in source
     ]
-    names = list(_NAME.finditer(sentence))
+    names = list(CAPITALISED.finditer(sentence))
     if names and names[0].start() == 0 and not _continues_name(sentence, names[0]):
         names = names[1:]  # a lone capitalised first word is just the sentence's start
     missing += [

@@ -1,10 +1,12 @@
 """Every scoring number of retrieval and the reader, in one place, with where it came from.
 
 The reader's weights and its refusal thresholds are fitted together by
-``python benchmarks/fit_reader.py``, which prints this file's ``READER_WEIGHTS``
-block: change a feature and re-run the fit, never edit one number alone (a
-threshold is only valid on the scale its weights define, which is why they
-are fitted and stored together and carry one ``version``).
+``python benchmarks/fit_reader.py --write``, which writes them to
+``qa/models/reader_weights.json`` (loaded here as ``READER_WEIGHTS``): change
+a feature and re-run the fit, never edit one number alone (a threshold is
+only valid on the scale its weights define, which is why they are fitted and
+stored together and carry one ``version``). Every name in that file must be
+a ``qa.features.Feature``: loading fails on one that is not.
 
 Retrieval's numbers (``RETRIEVAL_WEIGHTS``) come first: they decide which
 passages the reader sees, so the reader is fitted on passages retrieved with
@@ -13,9 +15,15 @@ them; after changing one, re-run ``qa eval`` (recall@k) and then the fit.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from qa.features import Feature
+
+READER_WEIGHTS_FILE = Path(__file__).resolve().parent / "models" / "reader_weights.json"
 
 
 @dataclass(frozen=True)
@@ -24,7 +32,7 @@ class RetrievalWeights:
 
     # BM25, scaled to 0..1 by the question's best BM25 score, added to cosine similarity.
     # Chosen on a SQuAD dev sample: 0.3 gave recall@1 0.845, reciprocal-rank fusion 0.775,
-    # dense alone 0.667 (README, Quality).
+    # dense alone 0.667 (docs/measurements-before-trained-reader.md, "Retrieval").
     bm25: float = 0.3
     # Final score = passage_share × passage cosine + (1 - passage_share) × best sentence
     # cosine: a passage whose one sentence answers beats one vaguely about the topic.
@@ -65,16 +73,24 @@ class RetrievalWeights:
 RETRIEVAL_WEIGHTS = RetrievalWeights()
 
 
+def _named(weights: Mapping[str, float]) -> dict[Feature, float]:
+    """The weights keyed by ``Feature``; a name that is not one is an error."""
+    unknown = sorted(set(weights) - set(Feature))
+    if unknown:
+        raise ValueError(f"weights for features the reader does not compute: {unknown}")
+    return {Feature(name): float(w) for name, w in weights.items()}
+
+
 @dataclass(frozen=True)
 class LogisticModel:
     """P(sentence holds the answer) = sigmoid(bias + Σ weight × feature)."""
 
-    weights: Mapping[str, float]
+    weights: Mapping[Feature, float]
     bias: float
     threshold: float = 0.0  # answerable models: refuse below this probability
 
-    def probability(self, features: Mapping[str, float]) -> float:
-        z = self.bias + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
+    def probability(self, features: Mapping[Feature, float]) -> float:
+        z = self.bias + sum(w * features[name] for name, w in self.weights.items())
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
@@ -88,10 +104,10 @@ class RankingModel:
     questions.
     """
 
-    weights: Mapping[str, float]
+    weights: Mapping[Feature, float]
 
-    def shares(self, features: Sequence[Mapping[str, float]]) -> list[float]:
-        scores = [sum(w * f.get(name, 0.0) for name, w in self.weights.items()) for f in features]
+    def shares(self, features: Sequence[Mapping[Feature, float]]) -> list[float]:
+        scores = [sum(w * f[name] for name, w in self.weights.items()) for f in features]
         top = max(scores, default=0.0)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps) or 1.0
@@ -108,14 +124,51 @@ class FeatureWeights:
     fitted_on: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "FeatureWeights":
+        """The weights as ``to_dict`` (and the fit) writes them."""
 
-# fmt: off
-READER_WEIGHTS = FeatureWeights(
-    version="2026-11-28 fit",
-    fitted_on="even half of benchmarks/data/bbc_dev.jsonl (single questions) and of 800 SQuAD 2.0 dev questions (seed 11)",
-    fast=RankingModel(weights={"dense": 12.9972, "passage": 3.3584, "coverage": 5.398, "context_coverage": 9.1765, "novelty": 1.3684, "first_rank": -0.0846, "lead": -0.6146, "time": 5.7819, "name_answer": 0.7419, "number_answer": 0.9333, "reason_answer": 0.1575, "other_names": 0.0118, "short": 1.0732, "detail_coverage": -2.9458, "type_missing": -1.6753}),
-    full=RankingModel(weights={"cross": 0.4422, "dense": 3.9681, "passage": 4.0433, "coverage": 2.1455, "name_answer": 1.9558, "number_answer": 2.1209, "reason_answer": 1.308, "lead": -0.7564, "time": 3.5429}),
-    fast_answerable=LogisticModel(bias=-2.6628, threshold=0.3264, weights={"context_coverage": 0.1529, "coverage": 0.6619, "dense": 3.3982, "detail_coverage": 0.4649, "keys_missing": -0.4195, "passage": 0.0, "type_missing": -1.5712}),
-    full_answerable=LogisticModel(bias=-1.2821, threshold=0.2168, weights={"context_coverage": 0.0, "coverage": 0.0, "cross": 0.2823, "dense": 0.0, "detail_coverage": 0.0, "keys_missing": -0.4005, "passage": 0.4861, "type_missing": -1.658}),
-)
-# fmt: on
+        def ranking(key: str) -> RankingModel:
+            return RankingModel(_named(data[key]["weights"]))
+
+        def logistic(key: str) -> LogisticModel:
+            part = data[key]
+            return LogisticModel(_named(part["weights"]), part["bias"], part["threshold"])
+
+        return cls(
+            fast=ranking("fast"),
+            full=ranking("full"),
+            fast_answerable=logistic("fast_answerable"),
+            full_answerable=logistic("full_answerable"),
+            version=data.get("version", ""),
+            fitted_on=data.get("fitted_on", ""),
+            notes=tuple(data.get("notes", ())),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        def weights(model: RankingModel | LogisticModel) -> dict[str, float]:
+            return {str(name): round(w, 4) for name, w in model.weights.items()}
+
+        def logistic(model: LogisticModel) -> dict[str, Any]:
+            return {
+                "weights": weights(model),
+                "bias": round(model.bias, 4),
+                "threshold": round(model.threshold, 4),
+            }
+
+        return {
+            "version": self.version,
+            "fitted_on": self.fitted_on,
+            "notes": list(self.notes),
+            "fast": {"weights": weights(self.fast)},
+            "full": {"weights": weights(self.full)},
+            "fast_answerable": logistic(self.fast_answerable),
+            "full_answerable": logistic(self.full_answerable),
+        }
+
+    @classmethod
+    def load(cls, path: Path = READER_WEIGHTS_FILE) -> "FeatureWeights":
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+READER_WEIGHTS = FeatureWeights.load()

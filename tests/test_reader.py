@@ -242,6 +242,37 @@ def test_fitted_weights_define_every_model_and_a_threshold_to_refuse_by():
     assert "cross" not in str(READER_WEIGHTS.fast.weights)
 
 
+def test_the_reader_computes_every_feature_the_fitted_weights_weigh():
+    """A feature renamed in the reader, or fitted under a name it does not compute,
+    fails here (and at load), never silently weighs 0."""
+    from qa.features import Feature
+    from qa.reader import question_evidence
+
+    reader = Reader(Analyzer(), _StandInCrossEncoder("anti-racketeering"), shortlist=None)
+    reading = reader.read(_retrieval("Why did the court reject the tobacco case?", _chunk(TEXT)))
+    computed = set(reading.sentences[0].features)
+    for name, model in (
+        ("fast", READER_WEIGHTS.fast),
+        ("full", READER_WEIGHTS.full),
+        ("fast_answerable", READER_WEIGHTS.fast_answerable),
+        ("full_answerable", READER_WEIGHTS.full_answerable),
+    ):
+        assert set(model.weights) <= computed, name
+    answerable = set(READER_WEIGHTS.full_answerable.weights)
+    assert answerable <= set(question_evidence(reading.sentences[0].features))
+    assert computed <= set(Feature)
+
+
+def test_weights_naming_a_feature_the_reader_does_not_compute_are_refused():
+    from qa.weights import FeatureWeights
+
+    data = READER_WEIGHTS.to_dict()
+    assert FeatureWeights.from_dict(data) == READER_WEIGHTS  # the file round-trips
+    data["full"]["weights"]["crosss"] = 1.0
+    with pytest.raises(ValueError, match="crosss"):
+        FeatureWeights.from_dict(data)
+
+
 def _exchange(question: str, answer: str = "") -> list[dict[str, str]]:
     history = [{"role": "user", "content": question}]
     return history + ([{"role": "assistant", "content": answer}] if answer else [])

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from qa.analysis import written_sentences
 from qa.errors import ConfigError
 from qa.generation import LLMSpec, _prompt_passages, prompt_messages
-from qa.verification import _unsupported_facts, split_sentences
+from qa.verification import _unsupported_facts
 
 
 def test_sentences_keep_their_marks():
     text = "France promised patrols [1]. It backed away in 2025 [2][3]. No mark here"
-    assert split_sentences(text) == [
+    assert written_sentences(text) == [
         "France promised patrols. [1]",
         "It backed away in 2025. [2][3]",
         "No mark here",
     ]
-    assert split_sentences("It cost 2.5 million [1].") == ["It cost 2.5 million. [1]"]
-    assert split_sentences("Patrols were promised. [1] Then nothing. [2]") == [
+    assert written_sentences("It cost 2.5 million [1].") == ["It cost 2.5 million. [1]"]
+    assert written_sentences("Patrols were promised. [1] Then nothing. [2]") == [
         "Patrols were promised. [1]",
         "Then nothing. [2]",
     ]
