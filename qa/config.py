@@ -3,7 +3,8 @@
 Values come from keyword arguments first, then ``QA_*`` environment
 variables, then the defaults below. Keeping them in one dataclass means the
 CLI, the server and scripts all read configuration the same way, and the
-README's configuration table can be checked against ``Settings.fields``.
+configuration table in docs/configuration.md is checked against these fields
+(tests/test_readme.py).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ about it), and BM25. A question that names a month or a year ("in July")
 also favours passages that mention it, including "last July".
 
 On a SQuAD dev sample this scored recall@1 0.845 where reciprocal-rank
-fusion scored 0.775 and dense search alone 0.667 (see README, Quality).
+fusion scored 0.775 and dense search alone 0.667 (docs/measurements-before-trained-reader.md).
 
 Stage three, when a ``reranker`` is given (reader modes "default" and
 "accurate"): a cross-encoder reads the question with each of the best four

@@ -1,0 +1,44 @@
+"""The README's Python snippets run verbatim, over a copy of seeds/ in a fresh folder."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.config import Settings
+from tests.conftest import SEEDS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+
+
+def test_the_readme_has_python_snippets():
+    assert len(_python_blocks(ROOT / "README.md")) >= 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", range(len(_python_blocks(ROOT / "README.md"))))
+def test_each_readme_python_snippet_runs_as_written(number, tmp_path, monkeypatch, capsys):
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    monkeypatch.chdir(tmp_path)
+    for name in list(__import__("os").environ):
+        if name.startswith("QA_"):
+            monkeypatch.delenv(name)
+    from qa import Assistant
+
+    Assistant(index_dir="index").ingest(["seeds"])  # the first snippet's index, for the rest
+    block = _python_blocks(ROOT / "README.md")[number]
+    exec(compile(block, f"README.md python block {number + 1}", "exec"), {"__name__": "readme"})
+
+
+def test_the_configuration_page_lists_every_setting_and_only_those():
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `QA_([A-Z_]+)`", page, re.M))
+    fields = {name.upper() for name in Settings.__dataclass_fields__}
+    assert listed == fields
