@@ -32,7 +32,7 @@ class RetrievalWeights:
 
     # BM25, scaled to 0..1 by the question's best BM25 score, added to cosine similarity.
     # Chosen on a SQuAD dev sample: 0.3 gave recall@1 0.845, reciprocal-rank fusion 0.775,
-    # dense alone 0.667 (docs/measurements-before-trained-reader.md, "Retrieval").
+    # dense alone 0.667 (2026-11-26, the README of commit 0b4be13, "Quality").
     bm25: float = 0.3
     # Final score = passage_share × passage cosine + (1 - passage_share) × best sentence
     # cosine: a passage whose one sentence answers beats one vaguely about the topic.
