@@ -59,7 +59,7 @@ def main() -> None:
     if not ours_index.exists() or not stock_index.exists():
         raise SystemExit("run benchmarks/ingest.py first: it builds the indexes")
     from qa import Assistant
-    from qa.baseline import StockPipeline
+    from qa.evaluation.baseline import StockPipeline
 
     questions = questions_from(args.data, args.questions, args.seed)
     stock = StockPipeline(persist_dir=stock_index)

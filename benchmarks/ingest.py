@@ -49,7 +49,7 @@ def ours(data: Path, index: Path) -> dict:
 
 
 def stock(data: Path, index: Path) -> dict:
-    from qa.baseline import StockPipeline
+    from qa.evaluation.baseline import StockPipeline
     from qa.formats import load_file
 
     shutil.rmtree(index, ignore_errors=True)

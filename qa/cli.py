@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="SQuAD 2.0 JSON, or JSONL of "
         '{"question", "expect_any", "answerable"} '
-        "(default: the development checkout's ../shared/data/squad/dev-v2.0.json)",
+        "(default: SQuAD 2.0 dev where a development checkout keeps it; docs/evaluation.md)",
     )
     evaluate.add_argument(
         "--corpus",

@@ -38,6 +38,23 @@ def test_importing_qa_loads_nothing_heavy_and_sets_no_environment():
     assert out == "True []"
 
 
+@pytest.mark.slow
+def test_the_runtime_never_imports_the_evaluation_tools_or_names_the_dev_checkout():
+    """Fronts, facade and engine stay apart from `qa eval` and its stock baseline, and no
+    runtime module knows where a development checkout keeps its data."""
+    from pathlib import Path
+
+    out = _run(
+        "import sys, qa.assistant, qa.server, qa.ui, qa.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith('qa.evaluation')))"
+    )
+    assert out == "[]"
+    package = Path(__file__).resolve().parent.parent / "qa"
+    runtime = [p for p in package.rglob("*.py") if "evaluation" not in p.parts]
+    assert [p.name for p in runtime if "shared" + "/data" in p.read_text()] == []
+    assert [p.name for p in runtime if '"shared"' in p.read_text()] == []
+
+
 def test_the_public_names_import_on_first_use():
     import qa
 
@@ -94,3 +111,4 @@ def test_the_built_wheel_holds_every_subpackage_and_the_reader_model(tmp_path):
         assert package.relative_to(root).as_posix() in names
     for name in ("model.onnx", "tokenizer.json", "calibration.json", "MODEL_CARD.md"):
         assert f"qa/models/reader/{name}" in names
+    assert "qa/models/reader_weights.json" in names  # the default reader's fitted weights

@@ -13,6 +13,10 @@ Two kinds of dataset:
 
 Our pipeline and the stock LangChain tutorial pipeline run on the same corpus
 in the same process, and the report has a row for each.
+
+A development tool beside the product: only ``qa eval`` (and the benchmarks
+and tests) import this subpackage, never the Assistant or a front end; the
+stock pipeline and the charts need the ``bench`` extra.
 """
 
 from __future__ import annotations
@@ -340,7 +344,7 @@ def run_stock(
     dataset: Dataset, questions: list[EvalQuestion], index_dir: Path, progress: bool = True
 ) -> list[Outcome]:
     """The tutorial pipeline: its top passage stands as its answer; it never refuses."""
-    from qa.baseline import COMPLETE_MARKER, StockPipeline
+    from qa.evaluation.baseline import COMPLETE_MARKER, StockPipeline
 
     articles: list[Article] = []
     for path in dataset.corpus_paths:
