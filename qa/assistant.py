@@ -212,6 +212,11 @@ class Assistant:
         stack = ExitStack()
         stack.enter_context(self._write_lock)
         stack.enter_context(index_write_lock(self.settings.index_dir, waiting))
+        try:
+            self.store.follow_other_writers()  # write on top of what other processes wrote
+        except BaseException:
+            stack.close()
+            raise
         stack.enter_context(self.retriever.writing())
         return stack
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
@@ -145,6 +146,8 @@ class ArticleStore:
         self._check_model()
         self._drop_legacy_sentence_collection()
         self._vectorstore: Any = None  # langchain_chroma.Chroma, built on first use
+        self._seen_revision = self._read_revision()
+        self._reopen_lock = threading.Lock()
 
     def _check_model(self) -> None:
         built_with = (self._chunks.metadata or {}).get("embedding_model")
@@ -212,16 +215,49 @@ class ArticleStore:
         self._chunks.delete(where={"article_id": {"$in": list(article_ids)}})
 
     def bump_revision(self) -> int:
-        """Mark the index as changed, so derived indexes know to rebuild."""
-        metadata = dict(self._chunks.metadata or {})
+        """Mark the index as changed, so derived indexes know to rebuild. The
+        metadata is read afresh: another process may have bumped it since this
+        one opened the collection (a cached copy would hand out its number again)."""
+        metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
         metadata["revision"] = int(metadata.get("revision", 0)) + 1
         metadata["embedding_model"] = self.embedder.name
         metadata["dimension"] = self.embedder.dimension
         self._chunks.modify(metadata=metadata)
+        self._seen_revision = metadata["revision"]
         return metadata["revision"]
 
     # Reads --------------------------------------------------------------------------
     def revision(self) -> int:
+        """The index's revision; when another process has written since this one
+        last looked, its writes are followed first (``follow_other_writers``)."""
+        revision = self._read_revision()
+        if revision != self._seen_revision:
+            self.follow_other_writers(revision)
+        return revision
+
+    def follow_other_writers(self, revision: int | None = None) -> None:
+        """See what other processes wrote to a local index.
+
+        Chroma's embedded client caches the collection's segments per process:
+        after another process's write it finds the new chunk ids in the index
+        but fails to read them ("Error finding id") and its vector search
+        misses them, until the client is opened again. So a moved revision
+        reopens it (a ``chroma run`` server needs none of this). Writers call
+        this under the index's write lock before they write.
+        """
+        revision = self._read_revision() if revision is None else revision
+        with self._reopen_lock:
+            if revision == self._seen_revision:
+                return
+            if not self.settings.chroma_url:
+                self._client = _make_client(self.settings, fresh=True)
+                self._chunks = self._client.get_collection(
+                    self.settings.collection, embedding_function=None
+                )
+                self._vectorstore = None
+            self._seen_revision = revision
+
+    def _read_revision(self) -> int:
         collection = self._client.get_collection(self.settings.collection)
         return int((collection.metadata or {}).get("revision", 0))
 
@@ -412,16 +448,29 @@ def _complete(entry: dict[str, Any]) -> bool:
     return entry["count"] is None or int(entry["count"]) == len(entry["chunks"])
 
 
-def _make_client(settings: Settings) -> Any:
+def _forget_shared_system(path: str) -> None:
+    """Make chromadb open ``path`` anew: it keeps one system per path for the
+    process. Clients already holding the old one keep it until they let go."""
+    from chromadb.api.client import SharedSystemClient
+
+    for key in [k for k in SharedSystemClient._identifier_to_system if k == path]:
+        SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+
+
+def _make_client(settings: Settings, fresh: bool = False) -> Any:
+    """A Chroma client for the settings; ``fresh``: a new embedded one, not the one
+    chromadb shares per path in this process (whose caches are stale)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if not settings.chroma_url:
         settings.index_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(
-            path=str(settings.index_dir / "chroma"), settings=chroma_settings
-        )
+        path = str(settings.index_dir / "chroma")
+        if fresh:
+            _forget_shared_system(path)
+        return chromadb.PersistentClient(path=path, settings=chroma_settings)
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise ConfigError(f"QA_CHROMA_URL={settings.chroma_url!r} must look like http://host:port")

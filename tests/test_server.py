@@ -314,3 +314,85 @@ def test_gradio_client_bad_input_gets_a_clear_error(app_url):
         client.predict("Who is Martin Hewitt?", [], 0, api_name="/ask")
     with pytest.raises(Exception, match="empty"):
         client.predict("   ", [], 4, api_name="/ask")
+
+
+def test_a_delete_with_the_wrong_token_is_401_and_deletes_nothing(app_url):
+    listing = httpx.get(f"{app_url}/api/articles").json()
+    some_id = listing["articles"][0]["id"]
+    wrong = httpx.delete(
+        f"{app_url}/api/articles/{some_id}", headers={"Authorization": "Bearer nope"}
+    )
+    assert wrong.status_code == 401 and "token" in wrong.json()["error"]
+    assert httpx.get(f"{app_url}/api/articles/{some_id}").status_code == 200
+
+
+def test_a_multipart_upload_over_the_upload_limit_is_413_and_adds_nothing(app_url):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    before = httpx.get(f"{app_url}/api/stats").json()["articles"]
+    over = b"word " * 1_100_000  # 5.5 MB: over the default QA_MAX_UPLOAD_BYTES (5 MB)
+    reply = httpx.post(
+        f"{app_url}/api/articles",
+        files={"files": ("big.txt", over, "text/plain")},
+        headers=auth,
+        timeout=60,
+    )
+    assert reply.status_code == 413 and "too large" in reply.json()["error"]
+    assert httpx.get(f"{app_url}/api/stats").json()["articles"] == before
+
+
+def test_rest_writes_and_a_cli_ingest_on_the_same_index_both_land(app_url, tmp_path):
+    """One writer at a time across processes: the server's writes wait for the CLI's
+    lock (and the other way round); every article of both is in the index after."""
+    import subprocess
+    import sys
+    import threading
+
+    index = httpx.get(f"{app_url}/api/stats").json()["location"]  # the index folder
+    folder = tmp_path / "cli-articles"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"cli-{i}.txt").write_text(
+            f"Harbour report {i}\n\nThe harbour of town {i} dredged berth {i} in spring."
+        )
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    replies: list[int] = []
+
+    def post_articles() -> None:
+        for i in range(6):
+            body = {
+                "articles": [
+                    {"id": f"rest-race-{i}", "title": f"Race {i}", "text": f"Ferry {i} sailed."}
+                ]
+            }
+            replies.append(
+                httpx.post(
+                    f"{app_url}/api/articles", json=body, headers=auth, timeout=300
+                ).status_code
+            )
+
+    poster = threading.Thread(target=post_articles)
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "--index", index, "ingest", str(folder), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    poster.start()
+    out, err = cli.communicate(timeout=600)
+    poster.join(timeout=600)
+    assert cli.returncode == 0, err
+    assert out.strip(), err
+    assert len(json.loads(out)["added"]) == 12, out
+    assert replies == [200] * 6
+    titles = {
+        a["title"]
+        for a in httpx.get(f"{app_url}/api/articles", params={"limit": 500}).json()["articles"]
+    }
+    assert {f"Harbour report {i}" for i in range(12)} <= titles
+    assert {f"Race {i}" for i in range(6)} <= titles
+    # the server answers from what the CLI wrote (it sees the other process's write)
+    found = httpx.get(
+        f"{app_url}/api/search", params={"q": "harbour town 7 dredged berth 7"}, timeout=60
+    )
+    assert found.status_code == 200, found.text
+    assert any("berth 7" in p["text"] for p in found.json()["passages"])
