@@ -131,6 +131,7 @@ class ArticleStore:
         self.settings = settings
         self.embedder = embedder
         self.location = settings.chroma_url or str(settings.index_dir.resolve())
+        self._path = str(settings.index_dir / "chroma")
         self._client = _make_client(settings)
         metadata = {
             "embedding_model": embedder.name,
@@ -146,8 +147,8 @@ class ArticleStore:
         self._check_model()
         self._drop_legacy_sentence_collection()
         self._vectorstore: Any = None  # langchain_chroma.Chroma, built on first use
-        self._seen_revision = self._read_revision()
-        self._reopen_lock = threading.Lock()
+        self._generation = _LocalClients.NONE
+        self.follow_other_writers()  # a client this process opened earlier may be stale
 
     def _check_model(self) -> None:
         built_with = (self._chunks.metadata or {}).get("embedding_model")
@@ -223,39 +224,40 @@ class ArticleStore:
         metadata["embedding_model"] = self.embedder.name
         metadata["dimension"] = self.embedder.dimension
         self._chunks.modify(metadata=metadata)
-        self._seen_revision = metadata["revision"]
+        if not self.settings.chroma_url:
+            _LOCAL.wrote(self._path, metadata["revision"])
         return metadata["revision"]
 
     # Reads --------------------------------------------------------------------------
     def revision(self) -> int:
-        """The index's revision; when another process has written since this one
-        last looked, its writes are followed first (``follow_other_writers``)."""
+        """The index's revision; when another process has written since this
+        process last looked, its writes are followed first (``follow_other_writers``)."""
         revision = self._read_revision()
-        if revision != self._seen_revision:
-            self.follow_other_writers(revision)
+        self.follow_other_writers(revision)
         return revision
 
     def follow_other_writers(self, revision: int | None = None) -> None:
         """See what other processes wrote to a local index.
 
-        Chroma's embedded client caches the collection's segments per process:
-        after another process's write it finds the new chunk ids in the index
-        but fails to read them ("Error finding id") and its vector search
-        misses them, until the client is opened again. So a moved revision
-        reopens it (a ``chroma run`` server needs none of this). Writers call
-        this under the index's write lock before they write.
+        Chroma's embedded client keeps one system per path and process, with
+        cached segments: after another process's write it finds the new chunk
+        ids but fails to read them ("Error finding id") and its vector search
+        misses them, until the path is opened again. So when the revision has
+        moved past what this process's client reflects, the path is reopened
+        (once for every store of the process; a ``chroma run`` server needs
+        none of this). Writers call this under the write lock before writing.
         """
+        if self.settings.chroma_url:
+            return
         revision = self._read_revision() if revision is None else revision
-        with self._reopen_lock:
-            if revision == self._seen_revision:
-                return
-            if not self.settings.chroma_url:
-                self._client = _make_client(self.settings, fresh=True)
-                self._chunks = self._client.get_collection(
-                    self.settings.collection, embedding_function=None
-                )
-                self._vectorstore = None
-            self._seen_revision = revision
+        generation = _LOCAL.current(self._path, revision)
+        if generation != self._generation:
+            self._client = _make_client(self.settings)
+            self._chunks = self._client.get_collection(
+                self.settings.collection, embedding_function=None
+            )
+            self._vectorstore = None
+            self._generation = generation
 
     def _read_revision(self) -> int:
         collection = self._client.get_collection(self.settings.collection)
@@ -448,6 +450,39 @@ def _complete(entry: dict[str, Any]) -> bool:
     return entry["count"] is None or int(entry["count"]) == len(entry["chunks"])
 
 
+class _LocalClients:
+    """Per local index path: the revision this process's shared Chroma client
+    reflects, and a generation that moves each time the path is reopened."""
+
+    NONE = -1
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[int, int]] = {}  # path -> (revision, generation)
+
+    def current(self, path: str, revision: int) -> int:
+        """The generation of the client to use for ``path`` at ``revision``; a
+        revision this process's client has not seen reopens the path first."""
+        with self._lock:
+            seen = self._seen.get(path)
+            if seen is None:
+                self._seen[path] = (revision, 0)
+                return 0
+            if seen[0] != revision:
+                _forget_shared_system(path)
+                self._seen[path] = (revision, seen[1] + 1)
+            return self._seen[path][1]
+
+    def wrote(self, path: str, revision: int) -> None:
+        """This process wrote ``revision`` through its client: nothing to reopen."""
+        with self._lock:
+            seen = self._seen.get(path, (revision, 0))
+            self._seen[path] = (revision, seen[1])
+
+
+_LOCAL = _LocalClients()
+
+
 def _forget_shared_system(path: str) -> None:
     """Make chromadb open ``path`` anew: it keeps one system per path for the
     process. Clients already holding the old one keep it until they let go."""
@@ -458,9 +493,8 @@ def _forget_shared_system(path: str) -> None:
         SharedSystemClient._identifier_to_refcount.pop(key, None)
 
 
-def _make_client(settings: Settings, fresh: bool = False) -> Any:
-    """A Chroma client for the settings; ``fresh``: a new embedded one, not the one
-    chromadb shares per path in this process (whose caches are stale)."""
+def _make_client(settings: Settings) -> Any:
+    """A Chroma client for the settings (embedded ones are shared per path)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -468,8 +502,6 @@ def _make_client(settings: Settings, fresh: bool = False) -> Any:
     if not settings.chroma_url:
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         path = str(settings.index_dir / "chroma")
-        if fresh:
-            _forget_shared_system(path)
         return chromadb.PersistentClient(path=path, settings=chroma_settings)
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:

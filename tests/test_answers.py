@@ -239,3 +239,46 @@ def test_an_answer_from_a_pdf_says_which_page_it_quotes(fresh, tmp_path):
     assert answer.grounded and "4.2 million" in answer.citations[0].quote
     assert answer.citations[0].page == 2
     assert answer.to_dict()["citations"][0]["page"] == 2
+
+
+_PIER = "The repairs to the north pier will cost 4.2 million pounds and finish in June."
+
+
+def _pier_files(tmp_path):
+    from tests.test_articles import _pdf
+
+    lead = "Harbour works report"
+    html = (
+        f"<html><head><title>{lead}</title></head><body><nav>Home | News</nav>"
+        f"<h1>{lead}</h1><p>The harbour board met in M&auml;rz &amp; March.</p>"
+        f"<p>{_PIER}</p><footer>&copy; Gazette</footer></body></html>"
+    )
+    return {
+        "pdf": ("harbour.pdf", _pdf([f"{lead}. The board met in March.", _PIER], title=lead)),
+        "html": ("harbour.html", html.encode("utf-8")),
+        "cp1252": (
+            "harbour.txt",
+            f"{lead}\n\nThe board’s café meeting – in March – agreed. {_PIER}\n".encode("cp1252"),
+        ),
+        "crlf": ("harbour.txt", f"{lead}\r\n\r\nThe board met in March.\r\n{_PIER}\r\n".encode()),
+    }
+
+
+@pytest.mark.parametrize("kind", ["pdf", "html", "cp1252", "crlf"])
+def test_quotes_are_the_stored_articles_text_at_their_offsets_in_every_format(
+    kind, fresh, tmp_path
+):
+    """Not a substring somewhere: text[start:end] of the article as the index holds it,
+    and the quote reads as the file said it."""
+    name, data = _pier_files(tmp_path)[kind]
+    (tmp_path / name).write_bytes(data)
+    report = fresh.ingest([tmp_path / name])
+    assert report.added and not report.failed
+    answer = fresh.ask("How much will the north pier repairs cost?")
+    assert answer.grounded and answer.citations
+    for citation in answer.citations:
+        _, text = fresh.article_text(citation.article_id)
+        assert text[citation.start : citation.end] == citation.quote
+        passage_end = citation.passage_start + len(citation.passage)
+        assert text[citation.passage_start : passage_end] == citation.passage
+    assert _PIER in answer.citations[0].quote

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.server_helpers import ROOT, running_app, static_server
 
@@ -116,7 +117,8 @@ def test_html_in_questions_is_shown_as_text(served, browser):
     box.fill('<img src=x onerror="alert(1)"> <b>bold</b> taxi boats?')
     box.press("Enter")
     page.get_by_text("<b>bold</b>", exact=False).first.wait_for(timeout=60_000)
-    page.wait_for_timeout(500)
+    # the answer rendered after the question: any injected element would be in the page
+    page.wait_for_function("document.querySelectorAll('.qa-answer').length >= 1", timeout=60_000)
     assert dialogs == []
     assert page.locator("#qa-chat img[src='x']").count() == 0
     page.close()
@@ -162,8 +164,7 @@ def _narrow_the_search_to_one_source(page) -> None:
     box.fill("When did the ferry strike end?")
     box.press("Enter")
     page.wait_for_function("document.querySelectorAll('.qa-answer').length >= 3", timeout=60_000)
-    page.wait_for_timeout(1_000)
-    assert "Tuesday" in page.locator(".qa-answer").last.inner_text()
+    expect(page.locator(".qa-answer").nth(2)).to_contain_text("Tuesday", timeout=30_000)
     summaries = page.locator(".qa-source summary").all_inner_texts()
     assert summaries and all("Harbour Gazette" in s for s in summaries[-1:])
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -287,7 +288,7 @@ def test_the_newest_answer_is_in_view_after_a_source_was_opened(served, browser)
         page.wait_for_function(
             f"document.querySelectorAll('.qa-answer').length >= {n}", timeout=60_000
         )
-        page.wait_for_timeout(1_000)
+        expect(page.locator(".qa-answer").nth(n - 1)).to_be_in_viewport(timeout=10_000)
     newest = page.locator(".qa-answer").last.bounding_box()
     assert newest is not None and 0 <= newest["y"] < 900 - 40, newest
     asked = page.get_by_text("Why do French police rarely intervene").last.bounding_box()
