@@ -41,6 +41,7 @@ from qa.http_limits import BodyLimit, UploadGate
 from qa.jobs import JobQueue, QueueFull
 from qa.limits import MAX_FILTER_CHARS, MAX_K, MAX_PAGE
 from qa.offline import go_offline
+from qa.openai_api import add_openai_routes
 from qa.rendering import article_page
 
 MULTIPART_OVERHEAD = 64_000  # boundaries and part headers around the uploaded files
@@ -303,7 +304,10 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     def healthz() -> dict:
         return {"status": "ok"}
 
+    add_openai_routes(app, assistant)
+
     @app.api_route("/api/{path:path}", methods=EVERY_METHOD, include_in_schema=False)
+    @app.api_route("/v1/{path:path}", methods=EVERY_METHOD, include_in_schema=False)
     @app.api_route("/healthz", methods=EVERY_METHOD, include_in_schema=False)
     def no_such_route(request: Request) -> None:
         """JSON 404/405 for our paths (Gradio, mounted at "/", would answer {"detail"})."""
