@@ -34,11 +34,11 @@ from qa.answer_model import Encoded, encode, load_tokenizer  # noqa: E402
 from qa.crossencoder import packaged_model_dir  # noqa: E402
 
 
-def load_examples(path: Path, limit: int, keep: dict[str, float], seed: int) -> list[dict]:
-    """The examples, each kind kept with its probability in ``keep``, shuffled."""
+def load_examples(path: Path, limit: int, negative_share: float, seed: int) -> list[dict]:
+    """Positives and retrieved negatives, shuffled; about ``negative_share`` negatives."""
     rng = random.Random(seed)
     rows = [json.loads(line) for line in path.open()]
-    rows = [r for r in rows if rng.random() < keep[r["kind"]]]
+    rows = [r for r in rows if r["answer"] is not None or rng.random() < negative_share * 2]
     rng.shuffle(rows)
     return rows[:limit] if limit else rows
 
@@ -150,12 +150,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT / "build" / "reader-data")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "reader-run")
     parser.add_argument("--examples", type=int, default=30000)
-    parser.add_argument(
-        "--keep-retrieved", type=float, default=0.45, help="share of retrieved negatives used"
-    )
-    parser.add_argument(
-        "--keep-removed", type=float, default=0.3, help="share of answer-removed negatives used"
-    )
+    parser.add_argument("--negative-share", type=float, default=0.35)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=4e-5)
     parser.add_argument("--frozen-layers", type=int, default=4)
@@ -178,16 +173,13 @@ def main() -> None:
 
     model_dir = packaged_model_dir()
     tokenizer = load_tokenizer(model_dir)
-    keep = {"positive": 1.0, "retrieved": args.keep_retrieved, "removed": args.keep_removed}
-    rows = load_examples(args.data / "train.jsonl", args.examples, keep, args.seed)
+    rows = load_examples(args.data / "train.jsonl", args.examples, args.negative_share, args.seed)
     items = [featurise(tokenizer, r) for r in rows]
-    val_keep = {"positive": 1.0, "retrieved": 0.5, "removed": 0.5}
-    val_rows = load_examples(args.data / "validation.jsonl", args.validation, val_keep, args.seed)
+    val_rows = load_examples(args.data / "validation.jsonl", args.validation, 0.5, args.seed)
     val_items = [featurise(tokenizer, r) for r in val_rows]
     plan = batches(items, args.batch, args.seed)
-    kinds = {k: sum(1 for r in rows if r["kind"] == k) for k in keep}
     say(
-        f"{len(items)} examples ({json.dumps(kinds)}), "
+        f"{len(items)} examples ({sum(1 for r in rows if r['answer'] is None)} negatives), "
         f"{len(plan)} steps of {args.batch}; validation {len(val_items)}"
     )
 
