@@ -1,7 +1,7 @@
 # The two commands of the README. Both install what they need first.
 PYTHON ?= python3
 
-.PHONY: run test fast-test check install install-test browser axe train-reader
+.PHONY: run test fast-test check install install-test browser axe train-reader mutation
 
 run: install
 	$(PYTHON) app.py
@@ -55,3 +55,13 @@ train-reader:
 	$(PYTHON) training/build_reader_data.py --out build/reader-data
 	$(PYTHON) training/train_reader.py --data build/reader-data --out build/reader-run
 	$(PYTHON) training/export_reader.py --weights build/reader-run/reader.pt
+
+# Mutation testing of the code that guards users, against the fast suite
+# (pyproject's [tool.mutmut]); about half an hour on 2 cores. Results: docs/mutation.md.
+mutation: install-test
+	$(PYTHON) -m pip install "mutmut==3.8.1"
+	rm -rf mutants
+	$(PYTHON) -m mutmut run --max-children 2 || true
+	$(PYTHON) -m mutmut results --all true > mutants/results.txt || true
+	$(PYTHON) benchmarks/mutation_scores.py mutants/results.txt
+

@@ -42,12 +42,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import BBC, DATA, RESULTS  # noqa: E402
 
-from qa.assistant import DEFAULT_SHORTLIST  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.crossencoder import cross_input  # noqa: E402
 from qa.evaluation import contains_any, load_squad  # noqa: E402
 from qa.reader import question_evidence, shortlist_size  # noqa: E402
 from qa.weights import (  # noqa: E402
+    DEFAULT_SHORTLIST,
     READER_WEIGHTS_FILE,
     FeatureWeights,
     LogisticModel,

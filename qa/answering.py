@@ -35,13 +35,10 @@ from qa.reader import (
 from qa.results import Answer, Citation, Retrieval, ShortAnswer
 from qa.retrieval import mentions
 from qa.store import StoredChunk
+from qa.weights import MAX_CAUSE_STEPS, RUNNER_UP_SHARE, SHORT_MIN_PROBABILITY
 
 NOT_ANSWERED = "The articles don't say: I found nothing in them that answers this question."
 MAX_CHUNK_GAP = 2  # characters between adjacent chunks (a paragraph break)
-# The span head's probability above which its phrase is shown as the short answer.
-SHORT_MIN_PROBABILITY = 0.3
-RUNNER_UP_SHARE = 0.5  # a second sentence joins when it is at least this share as likely
-MAX_CAUSE_STEPS = 2  # sentences a why/how answer reads on past one that states no cause
 _OPENING_QUOTES = " \t\"'“‘"
 _BACK_REFERENCE = re.compile(r"^(?:\S+\s+){0,4}?(then|that|this|there|these|those)\b", re.I)
 

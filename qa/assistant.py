@@ -32,12 +32,10 @@ from qa.reader import Reader, SentenceReader
 from qa.results import Answer, Passage
 from qa.retrieval import HybridRetriever, PairScorer
 from qa.store import ArticleEntry, ArticleStore, IndexStats
+from qa.weights import DEFAULT_SHORTLIST
 
 log = logging.getLogger("qa")
 
-# At most this many sentences go to the default reader's cross-encoder (~7 ms each on
-# 2 cores); fewer when the fast model is sure (qa.reader.shortlist_size).
-DEFAULT_SHORTLIST = 16
 CHUNK_TOKENS = 200
 
 

@@ -41,7 +41,13 @@ from qa.crossencoder import cross_input
 from qa.features import QUESTION_EVIDENCE, Feature
 from qa.results import Passage, Retrieval
 from qa.retrieval import PairScorer, mentions
-from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel
+from qa.weights import (
+    READER_WEIGHTS,
+    SHORTLIST_FLOOR,
+    SHORTLIST_SHARE,
+    FeatureWeights,
+    LogisticModel,
+)
 
 # A sentence that leans on the one before it ("That culminated...", "He said...").
 DEPENDENT_START = re.compile(
@@ -347,15 +353,6 @@ def new_numbers(text: str, question: str) -> int:
     if not _ASKS_WHEN.search(question.strip()):
         found = [n for n in found if not _TIME_WORD.fullmatch(n)]
     return sum(1 for n in found if n not in asked)
-
-
-# The cross-encoder reads a sentence only when the fast model gives it at least this
-# share of the best sentence's probability (at least SHORTLIST_FLOOR sentences, at most
-# the reader's shortlist). On the fit's samples with a cap of 16 this read 9.6 (BBC) and
-# 7.6 (SQuAD) sentences a question instead of 15.7 and 14.6, and chose the same answering
-# sentence as often (BBC 0.779, SQuAD 0.843 top-1); a fixed 10 chose it for 0.768 (BBC).
-SHORTLIST_SHARE = 0.01
-SHORTLIST_FLOOR = 6
 
 
 def shortlist_size(shares: Sequence[float], cap: int | None) -> int:

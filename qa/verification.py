@@ -24,12 +24,7 @@ import numpy as np
 from qa.analysis import CAPITALISED, Analyzer
 from qa.embeddings import Embedder
 from qa.results import Passage
-
-# Fitted by benchmarks/fit_verifier.py on 300 + 292 BBC sentence pairs
-# (docs/generated-answers.md): with the name and number check, these keep 100% of
-# shortened restatements and 2.4% of same-topic sentences from other articles.
-MIN_SIMILARITY = 0.5
-MIN_COVERAGE = 0.7
+from qa.weights import MIN_COVERAGE, MIN_SIMILARITY
 
 _MARKS = re.compile(r"\[([\d,\s]+)\]")
 _NUMBER = re.compile(r"\d[\d,.]*")

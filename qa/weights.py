@@ -73,6 +73,34 @@ class RetrievalWeights:
 RETRIEVAL_WEIGHTS = RetrievalWeights()
 
 
+# The reader's reading, the answer's shape and the verifier: numbers set by hand or by
+# a fit other than the reader's, each with where it came from.
+
+# At most this many sentences go to the default reader's cross-encoder (~7 ms each on
+# 2 cores); fewer when the fast model is sure (qa.reader.shortlist_size).
+DEFAULT_SHORTLIST = 16
+# The cross-encoder reads a sentence only when the fast model gives it at least this
+# share of the best sentence's probability (at least SHORTLIST_FLOOR sentences, at most
+# the reader's shortlist). On the fit's samples with a cap of 16 this read 9.6 (BBC) and
+# 7.6 (SQuAD) sentences a question instead of 15.7 and 14.6, and chose the same answering
+# sentence as often (BBC 0.779, SQuAD 0.843 top-1); a fixed 10 chose it for 0.768 (BBC).
+SHORTLIST_SHARE = 0.01
+SHORTLIST_FLOOR = 6
+# A second sentence joins the answer when it is at least this share as likely as the
+# best (set by hand: a close runner-up often holds the rest of the answer).
+RUNNER_UP_SHARE = 0.5
+# Sentences a why/how answer reads on past one that states no cause (set by hand).
+MAX_CAUSE_STEPS = 2
+# The trained reader's span head: above this probability its phrase is shown as the
+# short answer (set by hand, not fitted; docs/reader.md).
+SHORT_MIN_PROBABILITY = 0.3
+# The verifier of generated answers, fitted by benchmarks/fit_verifier.py on 300 + 292
+# BBC sentence pairs (docs/generated-answers.md): with the name and number check, these
+# keep 100% of shortened restatements and 2.4% of same-topic sentences from other articles.
+MIN_SIMILARITY = 0.5
+MIN_COVERAGE = 0.7
+
+
 def _named(weights: Mapping[str, float]) -> dict[Feature, float]:
     """The weights keyed by ``Feature``; a name that is not one is an error."""
     unknown = sorted(set(weights) - set(Feature))

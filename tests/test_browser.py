@@ -133,6 +133,22 @@ def test_upload_in_the_chat_is_answerable_at_once(browser, tmp_path_factory):
         "a 4% pay rise.\n"
     )
     with running_app(base / "index", QA_ALLOW_UPLOADS="true") as app_url:
+        # chat uploads on, no QA_API_TOKEN: the REST write routes stay closed (403)
+        import httpx
+
+        body = {"articles": [{"title": "T", "text": "Some text."}]}
+        for reply in (
+            httpx.post(f"{app_url}/api/articles", json=body, timeout=60),
+            httpx.post(
+                f"{app_url}/api/articles",
+                json=body,
+                headers={"Authorization": "Bearer anything"},
+                timeout=60,
+            ),
+            httpx.delete(f"{app_url}/api/articles/some-id", timeout=60),
+        ):
+            assert reply.status_code == 403, reply.text
+            assert "no QA_API_TOKEN configured" in reply.json()["error"]
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(app_url)
         page.get_by_text("Index").first.click()

@@ -185,7 +185,8 @@ def test_reader_reads_only_its_shortlist_and_ranks_by_the_full_model():
 
 
 def test_the_shortlist_holds_the_likely_sentences_within_its_floor_and_cap():
-    from qa.reader import SHORTLIST_FLOOR, shortlist_size
+    from qa.reader import shortlist_size
+    from qa.weights import SHORTLIST_FLOOR
 
     sure = [0.9] + [0.0001] * 20  # the fast model is sure: the floor is read
     unsure = [0.05] * 21  # every sentence as likely: the cap is read
@@ -644,3 +645,25 @@ def test_previous_quotes_are_the_text_before_each_mark_of_the_last_answer():
     refused = _exchange("Who runs it?", "The articles don't say: I found nothing in them.")
     assert previous_quotes(refused) == ()
     assert previous_quotes(history + [{"role": "user", "content": "And then?"}]) == ()
+
+
+@pytest.mark.slow
+def test_the_real_cross_encoder_scores_on_topic_sentences_far_above_off_topic_ones():
+    """The model itself, not a stand-in. It measures relevance, which is what the
+    reader uses it for: both sentences about the case score far above the weather.
+    It does not tell which one answers (here it gives "welcomed the ruling" 5.7
+    and the reason 0.7): that is why its logit is one feature among the reader's
+    evidence, and why the trained reader exists (docs/reader.md)."""
+    from qa.crossencoder import shared_cross_encoder
+
+    question = "Why did the court reject the tobacco case?"
+    sentences = [
+        "Court rejects case. The judges found that the case could not be brought under "
+        "anti-racketeering laws.",
+        "Court rejects case. Tobacco companies welcomed the ruling.",
+        "Court rejects case. The weather in Washington was mild on Friday.",
+    ]
+    logits = shared_cross_encoder().score(question, sentences)
+    assert logits.shape == (3,)
+    assert min(logits[0], logits[1]) - logits[2] > 5
+    assert logits.tolist() == shared_cross_encoder().score(question, sentences).tolist()
