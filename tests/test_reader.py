@@ -667,3 +667,49 @@ def test_the_real_cross_encoder_scores_on_topic_sentences_far_above_off_topic_on
     assert logits.shape == (3,)
     assert min(logits[0], logits[1]) - logits[2] > 5
     assert logits.tolist() == shared_cross_encoder().score(question, sentences).tolist()
+
+
+def test_touching_and_overlapping_quote_ranges_merge_and_keep_the_best_support():
+    from qa.answering import _merge
+
+    assert _merge([]) == []
+    assert _merge([(30, 40, 0.2), (0, 10, 0.5)]) == [(0, 10, 0.5), (30, 40, 0.2)]  # sorted
+    assert _merge([(0, 10, 0.5), (10, 20, 0.9)]) == [(0, 20, 0.9)]  # touching joins
+    assert _merge([(0, 10, 0.5), (11, 20, 0.9)]) == [(0, 10, 0.5), (11, 20, 0.9)]
+    assert _merge([(0, 30, 0.7), (5, 12, 0.1), (25, 40, 0.3)]) == [(0, 40, 0.7)]
+    assert _merge([(0, 30, 0.2), (5, 12, 0.8)]) == [(0, 30, 0.8)]  # inside: end kept
+
+
+def _cited(chunk, start, end, number=1, article_id=None):
+    from qa.results import Citation
+
+    return Citation(number, article_id or chunk.article_id, chunk.title, "", "q", start, end, 1.0)
+
+
+def test_the_short_answer_points_into_the_citation_that_quotes_it_only_when_sure():
+    from qa.answering import _short
+    from qa.reader import SentenceEvidence
+    from qa.weights import SHORT_MIN_PROBABILITY
+
+    chunk = replace(_chunk(TEXT), start=100, end=100 + len(TEXT))  # the chunk's offsets
+    at = 100 + TEXT.index("anti-racketeering")
+    phrase_end = at + len("anti-racketeering")
+    passage = Passage(chunk, 1.0, 0.6, 0.5)
+
+    def best(probability):
+        return SentenceEvidence(passage, 0, 2, (0, 1), "s", {}, 0.9, (at, phrase_end, probability))
+
+    sure, unsure = SHORT_MIN_PROBABILITY + 0.01, SHORT_MIN_PROBABILITY - 0.01
+    covering = [_cited(chunk, 100, 150, number=1), _cited(chunk, at - 5, phrase_end + 5, 2)]
+    short = _short(best(sure), covering)
+    assert short is not None
+    assert (short.text, short.start, short.end) == ("anti-racketeering", at, phrase_end)
+    assert short.citation == 2 and short.probability == sure  # the citation holding it
+    assert _short(best(SHORT_MIN_PROBABILITY), covering) is not None  # the bound is inclusive
+    assert _short(best(unsure), covering) is None
+    elsewhere = [_cited(chunk, at - 5, phrase_end + 5, 1, article_id="other")]
+    assert _short(best(sure), elsewhere) is None  # another article's quote never holds it
+    assert _short(best(sure), [_cited(chunk, at + 1, phrase_end + 5)]) is None  # cut off
+    assert _short(best(sure), [_cited(chunk, at, phrase_end)]) is not None  # exactly
+    no_phrase = SentenceEvidence(passage, 0, 2, (0, 1), "s", {}, 0.9, None)
+    assert _short(no_phrase, covering) is None
