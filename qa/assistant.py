@@ -14,11 +14,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from langchain_core.runnables import Runnable
+
 from qa.analysis import Analyzer
 from qa.answering import Answerer, ExtractiveAnswerer, for_chat
 from qa.articles import MAX_ID_CHARS
 from qa.catalog import ArticleInfo, ArticlePage, describe, facets, page
-from qa.chain import build_chain
+from qa.chain import Step, build_chain
 from qa.config import ReaderMode, Settings
 from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion, UnknownArticle
@@ -235,13 +237,7 @@ class Assistant:
 
         ``filters`` ({"source", "category", "since", "until"}, dates as YYYY-MM-DD)
         answer it from those articles only."""
-        question = self._valid_question(question)
-        messages = _valid_history(history, self.settings.max_question_chars * 20)
-        k = self._valid_k(k) if k is not None else self.passages_read
-        narrowed = as_filters(filters)
-        return self.chain.invoke(
-            {"question": question, "history": messages, "k": k, "filters": narrowed}
-        )
+        return self.chain.invoke(self._valid_inputs(question, history, k, filters))
 
     def ask_stream(
         self,
@@ -253,11 +249,33 @@ class Assistant:
         """``ask`` as events: ``{"event": "token", "text": ...}`` while a model writes,
         then ``{"event": "answer", "answer": Answer}``. Inputs are checked before the
         first event, so a bad question raises here, not mid-stream."""
-        question = self._valid_question(question)
-        messages = _valid_history(history, self.settings.max_question_chars * 20)
-        k = self._valid_k(k) if k is not None else self.passages_read
-        inputs = {"question": question, "history": messages, "k": k, "filters": as_filters(filters)}
-        return self.chain.stream(inputs)
+        return self.chain.stream(self._valid_inputs(question, history, k, filters))
+
+    def as_runnable(self) -> Runnable:
+        """The question path as a LangChain runnable, for pipelines, tracing and
+        callbacks: ``{"question", "history"?, "k"?, "filters"?}`` → ``Answer``
+        (``stream`` gives ``ask_stream``'s events). Its first step checks the inputs
+        exactly as ``ask`` does; then condense → retrieve → answer."""
+        return Step("check", self._checked) | self.chain
+
+    def _checked(self, inputs: Any) -> dict[str, Any]:
+        if not isinstance(inputs, Mapping) or "question" not in inputs:
+            raise InvalidQuestion('give {"question": ..., "history"?, "k"?, "filters"?}')
+        unknown = set(inputs) - {"question", "history", "k", "filters"}
+        if unknown:
+            raise InvalidQuestion(f"unknown inputs: {', '.join(sorted(map(str, unknown)))}")
+        return self._valid_inputs(
+            inputs["question"], inputs.get("history"), inputs.get("k"), inputs.get("filters")
+        )
+
+    def _valid_inputs(self, question: Any, history: Any, k: Any, filters: Any) -> dict[str, Any]:
+        """What the chain reads, each input checked (the errors every front end shows)."""
+        return {
+            "question": self._valid_question(question),
+            "history": _valid_history(history, self.settings.max_question_chars * 20),
+            "k": self._valid_k(k) if k is not None else self.passages_read,
+            "filters": as_filters(filters),
+        }
 
     def search(
         self,

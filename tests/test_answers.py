@@ -282,3 +282,27 @@ def test_quotes_are_the_stored_articles_text_at_their_offsets_in_every_format(
         passage_end = citation.passage_start + len(citation.passage)
         assert text[citation.passage_start : passage_end] == citation.passage
     assert _PIER in answer.citations[0].quote
+
+
+def test_the_runnable_is_the_ask_path_with_its_inputs_checked(seeded):
+    """`as_runnable()` for LangChain pipelines: the same answer as ask(), the same
+    checks on its inputs, and LangChain's own batch and stream."""
+    from qa.errors import InvalidQuestion
+
+    chain = seeded.as_runnable()
+    question = "What did France promise in July?"
+    answer = chain.invoke({"question": question})
+    assert answer == seeded.ask(question)
+    assert [a.text for a in chain.batch([{"question": question}] * 2)] == [answer.text] * 2
+    events = list(chain.stream({"question": question, "k": 4}))
+    assert events[-1]["event"] == "answer" and events[-1]["answer"].text == answer.text
+    for bad, says in (
+        ({"question": "why " * 300}, "too long"),
+        ({"question": "   "}, "empty"),
+        ({"question": question, "k": 0}, "k must be"),
+        ({"question": question, "history": "no"}, "history must be a list"),
+        ({"question": question, "top": 3}, "unknown inputs: top"),
+        ("just a string", "give {"),
+    ):
+        with pytest.raises(InvalidQuestion, match=says):
+            chain.invoke(bad)
