@@ -20,10 +20,11 @@ from pydantic import (
     Field,
     StrictInt,
     StrictStr,
+    StringConstraints,
     create_model,
 )
 
-from qa.limits import MAX_FILTER_CHARS, MAX_HISTORY_MESSAGES, MAX_K
+from qa.limits import MAX_FILTER_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MAX_URL_CHARS, MAX_URLS
 
 Role = Literal["user", "assistant"]  # who wrote a message of the history
 
@@ -144,6 +145,19 @@ class ArticlesRequest(BaseModel):
     articles: list[ArticleIn] = Field(min_length=1)
 
 
+class FetchRequest(BaseModel):
+    urls: list[
+        Annotated[
+            str, StringConstraints(max_length=MAX_URL_CHARS, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://")
+        ]
+    ] = Field(
+        min_length=1,
+        max_length=MAX_URLS,
+        description="RSS or Atom feeds, or news pages: http:// or https:// only, each "
+        "within the server's QA_FETCH_HOSTS.",
+    )
+
+
 class ErrorBody(BaseModel):
     error: str = Field(description="What was wrong, in one sentence.")
 
@@ -253,8 +267,9 @@ class ArticleOut(BaseModel):
     url: str
     published: str
     chunks: int = Field(description="How many chunks the article was split into.")
-    origin: str = Field(description="The file or upload it came from.")
+    origin: str = Field(description="The file, upload or URL it came from.")
     category: str
+    author: str = Field(default="", description="The byline, where the source gave one.")
 
 
 class ArticlePageOut(BaseModel):

@@ -37,6 +37,7 @@ class Article:
     published: str = ""
     pages: tuple[int, ...] = ()  # where each page starts in ``text`` (PDFs); () for none
     category: str = ""  # "business", "sport"... from the record or front matter
+    author: str = ""  # a byline, from a feed entry, the record or front matter
 
     @property
     def content_hash(self) -> str:
@@ -47,6 +48,8 @@ class Article:
             digest.update(b"\0")
         if self.category:  # only when set: articles without one keep the hash they had
             digest.update(f"category={self.category}".encode())
+        if self.author:  # likewise
+            digest.update(f"author={self.author}".encode())
         return digest.hexdigest()
 
 
@@ -190,16 +193,18 @@ class Metadata(TypedDict):
     url: str
     published: str
     category: str
+    author: str
 
 
 def metadata_fields(given: Any) -> Metadata:
-    """``source``, ``url``, ``published`` (or ``date``) and ``category`` from front
-    matter or a record, each checked by ``field_text``."""
+    """``source``, ``url``, ``published`` (or ``date``), ``category`` and ``author`` from
+    front matter or a record, each checked by ``field_text``."""
     return {
         "source": field_text(given.get("source"), "source"),
         "url": field_text(given.get("url"), "url"),
         "published": field_text(given.get("published") or given.get("date"), "published"),
         "category": field_text(given.get("category"), "category"),
+        "author": field_text(given.get("author"), "author"),
     }
 
 

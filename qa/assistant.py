@@ -24,11 +24,20 @@ from qa.chain import Step, build_chain
 from qa.config import ReaderMode, Settings
 from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion, UnknownArticle
+from qa.fetching import FetchPolicy, is_url
 from qa.filters import Filters, as_filters
 from qa.formats import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES  # for the upload pickers
 from qa.ingest import Ingestor, IngestReport, ProgressCallback
 from qa.lexical import LexicalIndex
-from qa.limits import MAX_DELETE, MAX_FILTER_CHARS, MAX_HISTORY_MESSAGES, MAX_K, MAX_PAGE
+from qa.limits import (
+    MAX_DELETE,
+    MAX_FILTER_CHARS,
+    MAX_HISTORY_MESSAGES,
+    MAX_K,
+    MAX_PAGE,
+    MAX_URL_CHARS,
+    MAX_URLS,
+)
 from qa.locking import index_write_lock
 from qa.reader import Reader, SentenceReader
 from qa.results import Answer, Passage
@@ -79,7 +88,12 @@ class Assistant:
             2 if self.settings.reader == ReaderMode.ACCURATE else 1
         )
         self.ingestor = Ingestor(
-            self.store, self.embedder, CHUNK_TOKENS, self.settings.max_file_bytes
+            self.store,
+            self.embedder,
+            CHUNK_TOKENS,
+            self.settings.max_file_bytes,
+            FetchPolicy.from_settings(self.settings),
+            self.settings.feed_full_pages,
         )
         self.chain = build_chain(self.retriever.search, self.answerer)
         self._write_lock = threading.Lock()
@@ -95,7 +109,11 @@ class Assistant:
         show_progress: bool = False,
         on_wait: Callable[[str], None] | None = None,
     ) -> IngestReport:
-        """Add or update articles from files and folders; idempotent.
+        """Add or update articles from files, folders and URLs; idempotent.
+
+        A URL (``http://`` or ``https://``: an RSS or Atom feed, or a news page)
+        is fetched only within ``QA_FETCH_HOSTS`` (see ``qa.fetching``); a
+        refused or failed one is reported in ``IngestReport.failed``.
 
         One writer per index at a time, across processes: while another holds
         the index, this waits (calling ``on_wait`` with who holds it).
@@ -105,12 +123,29 @@ class Assistant:
         paths = list(paths)
         if not paths:
             raise InvalidQuestion("give at least one file or folder to ingest")
+        _valid_urls([p for p in paths if isinstance(p, str) and is_url(p)])
         with self._writing(on_wait):
             report = self.ingestor.ingest_paths(
                 paths, prune=prune, progress=progress, show_progress=show_progress
             )
             self.retriever.apply(report.changes)
         return report
+
+    def ingest_urls(
+        self,
+        urls: Sequence[str],
+        progress: ProgressCallback | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> IngestReport:
+        """Fetch feeds and pages (only URLs: never a path on this machine) and index them.
+
+        What the REST API calls: a client may name URLs, not files.
+        """
+        if isinstance(urls, str) or not urls:
+            raise InvalidQuestion("give a list of at least one URL")
+        if not all(isinstance(u, str) and is_url(u) for u in urls):
+            raise InvalidQuestion("every item must be an http:// or https:// URL")
+        return self.ingest(list(urls), progress=progress, on_wait=on_wait)
 
     def add_documents(
         self,
@@ -425,3 +460,12 @@ def _refuse_surrogates(text: str, what: str) -> None:
         raise InvalidQuestion(
             f"{what} holds an unpaired surrogate (\\ud800-\\udfff), which is not valid Unicode"
         )
+
+
+def _valid_urls(urls: Sequence[str]) -> None:
+    """The URL limits, checked before anything is fetched."""
+    if len(urls) > MAX_URLS:
+        raise InvalidQuestion(f"at most {MAX_URLS} URLs in one write, not {len(urls):,}")
+    for url in urls:
+        if len(url) > MAX_URL_CHARS:
+            raise InvalidQuestion(f"a URL may be at most {MAX_URL_CHARS:,} characters")

@@ -27,6 +27,7 @@ class ArticleInfo:
     chunks: int
     origin: str
     category: str = ""
+    author: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,4 +107,5 @@ def describe(entry: ArticleEntry) -> ArticleInfo:
         len(entry.chunk_ids),
         entry.origin,
         entry.category,
+        entry.author,
     )

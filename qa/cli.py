@@ -46,8 +46,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    ingest = sub.add_parser("ingest", help="add or update articles from files and folders")
-    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest = sub.add_parser(
+        "ingest", help="add or update articles from files, folders and feed or page URLs"
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH_OR_URL")
+    ingest.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="fetch URLs of this host in this run, beside QA_FETCH_HOSTS (repeatable)",
+    )
+    ingest.add_argument(
+        "--summaries-only",
+        action="store_true",
+        help="index a feed entry's summary; do not fetch its page",
+    )
     ingest.add_argument("--prune", action="store_true", help="remove articles whose files are gone")
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
     ingest.set_defaults(run=_ingest)
@@ -149,7 +163,16 @@ def _assistant(args: argparse.Namespace):
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    report = _assistant(args).ingest(
+    from qa.assistant import Assistant
+    from qa.config import Settings
+
+    hosts = Settings.from_env().fetch_hosts + tuple(args.allow_host)
+    assistant = Assistant(
+        index_dir=args.index,
+        fetch_hosts=hosts,
+        feed_full_pages=False if args.summaries_only else None,
+    )
+    report = assistant.ingest(
         args.paths,
         prune=args.prune,
         show_progress=True,

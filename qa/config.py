@@ -73,6 +73,12 @@ class Settings:
     max_request_bytes: int = (
         2_000_000  # any other request's body (an ask with its history, a chat turn)
     )
+    fetch_hosts: tuple[str, ...] = field(default_factory=tuple)  # empty: no URL is fetched
+    fetch_private_hosts: tuple[str, ...] = field(default_factory=tuple)
+    fetch_max_bytes: int = 5_000_000
+    fetch_timeout: float = 20.0
+    fetch_max_redirects: int = 5
+    feed_full_pages: bool = True  # fetch an entry's page when its feed gives only a summary
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -96,9 +102,10 @@ class Settings:
     def validate(self) -> None:
         """Reject values that would fail later in a confusing way."""
         object.__setattr__(self, "index_dir", Path(self.index_dir))
-        origins: Any = self.allowed_origins  # a caller may pass "a, b" as one string
-        if isinstance(origins, str):
-            object.__setattr__(self, "allowed_origins", _as_list(origins))
+        for name in ("allowed_origins", "fetch_hosts", "fetch_private_hosts"):
+            value: Any = getattr(self, name)  # a caller may pass "a, b" as one string
+            if isinstance(value, str):
+                object.__setattr__(self, name, _as_list(value))
         for name in (
             "top_k",
             "candidates",
@@ -107,6 +114,7 @@ class Settings:
             "embedding_batch_size",
             "max_upload_bytes",
             "max_request_bytes",
+            "fetch_max_bytes",
         ):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"QA_{name.upper()} must be at least 1")
@@ -116,6 +124,10 @@ class Settings:
             raise ConfigError(
                 "QA_MIN_EVIDENCE must be from 0 (the reader's fitted threshold) to below 1"
             )
+        if self.fetch_timeout <= 0:
+            raise ConfigError("QA_FETCH_TIMEOUT must be a positive number of seconds")
+        if not 0 <= self.fetch_max_redirects <= 20:
+            raise ConfigError("QA_FETCH_MAX_REDIRECTS must be from 0 to 20")
         if self.llm_timeout <= 0:
             raise ConfigError("QA_LLM_TIMEOUT must be a positive number of seconds")
         if self.reader not in READERS:

@@ -1,4 +1,4 @@
-"""The write path: files → articles → chunks → vectors → the index.
+"""The write path: files and URLs → articles → chunks → vectors → the index.
 
 Content hashes are compared with the index *before* anything is embedded, so
 re-ingesting an unchanged corpus costs a read of the manifest and nothing
@@ -7,7 +7,10 @@ embedded text was already embedded (a duplicate article, a syndicated copy,
 the untouched paragraphs of an edited article) reuses those vectors instead
 of running the model again. A file that fails to load is reported and
 skipped; the articles already in the index stay untouched unless ``prune``
-asks for articles whose files are gone to be removed.
+asks for articles whose files are gone to be removed. A URL (a feed or a
+page, ``qa.web``) is fetched within the fetch policy and its articles join the
+same run; pruning never removes what came from a URL, since a feed lists only
+its latest entries.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from typing import Callable, Iterable, Sequence
 from qa.articles import Article, Failure
 from qa.chunking import Chunk, make_chunks
 from qa.embeddings import Embedder, PassageVectors
+from qa.fetching import FetchPolicy, is_url
 from qa.formats import find_files, load_bytes, load_file
 from qa.store import ArticleEntry, ArticleStore, ArticleWrite, ChunkChanges
+from qa.web import load_url
 
 # Bump when chunking or what is embedded changes: every article is re-embedded.
 PIPELINE_VERSION = "chunks-v2"  # v2: sentence vectors stored in chunk metadata
@@ -118,12 +123,20 @@ class Ingestor:
     """Adds, updates and prunes articles in an ``ArticleStore``."""
 
     def __init__(
-        self, store: ArticleStore, embedder: Embedder, chunk_tokens: int, max_file_bytes: int
+        self,
+        store: ArticleStore,
+        embedder: Embedder,
+        chunk_tokens: int,
+        max_file_bytes: int,
+        fetch_policy: FetchPolicy | None = None,
+        feed_full_pages: bool = True,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunk_tokens = chunk_tokens
         self.max_file_bytes = max_file_bytes
+        self.fetch_policy = fetch_policy or FetchPolicy()
+        self.feed_full_pages = feed_full_pages
 
     def ingest_paths(
         self,
@@ -134,10 +147,17 @@ class Ingestor:
     ) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport(changes=ChunkChanges(before=self.store.revision()))
-        files, missing = find_files(paths)
+        paths = list(paths)
+        urls = [str(p) for p in paths if isinstance(p, str) and is_url(p)]
+        files, missing = find_files(p for p in paths if not (isinstance(p, str) and is_url(p)))
         report.failed.extend(missing)
         articles: list[Article] = []
         loaded_origins: set[str] = set()
+        for url in urls:
+            result = load_url(url, self.fetch_policy, self.feed_full_pages, self._indexed)
+            report.failed.extend(result.failures)
+            report.notes.extend(result.notes)
+            articles.extend(result.articles)
         for path in files:
             result = load_file(path, self.max_file_bytes)
             report.failed.extend(result.failures)
@@ -173,6 +193,11 @@ class Ingestor:
         self._ingest_articles(articles, report, progress, show_progress=False)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _indexed(self, article_id: str) -> tuple[str, str] | None:
+        """The link and date the index holds for an article (a feed entry), if any."""
+        entry = self.store.manifest([article_id]).get(article_id)
+        return (entry.url, entry.published) if entry else None
 
     # ---------------------------------------------------------------------------------
     def _ingest_articles(
@@ -373,6 +398,7 @@ class Ingestor:
             for entry in manifest.values()
             if entry.article_id not in present
             and not entry.origin.startswith("upload:")
+            and not is_url(entry.origin)  # a feed lists only its latest entries
             and (not Path(entry.origin).exists() or entry.origin in loaded_origins)
         ]
         if not doomed:

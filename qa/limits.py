@@ -13,3 +13,5 @@ MAX_DELETE = 1_000  # article ids in one delete
 MAX_PAGE = 500  # articles in one page of the listing
 MAX_FILTER_CHARS = 200  # a source, category or listing query
 MAX_HISTORY_MESSAGES = 200  # earlier messages sent with a question
+MAX_URLS = 50  # feeds or pages fetched in one write
+MAX_URL_CHARS = 2_000

@@ -26,6 +26,7 @@ from qa.api_models import (
     ArticleOut,
     ArticlePageOut,
     ArticlesRequest,
+    FetchRequest,
     HealthOut,
     IngestReportOut,
     IsoDate,
@@ -38,7 +39,7 @@ from qa.api_models import (
 from qa.assistant import SUPPORTED_SUFFIXES, Assistant
 from qa.errors import QAError, UnknownArticle
 from qa.http_limits import BodyLimit, UploadGate
-from qa.jobs import JobQueue, QueueFull
+from qa.jobs import JobQueue, QueueFull, Work
 from qa.limits import MAX_FILTER_CHARS, MAX_K, MAX_PAGE
 from qa.offline import go_offline
 from qa.openai_api import add_openai_routes
@@ -203,11 +204,42 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         wait: bool = Query(default=True, description="wait for the write to finish"),
     ) -> Any:
         uploads = await _read_uploads(request, settings.max_upload_bytes)
+        return await write(
+            f"{len(uploads)} upload(s) via the REST API",
+            lambda progress: assistant.add_documents(uploads, progress),
+            wait,
+        )
+
+    @app.post(
+        "/api/articles/fetch",
+        summary="Fetch feeds and news pages and index them (bearer token)",
+        description="Each URL is an RSS or Atom feed (each entry becomes an article; an "
+        "entry with only a summary has its page fetched, unless the server sets "
+        "QA_FEED_FULL_PAGES=false) or a news page. Only hosts in the server's "
+        "QA_FETCH_HOSTS are fetched, never a private or loopback address unless listed in "
+        "QA_FETCH_PRIVATE_HOSTS; a refused or failed URL is reported in `failed` and the "
+        "rest kept. Re-fetching a feed updates only new or changed entries.",
+        dependencies=[Depends(require_token)],
+        response_model=IngestReportOut,
+        responses={
+            202: {"model": JobOut, "description": "Queued (wait=false)"},
+            **errors(401, 403, 413, 422, 429),
+        },
+    )
+    async def fetch_articles(
+        body: FetchRequest,
+        wait: bool = Query(default=True, description="wait for the write to finish"),
+    ) -> Any:
+        return await write(
+            f"{len(body.urls)} URL(s) via the REST API",
+            lambda progress: assistant.ingest_urls(body.urls, progress),
+            wait,
+        )
+
+    async def write(what: str, work: Work, wait: bool) -> Any:
+        """Queue a write; its report, or 202 and the job to follow when not waiting."""
         try:
-            job = jobs.submit(
-                f"{len(uploads)} upload(s) via the REST API",
-                lambda progress: assistant.add_documents(uploads, progress),
-            )
+            job = jobs.submit(what, work)
         except QueueFull as exc:
             raise ApiError(429, str(exc)) from None
         if not wait:

@@ -84,6 +84,7 @@ class ArticleEntry:
     url: str = ""
     published: str = ""
     category: str = ""
+    author: str = ""
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,7 @@ class ArticleStore:
                             meta.get("url", ""),
                             meta.get("published", ""),
                             meta.get("category", ""),
+                            meta.get("author", ""),
                         ),
                     },
                 )
@@ -549,6 +551,7 @@ def _chunk_metadata(
         "sentence_vectors": pack_vectors(sentence_vectors),
         **({"pages": list(article.pages)} if article.pages else {}),
         **({"category": article.category} if article.category else {}),
+        **({"author": article.author} if article.author else {}),
         **({"published_day": day_number(day)} if (day := parse_day(article.published)) else {}),
     }
 

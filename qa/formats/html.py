@@ -100,10 +100,11 @@ class _ReadableText(HTMLParser):
             self.parts.append(data)
 
 
-def _article(text: str, source: Source) -> Article:
-    origin, stem = source.origin, source.stem
+def readable(html: str) -> tuple[str, str]:
+    """(title, text) of an HTML page or fragment: the ``<title>`` (else the first
+    ``<h1>``) and the visible text as paragraphs, without scripts, styles and chrome."""
     parser = _ReadableText()
-    parser.feed(text)
+    parser.feed(html)
     parser.close()
     body = "".join(parser.parts)
     paragraphs = [re.sub(r"\s+", " ", p).strip() for p in re.split(r"\n\s*\n", body)]
@@ -111,9 +112,14 @@ def _article(text: str, source: Source) -> Article:
     title = parser.title or parser.h1
     if paragraphs and title and paragraphs[0] == parser.h1:
         paragraphs = paragraphs[1:]
+    return title, "\n\n".join(paragraphs)
+
+
+def _article(text: str, source: Source) -> Article:
+    title, body = readable(text)
     return Article(
-        id=article_id_for(origin, stem),
-        title=clean_title(title or stem),
-        origin=origin,
-        text="\n\n".join(paragraphs),
+        id=article_id_for(source.origin, source.stem),
+        title=clean_title(title or source.stem),
+        origin=source.origin,
+        text=body,
     )
