@@ -45,9 +45,8 @@ from _common import BBC, DATA, RESULTS  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.crossencoder import cross_input  # noqa: E402
 from qa.evaluation import contains_any, load_squad  # noqa: E402
-from qa.reader import model_input, question_evidence, shortlist_size  # noqa: E402
+from qa.reader import question_evidence, shortlist_size  # noqa: E402
 from qa.weights import (  # noqa: E402
-    ANSWER_FLOOR,
     DEFAULT_SHORTLIST,
     READER_WEIGHTS_FILE,
     FeatureWeights,
@@ -64,12 +63,7 @@ MAX_FALSE_REFUSALS = {"bbc": 0.05, "squad": 0.10}
 # this set scored best in a two-fold check on the samples (fit on one half, test on
 # the other, then swapped): BBC 0.820, SQuAD 0.860 top-1, against 0.799 / 0.857 for all
 # features and 0.768 / 0.863 for the cross-encoder and sentence similarity alone.
-#
-# 2026-12-06: "answer", the trained reader model's logit (docs/reader.md), added. On
-# the held-out halves, fitted both ways round, it raised the BBC best-sentence rate
-# from 0.789 to 0.831 and SQuAD's from 0.843 to 0.855 (docs/experiments/reader-combined.md).
 FULL_FEATURES = [
-    "answer",
     "cross",
     "dense",
     "passage",
@@ -117,10 +111,9 @@ def questions(squad_path: Path, squad_n: int, seed: int, workdir: Path):
     return bbc, rows, squad
 
 
-def collect(assistant, items, cross=None, answer_model=None) -> list[Sample]:
-    """Every read sentence of each question, labelled; with the cross-encoder's and the
-    trained model's logits when ``cross`` and ``answer_model`` are given (the samples
-    of the default and accurate readers)."""
+def collect(assistant, items, cross=None) -> list[Sample]:
+    """Every read sentence of each question, labelled; with the cross-encoder's logit
+    when ``cross`` is given (the samples of the default and accurate readers)."""
     from tqdm import tqdm
 
     samples = []
@@ -135,36 +128,18 @@ def collect(assistant, items, cross=None, answer_model=None) -> list[Sample]:
             if cross is not None
             else [None] * len(evidence)
         )
-        answer_logits = (
-            trained_logits(answer_model, question, [c for c, _ in evidence])
-            if answer_model is not None
-            else [None] * len(evidence)
-        )
         rows = [
             {
                 **f,
                 **({"cross": float(x)} if x is not None else {}),
-                **({"answer": a} if a is not None else {}),
                 "rank": -1 if c.passage.sibling else c.rank,
                 "text": c.text[:300],
                 "label": bool(answerable and contains_any(c.text, answers)),
             }
-            for (c, f), x, a in zip(evidence, logits, answer_logits)
+            for (c, f), x in zip(evidence, logits)
         ]
         samples.append(Sample(dataset, half, question, answerable, rows))
     return samples
-
-
-def trained_logits(model, question: str, candidates) -> list[float]:
-    """The trained model's logit per sentence, each passage read once (as ``Reader``)."""
-    passages = {}
-    for c in candidates:
-        passages.setdefault(id(c.passage), c.passage)
-    readings = model.read(question, [model_input(p) for p in passages.values()])
-    by_passage = dict(zip(passages, readings))
-    return [
-        max(float(by_passage[id(c.passage)].logits[c.position]), ANSWER_FLOOR) for c in candidates
-    ]
 
 
 # The direction each piece of refusal evidence may push: more of it never makes an
@@ -213,7 +188,7 @@ def as_model(
 # sentence. Given to the fast choice model, it took a positive weight (more of the
 # question's names missing, more likely chosen) and cost held-out SQuAD 0.775 → 0.770.
 REFUSAL_ONLY = ("keys_missing",)
-CROSS_FEATURES = ("cross", "answer")  # the models' readings: not for the fast reader
+CROSS_FEATURES = ("cross",)  # the cross-encoder's readings: not for the fast reader
 
 
 def candidates(sample: Sample, passages: int, cross: bool = True) -> list[dict]:
@@ -362,14 +337,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from qa import Assistant
-    from qa.answer_model import shared_answer_model
     from qa.crossencoder import shared_cross_encoder
 
     work = RESULTS / "fit-work"
     work.mkdir(parents=True, exist_ok=True)
     bbc_items, squad_items, squad = questions(args.squad, args.squad_questions, args.seed, work)
     cross = shared_cross_encoder()
-    answer_model = shared_answer_model()
     squad_dir = work / "squad-index"
     squad_index = Assistant(index_dir=squad_dir, reader="fast")
     squad_index.ingest(squad.corpus_paths, show_progress=True)
@@ -384,15 +357,11 @@ def main() -> None:
         lambda: collect(big, bbc_items) + collect(squad_index, squad_items),
     )
     samples = cached(
-        work / f"samples-v8-{args.squad_questions}-{args.seed}.json",
+        work / f"samples-v7-{args.squad_questions}-{args.seed}.json",
         args.reuse_samples,
         lambda: (
-            collect(
-                Assistant(index_dir=args.index, reader="default"), bbc_items, cross, answer_model
-            )
-            + collect(
-                Assistant(index_dir=squad_dir, reader="default"), squad_items, cross, answer_model
-            )
+            collect(Assistant(index_dir=args.index, reader="default"), bbc_items, cross)
+            + collect(Assistant(index_dir=squad_dir, reader="default"), squad_items, cross)
         ),
     )
 

@@ -24,7 +24,6 @@ from qa.chain import Step, build_chain
 from qa.config import ReaderMode, Settings
 from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion, UnknownArticle
-from qa.features import Feature
 from qa.fetching import FetchPolicy, is_url
 from qa.filters import Filters, as_filters
 from qa.formats import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES  # for the upload pickers
@@ -402,18 +401,7 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> SentenceReader:
     from qa.crossencoder import shared_cross_encoder
 
     shortlist = None if settings.reader == ReaderMode.ACCURATE else DEFAULT_SHORTLIST
-    answer_model = None
-    if Feature.ANSWER in weights.full.weights:  # the fit weighs the trained model's logit
-        from qa.answer_model import shared_answer_model
-
-        answer_model = shared_answer_model()
-    return Reader(
-        analyzer,
-        shared_cross_encoder(),
-        shortlist=shortlist,
-        weights=weights,
-        answer_model=answer_model,
-    )
+    return Reader(analyzer, shared_cross_encoder(), shortlist=shortlist, weights=weights)
 
 
 def _valid_ids(article_ids: Any) -> list[str]:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Protocol, Sequence
 
 from qa.analysis import Analyzer, asked_names, asked_part, contains_phrase, key_words
 from qa.chunking import Span
@@ -42,7 +42,6 @@ from qa.features import QUESTION_EVIDENCE, Feature
 from qa.results import Passage, Retrieval
 from qa.retrieval import PairScorer, mentions
 from qa.weights import (
-    ANSWER_FLOOR,
     READER_WEIGHTS,
     SHORTLIST_FLOOR,
     SHORTLIST_SHARE,
@@ -207,25 +206,6 @@ class Reading:
     answerable: float
 
 
-class PassageModel(Protocol):
-    """What the reader needs of the trained model (``qa.answer_model.AnswerModel``):
-    per passage, a logit for each sentence that it holds the answer."""
-
-    def read(
-        self, question: str, passages: Sequence[tuple[str, str, Sequence[Span]]]
-    ) -> Sequence[Any]: ...
-
-
-def model_input(passage: Passage) -> tuple[str, str, list[Span]]:
-    """A passage as the trained model reads it: title, text, sentence spans in the text."""
-    chunk = passage.chunk
-    return (
-        chunk.title,
-        chunk.text,
-        [(s - chunk.start, e - chunk.start) for s, e in chunk.sentences],
-    )
-
-
 class SentenceReader(Protocol):
     """What the extractive answerer needs of a reader: a reading, and where to refuse."""
 
@@ -324,9 +304,8 @@ def question_evidence(best: dict[Feature, float]) -> dict[Feature, float]:
     refuse must not move because other articles are in the index.
     """
     evidence = {name: best[name] for name in QUESTION_EVIDENCE}
-    for model_reading in (Feature.CROSS, Feature.ANSWER):
-        if model_reading in best:
-            evidence[model_reading] = best[model_reading]
+    if Feature.CROSS in best:
+        evidence[Feature.CROSS] = best[Feature.CROSS]
     return evidence
 
 
@@ -393,12 +372,7 @@ class Reader:
     ``cross_encoder`` None is the fast reader (no model call). Otherwise the
     sentences the fast model finds likely (up to ``shortlist``; see
     ``shortlist_size``) are read by the cross-encoder and re-scored with the full
-    model (``shortlist`` None reads them all). With ``answer_model`` (the
-    SQuAD-trained reader), the passages holding those sentences are also read
-    by it, and its logit that a sentence holds the answer is one more feature
-    of the full model: the trained model knows an answer from a topic
-    sentence, the cheap evidence knows what kind of answer is asked for, and
-    the fit weighs them together.
+    model (``shortlist`` None reads them all).
     """
 
     def __init__(
@@ -407,13 +381,11 @@ class Reader:
         cross_encoder: PairScorer | None = None,
         shortlist: int | None = 16,
         weights: FeatureWeights | None = None,
-        answer_model: PassageModel | None = None,
     ) -> None:
         self.analyzer = analyzer
         self.cross_encoder = cross_encoder
         self.shortlist = shortlist
         self.weights = weights or READER_WEIGHTS
-        self.answer_model = answer_model
 
     @property
     def threshold(self) -> float:
@@ -438,9 +410,6 @@ class Reader:
                 retrieval.question, [self._context(s) for s in picked]
             )
             features = [{**s.features, Feature.CROSS: float(x)} for s, x in zip(picked, logits)]
-            if self.answer_model is not None:
-                answers = self._answer_logits(retrieval.question, picked)
-                features = [{**f, Feature.ANSWER: a} for f, a in zip(features, answers)]
             shares = self.weights.full.shares(features)
             read = sorted(
                 (
@@ -456,23 +425,6 @@ class Reader:
             if fresh >= self.threshold:
                 return Reading(news, fresh)
         return Reading(read, answerable)
-
-    def _answer_logits(self, question: str, picked: list[SentenceEvidence]) -> list[float]:
-        """The trained model's logit for each sentence, each passage read once, whole.
-
-        A sentence the model could not see (cut off by its input limit) gets
-        ``ANSWER_FLOOR``, a clear "does not answer" on the logit's scale.
-        """
-        assert self.answer_model is not None
-        passages: dict[int, Passage] = {}
-        for sentence in picked:
-            passages.setdefault(id(sentence.passage), sentence.passage)
-        readings = self.answer_model.read(question, [model_input(p) for p in passages.values()])
-        by_passage = dict(zip(passages, readings))
-        return [
-            max(float(by_passage[id(s.passage)].logits[s.position]), ANSWER_FLOOR)
-            for s in picked
-        ]
 
     @staticmethod
     def _context(sentence: SentenceEvidence) -> str:

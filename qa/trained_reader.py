@@ -24,8 +24,8 @@ import numpy as np
 
 from qa.answer_model import MODEL_DIR, NO_SCORE, AnswerModel, PassageReading
 from qa.features import Feature
-from qa.reader import Reading, SentenceEvidence, _news_first, _to_read, model_input
-from qa.results import Retrieval
+from qa.reader import Reading, SentenceEvidence, _news_first, _to_read
+from qa.results import Passage, Retrieval
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class TrainedReader:
     ) -> tuple[list[SentenceEvidence], dict[int, tuple[PassageReading, int]]]:
         """Every sentence read, and where to find its answer phrase (by ``id``)."""
         to_read = [(rank, p) for rank, p in _to_read(retrieval) if p.chunk.sentences]
-        readings = self.model.read(retrieval.question, [model_input(p) for _, p in to_read])
+        readings = self.model.read(retrieval.question, [_model_input(p) for _, p in to_read])
         logits = np.concatenate([r.logits for r in readings]) if readings else np.zeros(0)
         live = logits[logits > NO_SCORE]
         top = float(live.max()) if live.size else 0.0
@@ -114,3 +114,12 @@ def _with_phrase(
     start = read[0].passage.chunk.start
     marked = replace(read[0], phrase=(start + phrase.start, start + phrase.end, phrase.probability))
     return [marked, *read[1:]]
+
+
+def _model_input(passage: Passage) -> tuple[str, str, list[tuple[int, int]]]:
+    chunk = passage.chunk
+    return (
+        chunk.title,
+        chunk.text,
+        [(s - chunk.start, e - chunk.start) for s, e in chunk.sentences],
+    )

@@ -79,9 +79,6 @@ RETRIEVAL_WEIGHTS = RetrievalWeights()
 # At most this many sentences go to the default reader's cross-encoder (~7 ms each on
 # 2 cores); fewer when the fast model is sure (qa.reader.shortlist_size).
 DEFAULT_SHORTLIST = 16
-# The trained model's logit for a sentence it could not see (cut off at its 256-piece
-# input): below what it gives nearly every sentence it reads and rejects (set by hand).
-ANSWER_FLOOR = -10.0
 # The cross-encoder reads a sentence only when the fast model gives it at least this
 # share of the best sentence's probability (at least SHORTLIST_FLOOR sentences, at most
 # the reader's shortlist). On the fit's samples with a cap of 16 this read 9.6 (BBC) and
