@@ -101,7 +101,10 @@ class Settings:
 
     def validate(self) -> None:
         """Reject values that would fail later in a confusing way."""
-        object.__setattr__(self, "index_dir", Path(self.index_dir))
+        # absolute from the start: a process that changes its working directory later
+        # (a test, a notebook) must keep using the index it opened, and Chroma's
+        # per-process client cache is keyed by this path
+        object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser().absolute())
         for name in ("allowed_origins", "fetch_hosts", "fetch_private_hosts"):
             value: Any = getattr(self, name)  # a caller may pass "a, b" as one string
             if isinstance(value, str):

@@ -217,3 +217,23 @@ def test_bm25_follows_each_write_exactly_without_a_rebuild(fresh, tmp_path, monk
     assert fresh.ingest([SEED_ARTICLE, news], prune=True).removed
     _bm25_matches_the_store(fresh)
     assert not builds, "a write rebuilt BM25 from scratch"
+
+
+@pytest.mark.slow
+def test_a_relative_index_path_stays_the_folder_it_named_when_the_directory_changes(
+    tmp_path, monkeypatch
+):
+    """Chroma's client is cached per process by path: with "index" kept relative, an
+    Assistant opened after a chdir wrote into the first folder's index."""
+    from qa import Assistant
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    monkeypatch.chdir(first)
+    Assistant(index_dir="index").ingest([SEED_ARTICLE])
+    monkeypatch.chdir(second)
+    assert Assistant(index_dir="index").stats().articles == 0
+    assert (second / "index" / "chroma").is_dir()
+    monkeypatch.chdir(first)
+    assert Assistant(index_dir="index").stats().articles == 1
