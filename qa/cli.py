@@ -102,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.set_defaults(run=_serve)
 
+    mcp = sub.add_parser(
+        "mcp", help="the articles as MCP tools over stdio, for an AI assistant to launch"
+    )
+    mcp.set_defaults(run=_mcp)
+
     evaluate = sub.add_parser("eval", help="measure retrieval and answers on a QA dataset")
     evaluate.add_argument(
         "dataset",
@@ -187,6 +192,18 @@ def _ingest(args: argparse.Namespace) -> int:
             print(f"skipped {failure.name}: {failure.reason}", file=sys.stderr)
         print(report.summary())
     return EXIT_FAILURE if report.failed else EXIT_OK
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    """Serve the MCP tools on stdin/stdout until the client closes them.
+
+    stdout carries the protocol, so nothing else may print there: the model
+    loads first (its messages go to stderr), then the server takes over.
+    """
+    from qa.mcp_server import build_mcp
+
+    build_mcp(_assistant(args)).run("stdio")
+    return EXIT_OK
 
 
 def _say_waiting(holder: str) -> None:

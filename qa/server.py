@@ -41,6 +41,7 @@ from qa.errors import QAError, UnknownArticle
 from qa.http_limits import BodyLimit, UploadGate
 from qa.jobs import JobQueue, QueueFull, Work
 from qa.limits import MAX_FILTER_CHARS, MAX_K, MAX_PAGE
+from qa.mcp_server import build_mcp, http_routes
 from qa.offline import go_offline
 from qa.openai_api import add_openai_routes
 from qa.rendering import article_page
@@ -118,11 +119,14 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     settings = assistant.settings
     jobs = jobs or JobQueue()
     AskRequest = ask_request(settings.max_question_chars)  # noqa: N806 (a model class)
+    mcp_routes, mcp_sessions = http_routes(build_mcp(assistant), settings)
     app = FastAPI(
         title="Article QA",
         version=__version__,
         description="Cited answers to questions about news articles.",
+        lifespan=lambda _app: mcp_sessions.run(),
     )
+    app.router.routes.extend(mcp_routes)  # /mcp: the MCP tools (qa/mcp_server.py)
     app.add_middleware(UploadGate, enabled=settings.allow_uploads)
     app.add_middleware(
         BodyLimit, limit_for=_body_limits(settings.max_request_bytes, settings.max_upload_bytes)

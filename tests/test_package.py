@@ -18,6 +18,8 @@ HEAVY = (
     "gradio",
     "chromadb",
     "onnxruntime",
+    "mcp",
+    "feedparser",
 )
 
 

@@ -24,7 +24,7 @@ def test_the_readme_has_python_snippets():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("number", range(len(_python_blocks(ROOT / "README.md"))))
-def test_each_readme_python_snippet_runs_as_written(number, tmp_path, monkeypatch, capsys):
+def test_each_readme_python_snippet_runs_as_written(number, tmp_path, monkeypatch, capfd):
     shutil.copytree(SEEDS, tmp_path / "seeds")
     monkeypatch.chdir(tmp_path)
     for name in list(__import__("os").environ):

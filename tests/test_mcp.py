@@ -1,0 +1,81 @@
+"""The MCP server, driven by the official SDK's own client over both transports.
+
+stdio: ``qa mcp`` launched as a subprocess, as an AI assistant launches it.
+HTTP: ``/mcp`` on the real server (``python app.py``). Both over the seeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+import pytest
+
+from tests.server_helpers import running_app
+
+pytestmark = pytest.mark.slow  # a subprocess or the real server, with the real model
+
+TOOLS = {"ask", "search", "list_articles", "get_article"}
+QUESTION = "What did France promise in July?"
+
+
+async def _session(target: Any) -> dict[str, Any]:
+    """One client session: what each tool gives for the seed question, and for bad input."""
+    from mcp import Client
+
+    async with Client(target) as client:
+        tools = (await client.list_tools()).tools
+        answer = await client.call_tool("ask", {"question": QUESTION})
+        empty = await client.call_tool("ask", {"question": "   "})
+        found = await client.call_tool("search", {"query": "taxi boats", "k": 2})
+        listed = await client.call_tool("list_articles", {"limit": 5})
+        article_id = listed.structured_content["articles"][0]["id"]
+        article = await client.call_tool("get_article", {"article_id": article_id})
+        unknown = await client.call_tool("get_article", {"article_id": "no-such-article"})
+        return {
+            "tools": {t.name: t for t in tools},
+            "answer": answer,
+            "empty": empty,
+            "found": found,
+            "listed": listed,
+            "article": article,
+            "unknown": unknown,
+        }
+
+
+def _check(got: dict[str, Any]) -> None:
+    assert set(got["tools"]) == TOOLS
+    assert "question" in got["tools"]["ask"].input_schema["properties"]
+    answer = got["answer"]
+    assert not answer.is_error
+    data = answer.structured_content
+    assert data["grounded"] and data["citations"]
+    quote = data["citations"][0]["quote"]
+    assert "Retailleau" in quote or "taxi boats" in quote, quote
+    # the text content carries the same JSON, for clients that read only text
+    assert json.loads(answer.content[0].text)["citations"][0]["quote"] == quote
+    assert got["empty"].is_error and "empty" in got["empty"].content[0].text
+    passages = got["found"].structured_content["result"]
+    assert len(passages) == 2 and all("taxi" in p["text"].lower() for p in passages[:1])
+    listed = got["listed"].structured_content
+    assert listed["total"] >= 1 and listed["articles"][0]["title"]
+    article = got["article"].structured_content
+    assert article["text"] and not article["truncated"]
+    assert got["unknown"].is_error and "no-such-article" in got["unknown"].content[0].text
+
+
+def test_qa_mcp_over_stdio(seeded):
+    from mcp.client.stdio import StdioServerParameters
+
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "qa.cli", "--index", str(seeded.settings.index_dir), "mcp"],
+    )
+    _check(asyncio.run(_session(server)))
+
+
+def test_mcp_over_http_on_the_app(tmp_path):
+    with running_app(tmp_path / "index") as url:  # app.py indexes seeds/ into it
+        _check(asyncio.run(_session(f"{url}/mcp")))
