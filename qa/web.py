@@ -18,11 +18,12 @@ from pathlib import PurePosixPath
 from typing import Callable
 from urllib.parse import urlsplit
 
-from qa.articles import Article, LoadResult, article_id_for, clean_title, failed
+from qa.articles import Article, LoadResult, decode, failed
 from qa.fetching import FetchFailed, FetchPolicy, FetchRefused, fetch
 from qa.formats.base import Source
 from qa.formats.feed import FeedEntry, feed_entries, looks_like_feed
-from qa.formats.html import readable
+from qa.formats.html import page_article as html_page_article
+from qa.formats.html import read_page
 
 # (article id) -> (url, published) of the indexed article, or None when not indexed
 Indexed = Callable[[str], tuple[str, str] | None]
@@ -58,19 +59,11 @@ def load_url(
 
 
 def page_article(data: bytes, final_url: str, source: Source) -> Article:
-    """One fetched HTML page as an article; its id follows the URL asked for."""
-    text = data.decode("utf-8", errors="replace")
-    title, body = readable(text)
-    if not body.strip():
-        raise ValueError("no readable text on the page")
-    return Article(
-        id=article_id_for(source.origin, source.stem),
-        title=clean_title(title or source.stem),
-        text=body,
-        origin=source.origin,
-        url=final_url,
-        source=urlsplit(final_url).hostname or "",
-    )
+    """One fetched news page as an article; its id follows the URL asked for, its
+    source is the site's name (else its host)."""
+    text, _ = decode(data)
+    article = html_page_article(text, source, url=final_url)
+    return replace(article, source=article.source or urlsplit(final_url).hostname or "")
 
 
 def _with_pages(
@@ -106,7 +99,7 @@ def _with_pages(
 def _full_page(article: Article, policy: FetchPolicy, result: LoadResult) -> Article:
     try:
         page = fetch(article.url, policy)
-        _, body = readable(page.data.decode("utf-8", errors="replace"))
+        body = read_page(decode(page.data)[0]).text
     except (FetchRefused, FetchFailed) as exc:
         result.notes.append(f"{article.url}: kept the feed's summary ({exc})")
         return article
