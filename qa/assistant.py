@@ -147,6 +147,14 @@ class Assistant:
             raise InvalidQuestion("every item must be an http:// or https:// URL")
         return self.ingest(list(urls), progress=progress, on_wait=on_wait)
 
+    def remove_missing(self, on_wait: Callable[[str], None] | None = None) -> IngestReport:
+        """Remove the articles whose files are gone, as ``ingest(..., prune=True)`` does
+        (never uploads or what came from a URL)."""
+        with self._writing(on_wait):
+            report = self.ingestor.remove_missing()
+            self.retriever.apply(report.changes)
+        return report
+
     def add_documents(
         self,
         files: Sequence[tuple[str, bytes]],

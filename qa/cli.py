@@ -102,6 +102,28 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.set_defaults(run=_serve)
 
+    watch = sub.add_parser(
+        "watch", help="keep the index current: watch folders, re-read feeds, until stopped"
+    )
+    watch.add_argument("targets", nargs="+", metavar="PATH_OR_URL")
+    watch.add_argument(
+        "--interval",
+        type=float,
+        default=900.0,
+        help="seconds between feed re-reads (default 900, at least 1)",
+    )
+    watch.add_argument(
+        "--prune", action="store_true", help="remove the articles of files that are deleted"
+    )
+    watch.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="fetch URLs of this host, beside QA_FETCH_HOSTS (repeatable)",
+    )
+    watch.set_defaults(run=_watch)
+
     mcp = sub.add_parser(
         "mcp", help="the articles as MCP tools over stdio, for an AI assistant to launch"
     )
@@ -192,6 +214,36 @@ def _ingest(args: argparse.Namespace) -> int:
             print(f"skipped {failure.name}: {failure.reason}", file=sys.stderr)
         print(report.summary())
     return EXIT_FAILURE if report.failed else EXIT_OK
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """Watch until Ctrl-C or SIGTERM; each write is logged on stdout, problems on stderr."""
+    import signal
+    import threading
+
+    from qa.assistant import Assistant
+    from qa.config import Settings
+    from qa.watching import Watcher
+
+    hosts = Settings.from_env().fetch_hosts + tuple(args.allow_host)
+    assistant = Assistant(index_dir=args.index, fetch_hosts=hosts, watch_interval=args.interval)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    watcher = Watcher(
+        assistant,
+        args.targets,
+        assistant.settings.watch_interval,
+        args.prune,
+        log=lambda line: print(line, flush=True),
+        errors=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(f"qa: watching {', '.join(map(str, args.targets))} (Ctrl-C stops)", flush=True)
+    try:
+        watcher.run(stop)
+    except KeyboardInterrupt:
+        pass
+    print("qa: stopped watching", flush=True)
+    return EXIT_OK
 
 
 def _mcp(args: argparse.Namespace) -> int:

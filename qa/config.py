@@ -79,6 +79,9 @@ class Settings:
     fetch_timeout: float = 20.0
     fetch_max_redirects: int = 5
     feed_full_pages: bool = True  # fetch an entry's page when its feed gives only a summary
+    watch: tuple[str, ...] = field(default_factory=tuple)  # the server keeps these current
+    watch_interval: float = 900.0  # seconds between feed re-reads while watching
+    watch_prune: bool = False  # while watching, remove the articles of deleted files
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -105,7 +108,7 @@ class Settings:
         # (a test, a notebook) must keep using the index it opened, and Chroma's
         # per-process client cache is keyed by this path
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser().absolute())
-        for name in ("allowed_origins", "fetch_hosts", "fetch_private_hosts"):
+        for name in ("allowed_origins", "fetch_hosts", "fetch_private_hosts", "watch"):
             value: Any = getattr(self, name)  # a caller may pass "a, b" as one string
             if isinstance(value, str):
                 object.__setattr__(self, name, _as_list(value))
@@ -127,6 +130,8 @@ class Settings:
             raise ConfigError(
                 "QA_MIN_EVIDENCE must be from 0 (the reader's fitted threshold) to below 1"
             )
+        if self.watch_interval < 1:
+            raise ConfigError("QA_WATCH_INTERVAL must be at least 1 second")
         if self.fetch_timeout <= 0:
             raise ConfigError("QA_FETCH_TIMEOUT must be a positive number of seconds")
         if not 0 <= self.fetch_max_redirects <= 20:

@@ -194,6 +194,14 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
+    def remove_missing(self) -> IngestReport:
+        """Remove the articles whose files are gone (what ``prune`` does, alone)."""
+        started = time.perf_counter()
+        report = IngestReport(changes=ChunkChanges(before=self.store.revision()))
+        self._prune([], set(), report)
+        report.seconds = time.perf_counter() - started
+        return report
+
     def _indexed(self, article_id: str) -> tuple[str, str] | None:
         """The link and date the index holds for an article (a feed entry), if any."""
         entry = self.store.manifest([article_id]).get(article_id)

@@ -215,7 +215,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         )
 
     @app.post(
-        "/api/articles/fetch",
+        "/api/fetch",
         summary="Fetch feeds and news pages and index them (bearer token)",
         description="Each URL is an RSS or Atom feed (each entry becomes an article; an "
         "entry with only a summary has its page fetched, unless the server sets "
@@ -227,7 +227,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         response_model=IngestReportOut,
         responses={
             202: {"model": JobOut, "description": "Queued (wait=false)"},
-            **errors(401, 403, 413, 422, 429),
+            **errors(400, 401, 403, 413, 422, 429),
         },
     )
     async def fetch_articles(
@@ -562,5 +562,11 @@ def serve(
         print(assistant.ingest([seed_dir], show_progress=True).summary())
     app = create_app(assistant)
     settings = assistant.settings
+    if settings.watch:  # kept current in the background (QA_WATCH; off by default)
+        from qa.watching import Watcher, watch_in_background
+
+        watcher = Watcher(assistant, settings.watch, settings.watch_interval, settings.watch_prune)
+        watch_in_background(watcher)
+        print(f"Watching {', '.join(settings.watch)}")
     print(f"Article QA on http://{settings.host}:{settings.port}  (API docs at /docs)")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

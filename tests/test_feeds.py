@@ -460,7 +460,7 @@ def test_the_rest_api_fetches_feeds_only_with_the_token_and_only_urls(tmp_path: 
             QA_FETCH_HOSTS="127.0.0.1",
             QA_FETCH_PRIVATE_HOSTS="127.0.0.1",
         ) as app:
-            fetch_url = f"{app}/api/articles/fetch"
+            fetch_url = f"{app}/api/fetch"
             body = {"urls": [base + "/feed.atom"]}
             assert httpx.post(fetch_url, json=body).status_code == 401
             assert requests == []  # an anonymous request fetches nothing
@@ -482,4 +482,4 @@ def test_the_rest_api_fetches_feeds_only_with_the_token_and_only_urls(tmp_path: 
             ).json()
             assert "48 million euros" in answer["citations"][0]["quote"]
             schema = httpx.get(f"{app}/openapi.json").json()
-            assert "/api/articles/fetch" in schema["paths"]
+            assert "/api/fetch" in schema["paths"]

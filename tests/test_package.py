@@ -20,6 +20,8 @@ HEAVY = (
     "onnxruntime",
     "mcp",
     "feedparser",
+    "trafilatura",
+    "watchfiles",
 )
 
 

@@ -1,0 +1,123 @@
+"""Keeping the index current: folders watched for changes, feeds re-read on an interval.
+
+``qa watch`` runs a ``Watcher`` in the foreground; the server runs the same
+one on a background thread when ``QA_WATCH`` names what to watch (off by
+default). Every change goes through ``Assistant.ingest``, so it is as safe
+as an ingest: one writer at a time across processes, unchanged articles
+skipped by hash, and a watcher killed at any moment (even ``kill -9``) leaves
+an index the next run completes.
+
+- **Folders and files** are watched with ``watchfiles`` (inotify, debounced):
+  a new or changed file of a supported type is ingested alone; with
+  ``prune``, a deleted file's articles are removed (and, as with
+  ``qa ingest --prune``, any article whose file is gone).
+- **Feeds and pages** (URLs) are re-read every ``interval`` seconds; a feed
+  re-read adds new entries and updates changed ones only (``qa.web``).
+
+A first pass at start ingests everything named, so what changed while the
+watcher was stopped is caught up.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+from qa.fetching import is_url
+from qa.formats import SUPPORTED_SUFFIXES
+
+if TYPE_CHECKING:
+    from qa.assistant import Assistant
+    from qa.ingest import IngestReport
+
+Log = Callable[[str], None]
+DEBOUNCE_MS = 800  # changes arriving closer than this are one batch (an editor's save)
+TICK_MS = 1_000  # how often the loop wakes to check the feeds' clock and the stop flag
+
+
+@dataclass
+class Watcher:
+    """What to watch, and how; ``run`` until ``stop`` is set."""
+
+    assistant: Assistant
+    targets: Sequence[str | Path]
+    interval: float = 900.0  # seconds between feed re-reads
+    prune: bool = False
+    log: Log = print
+    errors: Log = print
+    batches: int = field(default=0, init=False)  # writes done, for tests and status
+
+    @property
+    def folders(self) -> list[Path]:
+        return [Path(t) for t in self.targets if not (isinstance(t, str) and is_url(t))]
+
+    @property
+    def urls(self) -> list[str]:
+        return [t for t in self.targets if isinstance(t, str) and is_url(t)]
+
+    def run(self, stop: threading.Event) -> None:
+        """The first pass, then changes as they come, until ``stop`` is set."""
+        self._write("start", lambda: self.assistant.ingest(list(self.targets), prune=self.prune))
+        next_read = time.monotonic() + self.interval
+        for changes in self._changes(stop):
+            if changes:
+                self._apply(changes)
+            if self.urls and time.monotonic() >= next_read:
+                self._write("feeds", lambda: self.assistant.ingest(self.urls))
+                next_read = time.monotonic() + self.interval
+
+    def _changes(self, stop: threading.Event) -> Iterable[set[tuple[str, Path]]]:
+        """Batches of (what happened, file); an empty batch every tick."""
+        if not self.folders:
+            while not stop.wait(TICK_MS / 1000):
+                yield set()
+            return
+        import watchfiles
+
+        for batch in watchfiles.watch(
+            *self.folders,
+            watch_filter=_supported,
+            debounce=DEBOUNCE_MS,
+            stop_event=stop,
+            rust_timeout=TICK_MS,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+        ):
+            yield {(change.name, Path(path)) for change, path in batch}
+
+    def _apply(self, changes: set[tuple[str, Path]]) -> None:
+        present = sorted({path for _, path in changes if path.is_file()})
+        gone = sorted({path for _, path in changes if not path.exists()})
+        if present:
+            self._write(f"{len(present)} changed file(s)", lambda: self.assistant.ingest(present))
+        if gone and self.prune:
+            self._write(f"{len(gone)} deleted file(s)", self.assistant.remove_missing)
+
+    def _write(self, what: str, work: Callable[[], IngestReport]) -> None:
+        """One write, logged; a failure is logged and the watcher goes on."""
+        try:
+            report = work()
+        except Exception as exc:  # noqa: BLE001 (a watcher must outlive one bad write)
+            self.errors(f"watch: {what}: {type(exc).__name__}: {exc}")
+            return
+        self.batches += 1
+        for failure in report.failed:
+            self.errors(f"watch: skipped {failure.name}: {failure.reason}")
+        if report.changed or what == "start":
+            self.log(f"watch: {what}: {report.summary()}")
+
+
+def _supported(change: object, path: str) -> bool:
+    name = Path(path).name
+    return not name.startswith(".") and Path(path).suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def watch_in_background(watcher: Watcher) -> tuple[threading.Thread, threading.Event]:
+    """The watcher on a daemon thread (the server's), and the event that stops it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(stop,), name="qa-watch", daemon=True)
+    thread.start()
+    return thread, stop
