@@ -58,12 +58,17 @@ def rss(entries: list[dict], with_content: bool) -> bytes:
 <description>Local news</description>{"".join(items)}</channel></rss>""".encode()
 
 
-def atom(entries: list[dict]) -> bytes:
+def atom(entries: list[dict], with_content: bool = True) -> bytes:
     body = "".join(
         f"""<entry><title>{e["title"]}</title><link href="{e["link"]}"/><id>{e["guid"]}</id>
 <updated>{e["iso"]}</updated><author><name>{e["author"]}</name></author>
-<category term="{e["category"]}"/><summary>{e["summary"]}</summary>
-<content type="html">&lt;p&gt;{e["text"]}&lt;/p&gt;</content></entry>"""
+<category term="{e["category"]}"/><summary>{e["summary"]}</summary>"""
+        + (
+            f"""<content type="html">&lt;p&gt;{e["text"]}&lt;/p&gt;</content>"""
+            if with_content
+            else ""
+        )
+        + "</entry>"
         for e in entries
     )
     return f"""<?xml version="1.0" encoding="utf-8"?>
@@ -290,6 +295,18 @@ def test_an_atom_feed_reads_like_rss():
     ]
     assert result.articles[0].author == "Niamh Walsh" and result.articles[0].text == STORY
     assert result.articles[0].source == "Harbour Wire"
+
+
+def test_a_summary_only_atom_feed_fetches_the_entry_pages_too():
+    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    with serving(routes) as (base, requests):
+        routes["/wire.atom"] = page(atom(entries(base), with_content=False), "application/atom+xml")
+        routes["/news/ferry-terminal"] = page(PAGE.encode())
+        routes["/news/lifeboat"] = page(PAGE.replace(STORY, entries(base)[1]["text"]).encode())
+        ferry, lifeboat = load_url(base + "/wire.atom", LOOPBACK).articles
+        assert ferry.text == STORY and ferry.author == "Niamh Walsh"
+        assert lifeboat.text == entries(base)[1]["text"]
+        assert requests == ["/wire.atom", "/news/ferry-terminal", "/news/lifeboat"]
 
 
 def test_a_file_that_is_not_a_feed_is_reported():
