@@ -32,9 +32,8 @@ from qa.reader import (
     SentenceReader,
     question_kind,
 )
-from qa.results import Answer, Citation, Retrieval, ShortAnswer
+from qa.results import Answer, Citation, Retrieval, ShortAnswer, StoredChunk
 from qa.retrieval import mentions
-from qa.store import StoredChunk
 from qa.weights import MAX_CAUSE_STEPS, RUNNER_UP_SHARE, SHORT_MIN_PROBABILITY
 
 NOT_ANSWERED = "The articles don't say: I found nothing in them that answers this question."

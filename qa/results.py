@@ -6,11 +6,48 @@ the UI all show the same fields.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from qa.store import StoredChunk
+from qa.chunking import Span
+
+SentenceKey = tuple[str, int, int]  # (article id, start, end)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from the index, with what a citation needs."""
+
+    id: str
+    article_id: str
+    title: str
+    source: str
+    url: str
+    published: str
+    text: str
+    start: int
+    end: int
+    sentences: tuple[Span, ...]
+    lead_text: str
+    lead: Span | None
+    embed_key: str = ""
+    sentence_vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
+    pages: tuple[int, ...] = ()  # where each page of the article starts (PDFs)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page an article offset falls on, or None for an article without pages."""
+        return bisect_right(self.pages, offset) if self.pages else None
+
+    def sentence_keys(self) -> list[SentenceKey]:
+        return [(self.article_id, start, end) for start, end in self.sentences]
+
+    def sentence_text(self, span: Span) -> str:
+        """The article's text at ``span``, which lies inside this chunk or is its lead."""
+        if self.lead and span == self.lead:
+            return self.lead_text
+        return self.text[span[0] - self.start : span[1] - self.start]
 
 
 @dataclass(frozen=True)

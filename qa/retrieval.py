@@ -42,8 +42,8 @@ from qa.dating import date_adjustments
 from qa.embeddings import Embedder
 from qa.filters import NO_FILTERS, Filters
 from qa.lexical import LexicalIndex
-from qa.results import Passage, Retrieval
-from qa.store import ArticleStore, ChunkChanges, StoredChunk
+from qa.results import Passage, Retrieval, StoredChunk
+from qa.store import ArticleStore, ChunkChanges
 from qa.weights import RETRIEVAL_WEIGHTS, RetrievalWeights
 
 FOCUS_LOOKUP = 3  # BM25 hits searched for each quote of the previous answer

@@ -11,8 +11,7 @@ from qa.analysis import Analyzer, contains_phrase, full_names
 from qa.answering import NOT_ANSWERED, ExtractiveAnswerer
 from qa.conversation import condense
 from qa.reader import Reader, new_names, new_numbers, question_kind
-from qa.results import Passage, Retrieval
-from qa.store import StoredChunk
+from qa.results import Passage, Retrieval, StoredChunk
 from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel, RankingModel
 
 

@@ -18,9 +18,8 @@ from qa.config import Settings
 from qa.errors import ConfigError
 from qa.lexical import LexicalIndex
 from qa.reader import Reading, SentenceEvidence
-from qa.results import Passage, Retrieval
+from qa.results import Passage, Retrieval, StoredChunk
 from qa.retrieval import HybridRetriever, first_stage, passage_score, rerank, time_cues
-from qa.store import StoredChunk
 from qa.weights import RETRIEVAL_WEIGHTS
 
 
