@@ -120,6 +120,7 @@ JS = """
       }
     }
   });
+  document.documentElement.dataset.qaLoaded = "true";  // for tests: this has run
 }
 """
 
