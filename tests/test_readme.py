@@ -1,4 +1,5 @@
-"""The README's Python snippets run verbatim, over a copy of seeds/ in a fresh folder."""
+"""The Python snippets of the README and docs/architecture.md run verbatim, over a copy
+of seeds/ in a fresh folder."""
 
 from __future__ import annotations
 
@@ -22,9 +23,16 @@ def test_the_readme_has_python_snippets():
     assert len(_python_blocks(ROOT / "README.md")) >= 2
 
 
+SNIPPETS = [
+    (page, number)
+    for page in ("README.md", "docs/architecture.md")
+    for number in range(len(_python_blocks(ROOT / page)))
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("number", range(len(_python_blocks(ROOT / "README.md"))))
-def test_each_readme_python_snippet_runs_as_written(number, tmp_path, monkeypatch, capfd):
+@pytest.mark.parametrize("page,number", SNIPPETS, ids=[f"{p}-{n + 1}" for p, n in SNIPPETS])
+def test_each_python_snippet_runs_as_written(page, number, tmp_path, monkeypatch, capfd):
     shutil.copytree(SEEDS, tmp_path / "seeds")
     monkeypatch.chdir(tmp_path)
     for name in list(__import__("os").environ):
@@ -33,8 +41,8 @@ def test_each_readme_python_snippet_runs_as_written(number, tmp_path, monkeypatc
     from qa import Assistant
 
     Assistant(index_dir="index").ingest(["seeds"])  # the first snippet's index, for the rest
-    block = _python_blocks(ROOT / "README.md")[number]
-    exec(compile(block, f"README.md python block {number + 1}", "exec"), {"__name__": "readme"})
+    block = _python_blocks(ROOT / page)[number]
+    exec(compile(block, f"{page} python block {number + 1}", "exec"), {"__name__": "readme"})
 
 
 def test_the_configuration_page_lists_every_setting_and_only_those():
