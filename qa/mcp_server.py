@@ -20,8 +20,9 @@ runs each call on a worker thread, never on the server's event loop.
 
 from __future__ import annotations
 
+import inspect
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from qa import __version__
 from qa.errors import QAError
@@ -50,7 +51,11 @@ def build_mcp(assistant: Assistant) -> MCPServer:
         name="article-qa", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
     )
 
-    @server.tool()
+    def tool(function: Callable[..., Any]) -> Callable[..., Any]:
+        """Register with the docstring dedented: it is what the client's model reads."""
+        return server.tool(description=inspect.cleandoc(function.__doc__ or ""))(function)
+
+    @tool
     def ask(
         question: str,
         source: str = "",
@@ -70,13 +75,13 @@ def build_mcp(assistant: Assistant) -> MCPServer:
         data = answer.to_dict()
         return {key: data[key] for key in ("text", "grounded", "confidence", "citations", "short")}
 
-    @server.tool()
+    @tool
     def search(query: str, k: int = 4) -> list[dict[str, Any]]:
         """The k (1-50) passages that best match the query, best first, with their scores."""
         with _user_errors():
             return [passage.to_dict() for passage in assistant.search(query, k)]
 
-    @server.tool()
+    @tool
     def list_articles(
         query: str = "",
         source: str = "",
@@ -94,7 +99,7 @@ def build_mcp(assistant: Assistant) -> MCPServer:
             )
         return page.to_dict()
 
-    @server.tool()
+    @tool
     def get_article(article_id: str) -> dict[str, Any]:
         """One article: its title, source, link, date, author, category and full text."""
         with _user_errors():

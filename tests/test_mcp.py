@@ -48,6 +48,8 @@ async def _session(target: Any) -> dict[str, Any]:
 def _check(got: dict[str, Any]) -> None:
     assert set(got["tools"]) == TOOLS
     assert "question" in got["tools"]["ask"].input_schema["properties"]
+    described = got["tools"]["ask"].description
+    assert described.startswith("Answer a question") and "\n    " not in described
     answer = got["answer"]
     assert not answer.is_error
     data = answer.structured_content
