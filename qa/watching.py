@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
+from qa.errors import InvalidQuestion
 from qa.fetching import is_url
 from qa.formats import SUPPORTED_SUFFIXES
 
@@ -49,6 +50,15 @@ class Watcher:
     log: Log = print
     errors: Log = print
     batches: int = field(default=0, init=False)  # writes done, for tests and status
+
+    def __post_init__(self) -> None:
+        """Refuse what cannot be watched before anything starts (watchfiles would raise
+        a bare FileNotFoundError from inside the loop)."""
+        if not self.targets:
+            raise InvalidQuestion("give at least one folder, file or feed URL to watch")
+        missing = [str(p) for p in self.folders if not p.exists()]
+        if missing:
+            raise InvalidQuestion(f"cannot watch {missing[0]}: no such file or directory")
 
     @property
     def folders(self) -> list[Path]:

@@ -6,9 +6,11 @@ its first bytes), else as an HTML page. A feed entry that carries only a
 summary has its page fetched too (``QA_FEED_FULL_PAGES``, on by default),
 within the same policy, unless the index already holds that entry with the
 same link and date: re-reading a feed fetches only the pages of new or
-re-dated entries. A page that cannot be fetched keeps the summary, with a
-note saying why. Nothing here raises for one bad URL: every problem is a
-``Failure`` in the result, as for files.
+re-dated entries. At most ``MAX_PAGES_PER_READ`` pages are fetched per read;
+the entries past that are left for the next read (a note says how many). A
+page that cannot be fetched keeps the summary, with a note saying why.
+Nothing here raises for one bad URL: every problem is a ``Failure`` in the
+result, as for files.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from qa.formats.feed import FeedEntry, feed_entries, looks_like_feed
 from qa.formats.html import page_article as html_page_article
 from qa.formats.html import read_page
 
+MAX_PAGES_PER_READ = 50  # entry pages fetched per read of one feed: bounds a write's time
 # (article id) -> (url, published) of the indexed article, or None when not indexed
 Indexed = Callable[[str], tuple[str, str] | None]
 # (url, done, total) while the pages of a feed's entries are fetched
@@ -76,7 +79,7 @@ def _with_pages(
 ) -> list[Article]:
     """The entries' articles, with the full page's text where the feed gave a summary."""
     wanted = sum(1 for e in entries if full_pages and e.summary_only)
-    known = 0
+    known = fetched = deferred = 0
     out: list[Article] = []
     for entry in entries:
         if not (full_pages and entry.summary_only):
@@ -86,12 +89,21 @@ def _with_pages(
         if indexed is not None and indexed(article.id) == (article.url, article.published):
             known += 1  # indexed with this link and date: its page is not fetched again
             continue
+        if fetched == MAX_PAGES_PER_READ:
+            deferred += 1  # not indexed now, so that the next read fetches its page
+            continue
         if progress:
             progress(article.url, len(out) + known, wanted)
         out.append(_full_page(article, policy, result))
+        fetched += 1
     if known:
         result.notes.append(
             f"{known} feed entries already indexed with the same link and date: not fetched again"
+        )
+    if deferred:
+        result.notes.append(
+            f"{deferred} feed entries left for the next read: at most {MAX_PAGES_PER_READ} "
+            "pages are fetched per read of a feed"
         )
     return out
 

@@ -130,7 +130,8 @@ class _Fixtures(BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
+        if "X-Undeclared-Length" not in headers:  # else the body ends when the connection does
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
@@ -242,6 +243,13 @@ def test_redirects_are_followed_within_the_limit():
 def test_an_oversized_page_is_refused():
     with serving({"/big": page(b"x" * 200_000)}) as (base, _):
         with pytest.raises(FetchRefused, match="200,000 bytes; the limit is 100,000"):
+            fetch(base + "/big", FetchPolicy(("127.0.0.1",), ("127.0.0.1",), max_bytes=100_000))
+
+
+def test_a_page_that_does_not_declare_its_size_is_cut_off_while_it_is_read():
+    undeclared = (200, {"Content-Type": "text/html", "X-Undeclared-Length": "1"}, b"x" * 200_000)
+    with serving({"/big": undeclared}) as (base, _):
+        with pytest.raises(FetchRefused, match="more than 100,000 bytes"):
             fetch(base + "/big", FetchPolicy(("127.0.0.1",), ("127.0.0.1",), max_bytes=100_000))
 
 
@@ -499,3 +507,24 @@ def test_the_rest_api_fetches_feeds_only_with_the_token_and_only_urls(tmp_path: 
             assert "48 million euros" in answer["citations"][0]["quote"]
             schema = httpx.get(f"{app}/openapi.json").json()
             assert "/api/fetch" in schema["paths"]
+
+
+def test_the_pages_fetched_per_feed_read_are_capped_and_the_rest_left_for_the_next(
+    monkeypatch,
+):
+    import qa.web
+
+    monkeypatch.setattr(qa.web, "MAX_PAGES_PER_READ", 1)
+    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    with serving(routes) as (base, requests):
+        routes["/feed.rss"] = page(rss(entries(base), False), "application/rss+xml")
+        routes["/news/ferry-terminal"] = page(PAGE.encode())
+        first = load_url(base + "/feed.rss", LOOPBACK)
+        assert [a.text for a in first.articles] == [STORY]
+        assert requests == ["/feed.rss", "/news/ferry-terminal"]
+        assert any("1 feed entries left for the next read" in n for n in first.notes)
+        indexed = {a.id: (a.url, a.published) for a in first.articles}
+        requests.clear()
+        second = load_url(base + "/feed.rss", LOOPBACK, indexed=indexed.get)
+        assert [a.title for a in second.articles] == [entries(base)[1]["title"]]
+        assert requests == ["/feed.rss", "/news/lifeboat"]

@@ -324,3 +324,14 @@ def test_a_conversation_exports_as_markdown_with_its_quotes_and_as_json():
     ) in markdown
     assert "> The strike ended on Tuesday." in markdown
     assert json.loads(transcript_json(turns)) == {"conversation": turns}
+
+
+def test_a_watcher_refuses_a_missing_folder_or_nothing_to_watch(tmp_path):
+    from qa.errors import InvalidQuestion
+    from qa.watching import Watcher
+
+    with pytest.raises(InvalidQuestion, match="cannot watch .*gone: no such file or directory"):
+        Watcher(None, [tmp_path, tmp_path / "gone"])  # type: ignore[arg-type]
+    with pytest.raises(InvalidQuestion, match="at least one"):
+        Watcher(None, [])  # type: ignore[arg-type]
+    Watcher(None, [tmp_path, "https://feeds.example.com/world.rss"])  # type: ignore[arg-type]
