@@ -163,13 +163,8 @@ def _unsupported_facts(sentence: str, source: str) -> list[str]:
     """Numbers and names in ``sentence`` that ``source`` never mentions."""
     lowered = source.lower()
     digits = {re.sub(r"\D", "", n) for n in _NUMBER.findall(source)}
-    missing = [
-        n
-        for n in _NUMBER.findall(sentence)
-        if re.sub(r"\D", "", n)
-        and re.sub(r"\D", "", n) not in digits
-        and n.rstrip(".,") not in source
-    ]
+    # by digits alone: "1200" is "1,200", and "2,000" is not the tail of "12,000"
+    missing = [n for n in _NUMBER.findall(sentence) if re.sub(r"\D", "", n) not in digits]
     names = list(CAPITALISED.finditer(sentence))
     if names and names[0].start() == 0 and not _continues_name(sentence, names[0]):
         names = names[1:]  # a lone capitalised first word is just the sentence's start
