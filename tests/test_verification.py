@@ -235,7 +235,10 @@ def test_coverage_counts_the_share_of_content_words_found():
 
 def test_each_cited_passage_is_checked_and_only_the_supporting_ones_kept():
     claim = "In July Paris pledged new patrols."
-    other = _passage("The weather was cold. Fishermen protested at Calais. Paris pledged new patrols in July.", 500)  # fmt: skip
+    other = _passage(
+        "The weather was cold. Fishermen protested at Calais. Paris pledged new patrols in July.",
+        500,
+    )
     verdict = _verifier(claim, [1, 0, 0]).check(claim + " [1][2]", [_passage(), other])
     assert verdict.kept
     assert [s.passage for s in verdict.supports] == [_passage(), other]
