@@ -6,7 +6,7 @@ setting from the QA_* variables listed in the README.
 
 from pathlib import Path
 
-from qa.server import serve
+from qa.web.server import serve
 
 if __name__ == "__main__":
     serve(seed_dir=Path(__file__).resolve().parent / "seeds")

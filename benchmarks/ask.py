@@ -21,7 +21,7 @@ from _common import BBC, RESULTS, print_table, write_json  # noqa: E402
 
 
 def questions_from(data: Path, count: int, seed: int) -> list[str]:
-    from qa.formats import load_file
+    from qa.index.formats import load_file
 
     titles = [a.title for a in load_file(data, 10**9).articles]
     random.Random(seed).shuffle(titles)

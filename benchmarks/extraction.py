@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.formats.html import read_page, readable  # noqa: E402
+from qa.index.formats.html import read_page, readable  # noqa: E402
 from tests.saved_pages import pages, scores  # noqa: E402
 
 READERS = {

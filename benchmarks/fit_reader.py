@@ -42,10 +42,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import BBC, DATA, RESULTS  # noqa: E402
 
+from qa.answer.crossencoder import cross_input  # noqa: E402
+from qa.answer.reader import question_evidence, shortlist_size  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.crossencoder import cross_input  # noqa: E402
 from qa.evaluation import contains_any, load_squad  # noqa: E402
-from qa.reader import question_evidence, shortlist_size  # noqa: E402
 from qa.weights import (  # noqa: E402
     DEFAULT_SHORTLIST,
     READER_WEIGHTS_FILE,
@@ -337,7 +337,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from qa import Assistant
-    from qa.crossencoder import shared_cross_encoder
+    from qa.answer.crossencoder import shared_cross_encoder
 
     work = RESULTS / "fit-work"
     work.mkdir(parents=True, exist_ok=True)

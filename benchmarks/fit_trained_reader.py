@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import BBC, DATA, RESULTS  # noqa: E402
 
-from qa.answer_model import MODEL_DIR  # noqa: E402
+from qa.answer.answer_model import MODEL_DIR  # noqa: E402
 from qa.evaluation import EvalQuestion, contains_any, load_question_file, load_squad  # noqa: E402
 
 FIRST10 = DATA / "squad-train" / "train-v2.0-first10.json"
@@ -48,8 +48,8 @@ READINGS = RESULTS / "trained_reader_readings.json"
 
 def read_all(questions: list[EvalQuestion], corpus: list[Path], index: Path) -> list[dict]:
     """Each question through ``Assistant.ask``, with an identity calibration: the logit back."""
+    from qa.answer.trained_reader import Calibration
     from qa.assistant import Assistant
-    from qa.trained_reader import Calibration
 
     assistant = Assistant(index_dir=index, reader="trained")
     assistant.ingest(corpus, show_progress=True)

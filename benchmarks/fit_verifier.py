@@ -46,8 +46,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
     from qa import Assistant
+    from qa.llm.verification import Verifier, _unsupported_facts
     from qa.results import Passage
-    from qa.verification import Verifier, _unsupported_facts
 
     assistant = Assistant(index_dir=args.index)
     verifier = Verifier(assistant.embedder, assistant.retriever.analyzer, 0.0, 0.0)

@@ -28,7 +28,7 @@ from _common import ROOT, print_table, write_json  # noqa: E402
 
 def run(label: str, assistant, questions: list[dict]) -> dict:
     from qa.evaluation import contains_any
-    from qa.verification import split_sentences
+    from qa.llm.verification import split_sentences
 
     first_token, total, tokens_per_s = [], [], []
     hits = written = dropped = quoted = modes_generated = 0

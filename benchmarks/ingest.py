@@ -50,7 +50,7 @@ def ours(data: Path, index: Path) -> dict:
 
 def stock(data: Path, index: Path) -> dict:
     from qa.evaluation.baseline import StockPipeline
-    from qa.formats import load_file
+    from qa.index.formats import load_file
 
     shutil.rmtree(index, ignore_errors=True)
     articles = load_file(data, 10**9).articles

@@ -72,7 +72,7 @@ class RecycledVectors:
     def encode_passages(self, texts, sentence_spans):
         import numpy as np
 
-        from qa.embeddings import PassageVectors
+        from qa.index.embeddings import PassageVectors
 
         out = []
         for text, spans in zip(texts, sentence_spans):
@@ -114,9 +114,9 @@ def grow(index: Path, target_chunks: int, seed: int) -> dict:
     """Add synthetic articles until the index holds ``target_chunks`` chunks."""
     from qa.assistant import CHUNK_TOKENS
     from qa.config import Settings
-    from qa.embeddings import shared_embedder
-    from qa.ingest import Ingestor
-    from qa.store import ArticleStore
+    from qa.index.embeddings import shared_embedder
+    from qa.index.ingest import Ingestor
+    from qa.index.store import ArticleStore
 
     settings = Settings.from_env(index_dir=index)
     embedder = shared_embedder(settings.embedding_model, settings.embedding_batch_size)

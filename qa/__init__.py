@@ -18,20 +18,20 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from qa.answering import Answerer, ExtractiveAnswerer
+    from qa.answer.answering import Answerer, ExtractiveAnswerer
     from qa.assistant import Assistant
     from qa.config import Settings
     from qa.errors import QAError
-    from qa.ingest import IngestReport
+    from qa.index.ingest import IngestReport
     from qa.results import Answer, Citation, Passage, Retrieval
 
 _EXPORTS = {
     "Answer": "qa.results",
-    "Answerer": "qa.answering",
+    "Answerer": "qa.answer.answering",
     "Assistant": "qa.assistant",
     "Citation": "qa.results",
-    "ExtractiveAnswerer": "qa.answering",
-    "IngestReport": "qa.ingest",
+    "ExtractiveAnswerer": "qa.answer.answering",
+    "IngestReport": "qa.index.ingest",
     "Passage": "qa.results",
     "QAError": "qa.errors",
     "Retrieval": "qa.results",

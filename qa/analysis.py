@@ -93,7 +93,7 @@ _WRITTEN_SENTENCE = re.compile(r".+?[.!?]+(?:\s*\[[\d,\s]+\])*(?=\s|$)|.+$", re.
 
 def written_sentences(text: str) -> list[str]:
     """A written answer's sentences with their [n] marks attached ("x [1]." is read
-    as "x. [1]"). Article text is split by ``qa.chunking.split_sentences`` instead,
+    as "x. [1]"). Article text is split by ``qa.index.chunking.split_sentences`` instead,
     into offsets, since quotes must point into the article."""
     text = _MARKS_THEN_END.sub(r"\2\1", text.strip())
     return [s.strip() for s in _WRITTEN_SENTENCE.findall(text) if s.strip()]

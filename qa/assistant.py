@@ -17,18 +17,25 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from langchain_core.runnables import Runnable
 
 from qa.analysis import Analyzer
-from qa.answering import Answerer, ExtractiveAnswerer, for_chat
-from qa.articles import MAX_ID_CHARS
-from qa.catalog import ArticleInfo, ArticlePage, describe, facets, page
-from qa.chain import Step, build_chain
+from qa.answer.answering import Answerer, ExtractiveAnswerer, for_chat
+from qa.answer.chain import Step, build_chain
+from qa.answer.reader import Reader, SentenceReader
+from qa.answer.retrieval import HybridRetriever, PairScorer
 from qa.config import ReaderMode, Settings
-from qa.embeddings import shared_embedder
 from qa.errors import InvalidQuestion, UnknownArticle
-from qa.fetching import FetchPolicy, is_url
 from qa.filters import Filters, as_filters
-from qa.formats import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES  # for the upload pickers
-from qa.ingest import Ingestor, IngestReport, ProgressCallback
-from qa.lexical import LexicalIndex
+from qa.index.articles import MAX_ID_CHARS
+from qa.index.catalog import ArticleInfo, ArticlePage, describe, facets, page
+from qa.index.embeddings import shared_embedder
+from qa.index.fetching import FetchPolicy
+from qa.index.fetching import is_url as is_url  # for the fronts: a URL or a path
+from qa.index.formats import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES  # for the upload pickers
+from qa.index.ingest import Ingestor
+from qa.index.ingest import IngestReport as IngestReport  # the fronts report writes
+from qa.index.ingest import ProgressCallback as ProgressCallback
+from qa.index.lexical import LexicalIndex
+from qa.index.locking import index_write_lock
+from qa.index.store import ArticleEntry, ArticleStore, IndexStats
 from qa.limits import (
     MAX_DELETE,
     MAX_FILTER_CHARS,
@@ -38,11 +45,7 @@ from qa.limits import (
     MAX_URL_CHARS,
     MAX_URLS,
 )
-from qa.locking import index_write_lock
-from qa.reader import Reader, SentenceReader
 from qa.results import Answer, Passage
-from qa.retrieval import HybridRetriever, PairScorer
-from qa.store import ArticleEntry, ArticleStore, IndexStats
 from qa.weights import DEFAULT_SHORTLIST
 
 log = logging.getLogger("qa")
@@ -112,7 +115,7 @@ class Assistant:
         """Add or update articles from files, folders and URLs; idempotent.
 
         A URL (``http://`` or ``https://``: an RSS or Atom feed, or a news page)
-        is fetched only within ``QA_FETCH_HOSTS`` (see ``qa.fetching``); a
+        is fetched only within ``QA_FETCH_HOSTS`` (see ``qa.index.fetching``); a
         refused or failed one is reported in ``IngestReport.failed``.
 
         One writer per index at a time, across processes: while another holds
@@ -366,7 +369,7 @@ def build_answerer(settings: Settings, embedder: Any, analyzer: Analyzer) -> Ans
     extractive = ExtractiveAnswerer(build_reader(settings, analyzer))
     if not settings.llm:
         return extractive
-    from qa.generation import build_generated_answerer
+    from qa.llm.generation import build_generated_answerer
 
     return build_generated_answerer(settings, extractive, embedder, analyzer)
 
@@ -375,7 +378,7 @@ def build_reranker(settings: Settings) -> PairScorer | None:
     """The cross-encoder that re-ranks the best passages; none for the fast reader."""
     if settings.reader == ReaderMode.FAST:
         return None
-    from qa.crossencoder import shared_cross_encoder
+    from qa.answer.crossencoder import shared_cross_encoder
 
     return shared_cross_encoder()
 
@@ -383,12 +386,12 @@ def build_reranker(settings: Settings) -> PairScorer | None:
 def build_reader(settings: Settings, analyzer: Analyzer) -> SentenceReader:
     """The reader ``QA_READER`` names; ``QA_MIN_EVIDENCE`` overrides its fitted threshold.
 
-    "trained" is the SQuAD-trained model of ``qa/trained_reader.py`` (short
+    "trained" is the SQuAD-trained model of ``qa/answer/trained_reader.py`` (short
     answers; not yet better than "default" on the BBC sets: docs/reader.md).
     """
     if settings.reader == ReaderMode.TRAINED:
-        from qa.answer_model import shared_answer_model
-        from qa.trained_reader import Calibration, TrainedReader
+        from qa.answer.answer_model import shared_answer_model
+        from qa.answer.trained_reader import Calibration, TrainedReader
 
         calibration = Calibration.load()
         if settings.min_evidence:
@@ -406,7 +409,7 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> SentenceReader:
         )
     if settings.reader == ReaderMode.FAST:
         return Reader(analyzer, None, weights=weights)
-    from qa.crossencoder import shared_cross_encoder
+    from qa.answer.crossencoder import shared_cross_encoder
 
     shortlist = None if settings.reader == ReaderMode.ACCURATE else DEFAULT_SHORTLIST
     return Reader(analyzer, shared_cross_encoder(), shortlist=shortlist, weights=weights)

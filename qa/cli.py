@@ -252,7 +252,7 @@ def _mcp(args: argparse.Namespace) -> int:
     stdout carries the protocol, so nothing else may print there: the model
     loads first (its messages go to stderr), then the server takes over.
     """
-    from qa.mcp_server import build_mcp
+    from qa.web.mcp_server import build_mcp
 
     build_mcp(_assistant(args)).run("stdio")
     return EXIT_OK
@@ -360,7 +360,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from qa.server import serve
+    from qa.web.server import serve
 
     serve(index_dir=args.index, host=args.host, port=args.port)
     return EXIT_OK

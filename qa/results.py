@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from qa.chunking import Span
+from qa.index.chunking import Span
 
 SentenceKey = tuple[str, int, int]  # (article id, start, end)
 

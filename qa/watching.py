@@ -12,7 +12,7 @@ an index the next run completes.
   ``prune``, a deleted file's articles are removed (and, as with
   ``qa ingest --prune``, any article whose file is gone).
 - **Feeds and pages** (URLs) are re-read every ``interval`` seconds; a feed
-  re-read adds new entries and updates changed ones only (``qa.web``).
+  re-read adds new entries and updates changed ones only (``qa.index.pages``).
 
 A first pass at start ingests everything named, so what changed while the
 watcher was stopped is caught up.
@@ -26,13 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
+from qa.assistant import SUPPORTED_SUFFIXES, is_url
 from qa.errors import InvalidQuestion
-from qa.fetching import is_url
-from qa.formats import SUPPORTED_SUFFIXES
 
 if TYPE_CHECKING:
-    from qa.assistant import Assistant
-    from qa.ingest import IngestReport
+    from qa.assistant import Assistant, IngestReport
 
 Log = Callable[[str], None]
 DEBOUNCE_MS = 800  # changes arriving closer than this are one batch (an editor's save)

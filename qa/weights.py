@@ -6,7 +6,7 @@ The reader's weights and its refusal thresholds are fitted together by
 a feature and re-run the fit, never edit one number alone (a threshold is
 only valid on the scale its weights define, which is why they are fitted and
 stored together and carry one ``version``). Every name in that file must be
-a ``qa.features.Feature``: loading fails on one that is not.
+a ``qa.answer.features.Feature``: loading fails on one that is not.
 
 Retrieval's numbers (``RETRIEVAL_WEIGHTS``) come first: they decide which
 passages the reader sees, so the reader is fitted on passages retrieved with
@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from qa.features import Feature
+from qa.answer.features import Feature
 
 READER_WEIGHTS_FILE = Path(__file__).resolve().parent / "models" / "reader_weights.json"
 
 
 @dataclass(frozen=True)
 class RetrievalWeights:
-    """How hybrid retrieval scores a passage (``qa/retrieval.py``), each with its origin."""
+    """How hybrid retrieval scores a passage (``qa/answer/retrieval.py``), each with its origin."""
 
     # BM25, scaled to 0..1 by the question's best BM25 score, added to cosine similarity.
     # Chosen on a SQuAD dev sample: 0.3 gave recall@1 0.845, reciprocal-rank fusion 0.775,
@@ -77,7 +77,7 @@ RETRIEVAL_WEIGHTS = RetrievalWeights()
 # a fit other than the reader's, each with where it came from.
 
 # At most this many sentences go to the default reader's cross-encoder (~7 ms each on
-# 2 cores); fewer when the fast model is sure (qa.reader.shortlist_size).
+# 2 cores); fewer when the fast model is sure (qa.answer.reader.shortlist_size).
 DEFAULT_SHORTLIST = 16
 # The cross-encoder reads a sentence only when the fast model gives it at least this
 # share of the best sentence's probability (at least SHORTLIST_FLOOR sentences, at most

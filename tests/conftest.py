@@ -47,6 +47,6 @@ def fresh(tmp_path):
 
 def seed_text() -> str:
     """The seed article's body as the loader reads it (front matter removed)."""
-    from qa.formats import load_file
+    from qa.index.formats import load_file
 
     return load_file(SEED_ARTICLE, 10_000_000).articles[0].text

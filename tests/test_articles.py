@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from qa.articles import decode
-from qa.formats import find_files, load_file
+from qa.index.articles import decode
+from qa.index.formats import find_files, load_file
 
 LIMIT = 1_000_000
 
@@ -127,7 +127,7 @@ def test_find_files_walks_folders_and_reports_missing_paths(tmp_path):
 
 
 def _records(tmp_path, records, name="posted.json"):
-    from qa.formats import load_bytes
+    from qa.index.formats import load_bytes
 
     return load_bytes(name, json.dumps(records).encode(), origin=str(tmp_path / name))
 
@@ -171,9 +171,9 @@ def test_bad_ids_are_reported_and_the_other_records_kept(tmp_path):
 
 
 def test_rst_files_load_with_their_underlined_title(tmp_path):
-    """The format added as a module of qa/formats/ alone: the loader, folders and
+    """The format added as a module of qa/index/formats/ alone: the loader, folders and
     the upload widget's list all know it."""
-    from qa.formats import SUPPORTED_SUFFIXES
+    from qa.index.formats import SUPPORTED_SUFFIXES
 
     path = tmp_path / "notes" / "ferry.rst"
     path.parent.mkdir()
@@ -202,7 +202,7 @@ def _pdf(pages: list[str], title: str = "", password: str = "") -> bytes:
 
 
 def test_a_pdf_keeps_where_each_page_starts():
-    from qa.formats import load_bytes
+    from qa.index.formats import load_bytes
 
     data = _pdf(
         ["Ferry strike ends", "The strike ended on Tuesday after a pay rise."],
@@ -224,7 +224,7 @@ def test_a_pdf_keeps_where_each_page_starts():
     ],
 )
 def test_bad_pdfs_are_reported_by_name_and_skipped(make, reason):
-    from qa.formats import load_bytes
+    from qa.index.formats import load_bytes
 
     result = load_bytes("bad.pdf", make(), origin="upload:bad.pdf")
     assert not result.articles
@@ -234,7 +234,7 @@ def test_bad_pdfs_are_reported_by_name_and_skipped(make, reason):
 def test_a_word_document_loads_its_title_paragraphs_and_tables(tmp_path):
     import docx
 
-    from qa.formats import load_bytes
+    from qa.index.formats import load_bytes
 
     document = docx.Document()
     document.add_heading("Harbour reopens", level=1)

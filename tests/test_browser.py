@@ -286,7 +286,7 @@ def test_the_widget_does_not_scroll_the_host_page(served, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 700})
     page.goto(f"{intranet_url}/intranet.html")
     page.get_by_placeholder("Ask about the articles…").wait_for(timeout=60_000)
-    # the app's own load script (qa.ui.JS) has run, and two frames were laid out since
+    # the app's own load script (qa.web.ui.JS) has run, and two frames were laid out since
     page.wait_for_function("document.documentElement.dataset.qaLoaded === 'true'", timeout=60_000)
     page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     assert page.evaluate("window.scrollY") == 0

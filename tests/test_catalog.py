@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from qa.catalog import page
 from qa.errors import InvalidQuestion, UnknownArticle
-from qa.store import ArticleEntry
+from qa.index.catalog import page
+from qa.index.store import ArticleEntry
 
 
 def _entry(aid: str, title: str, published: str = "", source: str = "BBC") -> ArticleEntry:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.chunking import make_chunks, split_sentences
-from qa.embeddings import shared_embedder
+from qa.index.chunking import make_chunks, split_sentences
+from qa.index.embeddings import shared_embedder
 from tests.conftest import seed_text
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.formats import load_bytes
+from qa.index.formats import load_bytes
 from tests.saved_pages import STORIES, pages, scores
 
 PAGES = list(pages())

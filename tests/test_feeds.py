@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.articles import LoadResult
-from qa.fetching import FetchFailed, FetchPolicy, FetchRefused, fetch
-from qa.formats import load_bytes
-from qa.formats.base import Source
-from qa.formats.feed import feed_entries, looks_like_feed
-from qa.web import load_url
+from qa.index.articles import LoadResult
+from qa.index.fetching import FetchFailed, FetchPolicy, FetchRefused, fetch
+from qa.index.formats import load_bytes
+from qa.index.formats.base import Source
+from qa.index.formats.feed import feed_entries, looks_like_feed
+from qa.index.pages import load_url
 
 STORY = (
     "The harbour authority in Dunmore said on Tuesday that the new ferry terminal will "
@@ -512,9 +512,9 @@ def test_the_rest_api_fetches_feeds_only_with_the_token_and_only_urls(tmp_path: 
 def test_the_pages_fetched_per_feed_read_are_capped_and_the_rest_left_for_the_next(
     monkeypatch,
 ):
-    import qa.web
+    import qa.index.pages
 
-    monkeypatch.setattr(qa.web, "MAX_PAGES_PER_READ", 1)
+    monkeypatch.setattr(qa.index.pages, "MAX_PAGES_PER_READ", 1)
     routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
     with serving(routes) as (base, requests):
         routes["/feed.rss"] = page(rss(entries(base), False), "application/rss+xml")

@@ -164,7 +164,7 @@ def test_a_month_is_read_against_each_articles_date(fresh, tmp_path):
 
 
 def test_months_resolve_to_the_latest_on_or_before_the_date():
-    from qa.dating import date_adjustments, resolved_months
+    from qa.answer.dating import date_adjustments, resolved_months
 
     assert resolved_months("That culminated last July. In May 2019 too.", date(2026, 2, 8)) == {
         (2025, 7),

@@ -12,9 +12,9 @@ import pytest
 
 from qa import Assistant
 from qa.filters import NO_FILTERS
-from qa.generation import LocalServer, resolve_gguf
+from qa.llm.generation import LocalServer, resolve_gguf
+from qa.llm.verification import Verifier
 from qa.results import Passage
-from qa.verification import Verifier
 from tests.conftest import SEEDS, seed_text
 from tests.server_helpers import running_app
 
@@ -188,7 +188,7 @@ def _scripted(extractive: Assistant, text: str) -> Assistant:
     from langchain_core.language_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
 
-    from qa.generation import GeneratedAnswerer, LLMSpec
+    from qa.llm.generation import GeneratedAnswerer, LLMSpec
 
     model = GenericFakeChatModel(messages=iter([AIMessage(content=text)]))
     answerer = GeneratedAnswerer(

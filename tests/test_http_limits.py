@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from qa.http_limits import BodyLimit, UploadGate
+from qa.web.http_limits import BodyLimit, UploadGate
 
 LIMIT = 10
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.embeddings import packaged_model_path
 from qa.errors import IndexModelMismatch
+from qa.index.embeddings import packaged_model_path
 from tests.conftest import SEED_ARTICLE
 
 pytestmark = pytest.mark.slow  # the real embedding model and Chroma
@@ -173,7 +173,7 @@ def test_legacy_sentence_collection_is_dropped_but_a_users_own_is_kept(tmp_path)
 
 
 def test_packed_sentence_vectors_round_trip():
-    from qa.store import pack_vectors, unpack_vectors
+    from qa.index.store import pack_vectors, unpack_vectors
 
     rng = np.random.default_rng(7)
     vectors = rng.standard_normal((5, 384)).astype(np.float32)
@@ -198,7 +198,7 @@ def _bm25_matches_the_store(assistant: Assistant) -> None:
 
 
 def test_bm25_follows_each_write_exactly_without_a_rebuild(fresh, tmp_path, monkeypatch):
-    from qa.lexical import LexicalIndex
+    from qa.index.lexical import LexicalIndex
 
     fresh.ingest([SEED_ARTICLE])
     builds = []

@@ -11,7 +11,7 @@ from langchain_core.documents import Document
 from langchain_core.vectorstores import VectorStore
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
-from qa.retrieval import HybridRetriever
+from qa.answer.retrieval import HybridRetriever
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.slow  # the real embedding model over seeds/

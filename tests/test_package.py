@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -49,7 +51,7 @@ def test_the_runtime_never_imports_the_evaluation_tools_or_names_the_dev_checkou
     from pathlib import Path
 
     out = _run(
-        "import sys, qa.assistant, qa.server, qa.ui, qa.cli; "
+        "import sys, qa.assistant, qa.web.server, qa.web.ui, qa.cli; "
         "print(sorted(m for m in sys.modules if m.startswith('qa.evaluation')))"
     )
     assert out == "[]"
@@ -81,8 +83,8 @@ def test_go_offline_sets_defaults_and_keeps_what_the_user_set(monkeypatch):
 def test_the_hub_is_offline_when_the_model_and_the_ui_load():
     """The Hub reads its switch once, when imported: it must be set before that."""
     out = _run(
-        "from qa.embeddings import Embedder; Embedder('all-MiniLM-L6-v2').dimension; "
-        "import qa.ui; import huggingface_hub.constants as c; "
+        "from qa.index.embeddings import Embedder; Embedder('all-MiniLM-L6-v2').dimension; "
+        "import qa.web.ui; import huggingface_hub.constants as c; "
         "import os; print(c.HF_HUB_OFFLINE, os.environ['GRADIO_ANALYTICS_ENABLED'])"
     )
     assert out == "True False"
@@ -116,3 +118,41 @@ def test_the_built_wheel_holds_every_subpackage_and_the_reader_model(tmp_path):
     for name in ("model.onnx", "tokenizer.json", "calibration.json", "MODEL_CARD.md"):
         assert f"qa/models/reader/{name}" in names
     assert "qa/models/reader_weights.json" in names  # the default reader's fitted weights
+
+
+ROOT = Path(__file__).resolve().parent.parent
+FRONTS = [
+    "qa/cli.py",
+    "qa/watching.py",
+    *sorted(f"qa/web/{p.name}" for p in (ROOT / "qa/web").glob("*.py")),
+]
+# what a front may import from qa: the facade, the values and rules every layer shares,
+# its own folder, and (the CLI's `qa eval`) the evaluation tools
+FRONT_MAY_IMPORT = ("qa", "qa.assistant", "qa.config", "qa.errors", "qa.limits", "qa.results",
+                    "qa.offline", "qa.analysis", "qa.filters", "qa.watching", "qa.web",
+                    "qa.evaluation")  # fmt: skip
+
+
+@pytest.mark.parametrize("front", FRONTS)
+def test_fronts_reach_the_index_and_the_readers_only_through_the_assistant(front):
+    """The layers hold: a front that imported qa.index or qa.answer directly would
+    skip the Assistant's validation and tie the front to the internals."""
+    tree = ast.parse((ROOT / front).read_text())
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("qa")
+    } | {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name.startswith("qa")
+    }
+    below = sorted(
+        name
+        for name in imported
+        if name != "qa"  # the package itself (`from qa import __version__`), not all below it
+        and not any(name == ok or name.startswith(ok + ".") for ok in FRONT_MAY_IMPORT[1:])
+    )
+    assert below == [], f"{front} imports below the Assistant: {below}"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.formats import SUPPORTED_SUFFIXES, load_bytes
+from qa.index.formats import SUPPORTED_SUFFIXES, load_bytes
 from tests.conftest import seed_text
 
 ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=400)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from qa.analysis import Analyzer, contains_phrase, full_names
-from qa.answering import NOT_ANSWERED, ExtractiveAnswerer
-from qa.conversation import condense
-from qa.reader import Reader, new_names, new_numbers, question_kind
+from qa.answer.answering import NOT_ANSWERED, ExtractiveAnswerer
+from qa.answer.conversation import condense
+from qa.answer.reader import Reader, new_names, new_numbers, question_kind
 from qa.results import Passage, Retrieval, StoredChunk
 from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel, RankingModel
 
@@ -79,7 +79,7 @@ def test_a_day_or_month_answers_when_but_is_no_amount():
 
 def test_key_words_are_the_names_and_numbers_a_passage_must_hold():
     from qa.analysis import key_words
-    from qa.reader import _missing
+    from qa.answer.reader import _missing
 
     question = "Which hospital treated Kenteris and Thanou after the 2004 crash?"
     assert key_words(question) == ["Kenteris", "Thanou", "2004"]
@@ -184,7 +184,7 @@ def test_reader_reads_only_its_shortlist_and_ranks_by_the_full_model():
 
 
 def test_the_shortlist_holds_the_likely_sentences_within_its_floor_and_cap():
-    from qa.reader import shortlist_size
+    from qa.answer.reader import shortlist_size
     from qa.weights import SHORTLIST_FLOOR
 
     sure = [0.9] + [0.0001] * 20  # the fast model is sure: the floor is read
@@ -245,8 +245,8 @@ def test_fitted_weights_define_every_model_and_a_threshold_to_refuse_by():
 def test_the_reader_computes_every_feature_the_fitted_weights_weigh():
     """A feature renamed in the reader, or fitted under a name it does not compute,
     fails here (and at load), never silently weighs 0."""
-    from qa.features import Feature
-    from qa.reader import question_evidence
+    from qa.answer.features import Feature
+    from qa.answer.reader import question_evidence
 
     reader = Reader(Analyzer(), _StandInCrossEncoder("anti-racketeering"), shortlist=None)
     reading = reader.read(_retrieval("Why did the court reject the tobacco case?", _chunk(TEXT)))
@@ -495,7 +495,7 @@ def test_a_who_answer_that_names_no_one_brings_the_next_sentence_when_it_opens_w
 
 
 def test_only_a_follow_up_that_leans_on_the_conversation_keeps_its_focus():
-    from qa.conversation import conversation_focus
+    from qa.answer.conversation import conversation_focus
 
     history = _exchange(
         "What did France promise in July?", "The focus then was on plans to intercept boats. [1]"
@@ -631,7 +631,7 @@ def test_min_evidence_overrides_the_fitted_threshold_of_every_mode():
 
 
 def test_previous_quotes_are_the_text_before_each_mark_of_the_last_answer():
-    from qa.conversation import previous_quotes
+    from qa.answer.conversation import previous_quotes
 
     history = _exchange(
         "Who runs it?",
@@ -654,7 +654,7 @@ def test_the_real_cross_encoder_scores_on_topic_sentences_far_above_off_topic_on
     It does not tell which one answers (here it gives "welcomed the ruling" 5.7
     and the reason 0.7): that is why its logit is one feature among the reader's
     evidence, and why the trained reader exists (docs/reader.md)."""
-    from qa.crossencoder import shared_cross_encoder
+    from qa.answer.crossencoder import shared_cross_encoder
 
     question = "Why did the court reject the tobacco case?"
     sentences = [
@@ -670,7 +670,7 @@ def test_the_real_cross_encoder_scores_on_topic_sentences_far_above_off_topic_on
 
 
 def test_touching_and_overlapping_quote_ranges_merge_and_keep_the_best_support():
-    from qa.answering import _merge
+    from qa.answer.answering import _merge
 
     assert _merge([]) == []
     assert _merge([(30, 40, 0.2), (0, 10, 0.5)]) == [(0, 10, 0.5), (30, 40, 0.2)]  # sorted
@@ -687,8 +687,8 @@ def _cited(chunk, start, end, number=1, article_id=None):
 
 
 def test_the_short_answer_points_into_the_citation_that_quotes_it_only_when_sure():
-    from qa.answering import _short
-    from qa.reader import SentenceEvidence
+    from qa.answer.answering import _short
+    from qa.answer.reader import SentenceEvidence
     from qa.weights import SHORT_MIN_PROBABILITY
 
     chunk = replace(_chunk(TEXT), start=100, end=100 + len(TEXT))  # the chunk's offsets

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from qa.answer_model import (
+from qa.answer.answer_model import (
     MAX_TOKENS,
     MODEL_DIR,
     NO_SCORE,
@@ -19,10 +19,10 @@ from qa.answer_model import (
     load_tokenizer,
     sentence_logits,
 )
-from qa.chunking import split_sentences
-from qa.rendering import answer_html
+from qa.answer.trained_reader import Calibration
+from qa.index.chunking import split_sentences
 from qa.results import Answer, Citation, ShortAnswer
-from qa.trained_reader import Calibration
+from qa.web.rendering import answer_html
 
 TEXT = (
     "Chief executive Rick Parry is the man at the helm of Liverpool. "

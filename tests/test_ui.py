@@ -6,8 +6,8 @@ import gradio as gr
 import pytest
 
 from qa import Assistant
-from qa.rendering import answer_html
 from qa.results import Answer, Citation
+from qa.web.rendering import answer_html
 from tests.conftest import SEED_ARTICLE
 
 pytestmark = pytest.mark.slow  # the real model behind the Gradio app
@@ -84,7 +84,7 @@ def _component_types(demo: gr.Blocks) -> set[str]:
 def test_upload_panel_only_when_enabled(tmp_path):
     closed = Assistant(index_dir=tmp_path / "a", allow_uploads=False)
     opened = Assistant(index_dir=tmp_path / "b", allow_uploads=True)
-    from qa.ui import build_ui
+    from qa.web.ui import build_ui
 
     assert "file" not in _component_types(build_ui(closed))
     assert "file" in _component_types(build_ui(opened))
@@ -101,7 +101,7 @@ def test_upload_adds_articles_answerable_at_once(tmp_path):
 
 
 def test_a_question_over_the_limit_is_explained_and_kept_in_the_box(tmp_path):
-    from qa.ui import _respond
+    from qa.web.ui import _respond
 
     assistant = Assistant(index_dir=tmp_path / "index")
     long_question = "Why " + "very " * 240 + "long?"

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from qa.analysis import Analyzer
-from qa.answering import NOT_ANSWERED, ExtractiveAnswerer
-from qa.chunking import make_chunks, split_sentences
+from qa.answer.answering import NOT_ANSWERED, ExtractiveAnswerer
+from qa.answer.reader import Reading, SentenceEvidence
+from qa.answer.retrieval import HybridRetriever, first_stage, passage_score, rerank, time_cues
 from qa.config import Settings
 from qa.errors import ConfigError
-from qa.lexical import LexicalIndex
-from qa.reader import Reading, SentenceEvidence
+from qa.index.chunking import make_chunks, split_sentences
+from qa.index.lexical import LexicalIndex
 from qa.results import Passage, Retrieval, StoredChunk
-from qa.retrieval import HybridRetriever, first_stage, passage_score, rerank, time_cues
 from qa.weights import RETRIEVAL_WEIGHTS
 
 
@@ -299,7 +299,7 @@ def test_a_runner_up_joins_only_when_at_least_half_as_likely():
 def test_a_conversation_exports_as_markdown_with_its_quotes_and_as_json():
     import json
 
-    from qa.rendering import transcript_json, transcript_markdown
+    from qa.web.rendering import transcript_json, transcript_markdown
 
     citation = {
         "number": 1,

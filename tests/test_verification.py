@@ -7,9 +7,9 @@ import pytest
 
 from qa.analysis import Analyzer, written_sentences
 from qa.errors import ConfigError
-from qa.generation import LLMSpec, _prompt_passages, prompt_messages
+from qa.llm.generation import LLMSpec, _prompt_passages, prompt_messages
+from qa.llm.verification import Verifier, _unsupported_facts
 from qa.results import Passage, StoredChunk
-from qa.verification import Verifier, _unsupported_facts
 from qa.weights import MIN_COVERAGE, MIN_SIMILARITY
 
 
@@ -98,8 +98,8 @@ def test_passages_are_quoted_data_and_instruction_like_ones_are_left_out():
 
 
 def test_a_notice_is_shown_escaped_with_the_answer():
-    from qa.rendering import answer_html
     from qa.results import Answer
+    from qa.web.rendering import answer_html
 
     html = answer_html(Answer("No answer.", False, [], notice="model <b>down</b>"))
     assert "Note: model &lt;b&gt;down&lt;/b&gt;" in html

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.locking import index_write_lock
+from qa.index.locking import index_write_lock
 from tests.conftest import SEEDS
 from tests.test_hostile import _distinct_articles
 
@@ -139,7 +139,7 @@ def _index_state(index: Path) -> dict:
 def _assert_same_index(resumed: dict, clean: dict, label: str) -> None:
     import numpy as np
 
-    from qa.store import unpack_vectors
+    from qa.index.store import unpack_vectors
 
     assert resumed["manifest"] == clean["manifest"], label
     assert resumed["bm25"][0] == clean["bm25"][0], label

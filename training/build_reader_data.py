@@ -2,7 +2,7 @@
 
 One example is what the reader sees when serving: a question and one chunk
 of an article, cut by the project's own sentence splitter and chunker
-(``qa.chunking``, at the index's 200 word pieces), with every sentence
+(``qa.index.chunking``, at the index's 200 word pieces), with every sentence
 labelled "holds the answer" or not, and the answer's character span when
 the chunk holds it. Two kinds:
 
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qa.analysis import shared_analyzer  # noqa: E402
-from qa.chunking import make_chunks  # noqa: E402
+from qa.index.chunking import make_chunks  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "squad-train"
 CHUNK_TOKENS = 200  # qa.assistant.CHUNK_TOKENS
@@ -44,7 +44,7 @@ VALIDATION_ARTICLES = 12
 def _tokenizer_counter():
     from tokenizers import Tokenizer
 
-    from qa.crossencoder import packaged_model_dir
+    from qa.answer.crossencoder import packaged_model_dir
 
     tokenizer = Tokenizer.from_file(str(packaged_model_dir() / "tokenizer.json"))
     tokenizer.no_truncation()

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reader_network import empty_network  # noqa: E402
 
-from qa.answer_model import MODEL_DIR  # noqa: E402
-from qa.crossencoder import packaged_model_dir  # noqa: E402
+from qa.answer.answer_model import MODEL_DIR  # noqa: E402
+from qa.answer.crossencoder import packaged_model_dir  # noqa: E402
 
 
 def export(weights: Path, out: Path) -> Path:

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reader_network import from_packaged_cross_encoder  # noqa: E402
 
-from qa.answer_model import Encoded, encode, load_tokenizer  # noqa: E402
-from qa.crossencoder import packaged_model_dir  # noqa: E402
+from qa.answer.answer_model import Encoded, encode, load_tokenizer  # noqa: E402
+from qa.answer.crossencoder import packaged_model_dir  # noqa: E402
 
 
 def load_examples(path: Path, limit: int, negative_share: float, seed: int) -> list[dict]:

@@ -33,10 +33,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from qa.articles import Article, slugify
 from qa.config import ReaderMode
 from qa.errors import QAError
-from qa.formats import load_file
+from qa.index.articles import Article, slugify
+from qa.index.formats import load_file
 
 DEFAULT_DATASET = (
     Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad" / "dev-v2.0.json"
@@ -575,7 +575,7 @@ def evaluate(
 
 def _threshold(reader: str) -> float:
     if reader == ReaderMode.TRAINED:
-        from qa.trained_reader import Calibration
+        from qa.answer.trained_reader import Calibration
 
         return Calibration.load().threshold
     from qa.weights import READER_WEIGHTS

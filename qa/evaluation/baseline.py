@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from qa.articles import Article
 from qa.config import DEFAULT_MODEL
-from qa.embeddings import resolve_model
 from qa.errors import QAError
+from qa.index.articles import Article
+from qa.index.embeddings import resolve_model
 from qa.offline import go_offline
 
 COMPLETE_MARKER = "stock-complete"

@@ -1,0 +1,2 @@
+"""Generated answers: a language model writes, the verifier keeps what the
+cited passages support."""
