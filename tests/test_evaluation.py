@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -186,3 +187,14 @@ def test_question_kinds_get_rows_and_conversations_are_asked_turn_by_turn(tmp_pa
     }, text
     assert by_name["Article QA (default) · followup"].answer_hit_rate == 1.0, text
     assert by_name["Article QA (default)"].refusal_recall == 1.0, text
+
+
+def test_the_default_data_paths_are_beside_the_checkout_and_in_it():
+    """`qa eval` with no dataset reads ../shared beside the checkout, and a JSONL
+    dataset's default corpus is the checkout's seeds/ (both were one folder off
+    once the harness became a package, and `qa eval` said "no dataset")."""
+    from qa.evaluation import CHECKOUT, DEFAULT_DATASET
+
+    root = Path(__file__).resolve().parent.parent
+    assert CHECKOUT == root and (CHECKOUT / "seeds").is_dir()
+    assert DEFAULT_DATASET == root.parent / "shared" / "data" / "squad" / "dev-v2.0.json"

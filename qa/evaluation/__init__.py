@@ -38,9 +38,8 @@ from qa.errors import QAError
 from qa.index.articles import Article, slugify
 from qa.index.formats import load_file
 
-DEFAULT_DATASET = (
-    Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad" / "dev-v2.0.json"
-)
+CHECKOUT = Path(__file__).resolve().parents[2]  # qa/evaluation/__init__.py → the checkout
+DEFAULT_DATASET = CHECKOUT.parent / "shared" / "data" / "squad" / "dev-v2.0.json"
 RECALL_KS = (1, 5, 10)
 CURVE_KS = tuple(range(1, 11))
 MAX_FALSE_REFUSALS = 0.10
@@ -523,7 +522,7 @@ def evaluate(
     if dataset_path.suffix == ".json":
         dataset = load_squad(dataset_path, work)
     else:
-        default = str(Path(__file__).resolve().parent.parent / "seeds")
+        default = str(CHECKOUT / "seeds")
         dataset = load_question_file(dataset_path, [Path(c) for c in (corpus or [default])])
     questions = sample(dataset.questions, limit, seed)
     outcomes: dict[str, list[Outcome]] = {}
