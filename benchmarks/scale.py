@@ -1,6 +1,7 @@
 """The curve: asking, searching, memory, cold start, disk and write visibility as the index grows.
 
     python benchmarks/scale.py --source-index DIR [--sizes 10000,30000,100000] [--work DIR]
+    python benchmarks/scale.py --source-index DIR --grow-work --sizes 300000  # grow it on
 
 ``--source-index`` is an index of seeds/ + all 2,225 BBC articles (what
 ``qa eval ... --workdir W`` keeps in ``W/ours``). Its folder is copied, then
@@ -318,6 +319,12 @@ def main() -> None:
         action="store_true",
         help="measure the index already in --work as it is (one row; --sizes ignored)",
     )
+    parser.add_argument(
+        "--grow-work",
+        action="store_true",
+        help="grow the index already in --work to the sizes (instead of a new copy of "
+        "--source-index): the 300k row from the 100k index",
+    )
     args = parser.parse_args()
     index = args.work / "index"
     if args.measure_only:
@@ -325,9 +332,9 @@ def main() -> None:
         bm25 = build_lexical(index)
         print(json.dumps({**measure_size(index), "bm25_full_build_s": round(bm25, 1)}))
         return
-    if index.exists():
-        shutil.rmtree(index)
-    shutil.copytree(args.source_index, index)
+    if not (args.grow_work and index.exists()):
+        shutil.rmtree(index, ignore_errors=True)
+        shutil.copytree(args.source_index, index)
     rows = []
     print("| " + " | ".join(title for _, title in COLUMNS) + " |")
     print("|" + "---|" * len(COLUMNS))

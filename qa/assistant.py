@@ -21,7 +21,7 @@ from qa.answer.answering import Answerer, ExtractiveAnswerer, for_chat
 from qa.answer.chain import Step, build_chain
 from qa.answer.reader import Reader, SentenceReader
 from qa.answer.retrieval import HybridRetriever, PairScorer
-from qa.config import ReaderMode, Settings
+from qa.config import LexicalEngine, ReaderMode, Settings
 from qa.errors import InvalidQuestion, UnknownArticle
 from qa.filters import Filters, as_filters
 from qa.index.articles import MAX_ID_CHARS
@@ -33,7 +33,7 @@ from qa.index.formats import SUPPORTED_SUFFIXES as SUPPORTED_SUFFIXES  # for the
 from qa.index.ingest import Ingestor
 from qa.index.ingest import IngestReport as IngestReport  # the fronts report writes
 from qa.index.ingest import ProgressCallback as ProgressCallback
-from qa.index.lexical import LexicalIndex
+from qa.index.lexical import LexicalIndex, LexicalSearch
 from qa.index.locking import index_write_lock
 from qa.index.store import ArticleEntry, ArticleStore, IndexStats
 from qa.limits import (
@@ -76,11 +76,10 @@ class Assistant:
         )
         self.store = ArticleStore(self.settings, self.embedder)
         analyzer = Analyzer()
-        lexical_dir = self.settings.index_dir / "lexical" / self.settings.collection
         self.retriever = HybridRetriever(
             store=self.store,
             embedder=self.embedder,
-            lexical=LexicalIndex(lexical_dir, analyzer),
+            lexical=build_lexical(self.settings, analyzer),
             analyzer=analyzer,
             k=self.settings.top_k,
             candidates=self.settings.candidates,
@@ -267,8 +266,8 @@ class Assistant:
         return stack
 
     @property
-    def lexical(self) -> LexicalIndex:
-        """The BM25 index in use now (a write swaps in a new one)."""
+    def lexical(self) -> LexicalSearch:
+        """The lexical (BM25) index in use now (``QA_LEXICAL`` picks the engine)."""
         return self.retriever.lexical
 
     # Read path ----------------------------------------------------------------------
@@ -372,6 +371,17 @@ def build_answerer(settings: Settings, embedder: Any, analyzer: Analyzer) -> Ans
     from qa.llm.generation import build_generated_answerer
 
     return build_generated_answerer(settings, extractive, embedder, analyzer)
+
+
+def build_lexical(settings: Settings, analyzer: Analyzer) -> LexicalSearch:
+    """The lexical index ``QA_LEXICAL`` names, in the index folder (each engine its own)."""
+    folder = settings.index_dir / "lexical" / settings.collection
+    if settings.lexical == LexicalEngine.TANTIVY:
+        from qa.index.tantivy_lexical import SCHEMA_VERSION, TantivyLexicalIndex
+
+        name = f"{settings.collection}.tantivy-v{SCHEMA_VERSION}"
+        return TantivyLexicalIndex(folder.with_name(name), analyzer)
+    return LexicalIndex(folder, analyzer)
 
 
 def build_reranker(settings: Settings) -> PairScorer | None:

@@ -32,6 +32,16 @@ class ReaderMode(StrEnum):
 READERS = tuple(mode.value for mode in ReaderMode)
 
 
+class LexicalEngine(StrEnum):
+    """Where the lexical (BM25) index lives (docs/scaling.md has the measurements)."""
+
+    TANTIVY = "tantivy"  # on disk, shared by every process; a write updates only its chunks
+    BM25S = "bm25s"  # in each process's memory; rebuilt after another process's write
+
+
+LEXICAL_ENGINES = tuple(engine.value for engine in LexicalEngine)
+
+
 def _as_bool(text: str) -> bool:
     value = text.strip().lower()
     if value in {"1", "true", "yes", "on"}:
@@ -57,6 +67,7 @@ class Settings:
     top_k: int = 4
     candidates: int = 30
     reader: ReaderMode = ReaderMode.DEFAULT
+    lexical: LexicalEngine = LexicalEngine.TANTIVY
     min_evidence: float = 0.0
     max_question_chars: int = 1000
     max_file_bytes: int = 20_000_000
@@ -141,6 +152,11 @@ class Settings:
         if self.reader not in READERS:
             raise ConfigError(f"QA_READER must be one of {', '.join(READERS)}, not {self.reader!r}")
         object.__setattr__(self, "reader", ReaderMode(self.reader))
+        if self.lexical not in LEXICAL_ENGINES:
+            raise ConfigError(
+                f"QA_LEXICAL must be one of {', '.join(LEXICAL_ENGINES)}, not {self.lexical!r}"
+            )
+        object.__setattr__(self, "lexical", LexicalEngine(self.lexical))
         if self.candidates < self.top_k:
             object.__setattr__(self, "candidates", self.top_k)
 

@@ -26,8 +26,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(index_dir: Path, **env: str) -> Iterator[str]:
-    """`python app.py` on a free port; yields its base URL once /healthz answers."""
+def running_app(index_dir: Path, prelude: str = "", **env: str) -> Iterator[str]:
+    """`python app.py` on a free port; yields its base URL once /healthz answers.
+
+    ``prelude``: Python run in the server's process before the app (a test's patch).
+    """
     port = free_port()
     environment = {
         **os.environ,
@@ -38,8 +41,13 @@ def running_app(index_dir: Path, **env: str) -> Iterator[str]:
     }
     log = index_dir.parent / f"server-{port}.log"
     with open(log, "w") as out:
+        app = str(ROOT / "app.py")
+        command = [sys.executable, app]
+        if prelude:
+            run_app = f"import runpy; runpy.run_path({app!r}, run_name='__main__')"
+            command = [sys.executable, "-c", f"{prelude}\n{run_app}"]
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py")],
+            command,
             cwd=ROOT,
             env=environment,
             stdout=out,

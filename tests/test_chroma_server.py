@@ -14,7 +14,7 @@ import pytest
 from qa import Assistant
 from qa.analysis import Analyzer
 from tests.conftest import SEEDS
-from tests.server_helpers import free_port
+from tests.server_helpers import free_port, running_app
 
 pytestmark = pytest.mark.slow  # a `chroma run` server and subprocesses
 
@@ -90,3 +90,57 @@ def test_two_processes_share_one_chroma_server(chroma_url, tmp_path):
     assert [cid for cid in found if cid.startswith("ferry")]
     hits = reader.search("Calais ferry strike pay rise", k=1)
     assert "4% pay rise" in hits[0].chunk.text
+
+
+NO_FULL_BUILD = """
+from pathlib import Path
+import qa.index.tantivy_lexical as lexical
+
+def refuse(index, chunks, revision):
+    Path({marker!r}).write_text(f"full build at revision {{revision}}")
+    raise AssertionError("a full build of the shared lexical index")
+
+lexical.TantivyLexicalIndex.build = refuse
+"""
+
+
+def test_two_app_processes_on_one_chroma_server_and_one_lexical_index(chroma_url, tmp_path):
+    """`qa serve --workers`' shape by hand: two app processes on one `chroma run`
+    and one index folder (the shared lexical index, the write lock). A write
+    through one is answered by the other, and neither ever rebuilds the whole
+    lexical index: in both, the full build is replaced by one that leaves a mark."""
+    index = tmp_path / "index"
+    first = Assistant(index_dir=index, chroma_url=chroma_url, lexical="tantivy")
+    first.ingest([SEEDS])  # the lexical index's one full build
+    marker = tmp_path / "full-build.happened"
+    env = {"QA_CHROMA_URL": chroma_url, "QA_API_TOKEN": "s3cret", "QA_LEXICAL": "tantivy"}
+    prelude = NO_FULL_BUILD.format(marker=str(marker))
+    question = {"question": "What did the Quillon harbour board decide about the pier?"}
+    story = {
+        "id": "quillon-pier",
+        "title": "Quillon harbour board picks stone",
+        "text": "The Quillon harbour board decided to build the new pier in stone, "
+        "not steel, at a cost of 3 million pounds.",
+    }
+    with (
+        running_app(index, prelude=prelude, **env) as writer,
+        running_app(index, prelude=prelude, **env) as reader,
+    ):
+        before = httpx.post(f"{reader}/api/ask", json=question, timeout=120).json()
+        assert not any(c["article_id"] == "quillon-pier" for c in before["citations"])
+        written = httpx.post(
+            f"{writer}/api/articles",
+            headers={"Authorization": "Bearer s3cret"},
+            json={"articles": [story]},
+            timeout=300,
+        )
+        assert written.status_code == 200 and written.json()["added"] == ["quillon-pier"]
+        deadline = time.monotonic() + 60
+        while True:
+            answer = httpx.post(f"{reader}/api/ask", json=question, timeout=120).json()
+            if any(c["article_id"] == "quillon-pier" for c in answer["citations"]):
+                break
+            assert time.monotonic() < deadline, "the other process never answered from the write"
+            time.sleep(0.2)
+        assert "stone" in answer["text"]
+    assert not marker.exists(), marker.read_text()

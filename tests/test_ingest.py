@@ -193,16 +193,14 @@ def _bm25_matches_the_store(assistant: Assistant) -> None:
         chunk_id: analyzer.terms(f"{title}\n{text}")
         for chunk_id, title, text in assistant.store.iter_chunks()
     }
-    assert dict(zip(lexical.ids, lexical._terms)) == expected
+    assert lexical.terms_by_id() == expected
     assert lexical.revision == assistant.store.revision()
 
 
 def test_bm25_follows_each_write_exactly_without_a_rebuild(fresh, tmp_path, monkeypatch):
-    from qa.index.lexical import LexicalIndex
-
     fresh.ingest([SEED_ARTICLE])
     builds = []
-    monkeypatch.setattr(LexicalIndex, "build", lambda *a, **k: builds.append(a))
+    monkeypatch.setattr(type(fresh.lexical), "build", lambda *a, **k: builds.append(a))
     news = tmp_path / "news"
     news.mkdir()
     story = news / "ferry.txt"

@@ -23,6 +23,7 @@ from 0.779 to 0.800, for about 90 ms on two cores (``RetrievalWeights``).
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -41,10 +42,13 @@ from qa.answer.crossencoder import cross_input
 from qa.answer.dating import date_adjustments
 from qa.filters import NO_FILTERS, Filters
 from qa.index.embeddings import Embedder
-from qa.index.lexical import LexicalIndex
+from qa.index.lexical import LexicalSearch
+from qa.index.locking import index_write_lock_if_free
 from qa.index.store import ArticleStore, ChunkChanges
 from qa.results import Passage, Retrieval, StoredChunk
 from qa.weights import RETRIEVAL_WEIGHTS, RetrievalWeights
+
+log = logging.getLogger(__name__)
 
 FOCUS_LOOKUP = 3  # BM25 hits searched for each quote of the previous answer
 MAX_ARTICLE_CHUNKS = 200  # read of the top article to find its neighbours (a long one is rare)
@@ -136,7 +140,7 @@ class HybridRetriever(BaseRetriever):
 
     store: ArticleStore
     embedder: Embedder
-    lexical: LexicalIndex
+    lexical: LexicalSearch
     analyzer: Analyzer
     k: int = 4
     candidates: int = 30
@@ -315,10 +319,14 @@ class HybridRetriever(BaseRetriever):
     def refresh(self, force: bool = False) -> None:
         """Follow writes made by other processes (Chroma's revision moved).
 
-        Asks never wait for the rebuild: it runs on a background thread and the
-        new BM25 index is swapped in when ready (until then asks use the old
-        one, and dense search already sees the new chunks). Only a process that
-        has no BM25 index yet, or ``force``, builds it in the caller's thread.
+        A shared lexical index (tantivy) is updated by the writer itself, so
+        this process only repairs it when it stays behind Chroma with no write
+        under way (a writer that died between the two). An index of this
+        process's own (bm25s) is rebuilt: asks never wait for that, it runs on
+        a background thread and is swapped in when ready (until then asks use
+        the old one, and dense search already sees the new chunks). Only a
+        process that has no lexical index yet, or ``force``, builds it in the
+        caller's thread.
         """
         now = time.monotonic()
         if self._writers or (not force and now - self._checked_at < self.refresh_seconds):
@@ -331,7 +339,7 @@ class HybridRetriever(BaseRetriever):
             self._rebuild(revision)
         elif not self._build_lock.locked():
             threading.Thread(
-                target=self._rebuild, args=(revision,), daemon=True, name="qa-bm25-refresh"
+                target=self._rebuild, args=(revision,), daemon=True, name="qa-lexical-refresh"
             ).start()
 
     @contextmanager
@@ -356,7 +364,7 @@ class HybridRetriever(BaseRetriever):
             if changes.exact and current.revision == changes.before:
                 updated = current.updated(changes.added, changes.removed, revision)
             if updated is None:
-                updated = LexicalIndex(current.folder, current.analyzer)
+                updated = current.fresh()
                 updated.build(self.store.iter_chunks(), revision)
             self.lexical = updated
 
@@ -364,10 +372,25 @@ class HybridRetriever(BaseRetriever):
         with self._build_lock:
             if self.lexical.revision == revision:
                 return
-            fresh = LexicalIndex(self.lexical.folder, self.lexical.analyzer)
-            if not (fresh.load() and fresh.revision == revision):
+            fresh = self.lexical.fresh()
+            if fresh.load() and fresh.revision == revision:
+                self.lexical = fresh
+                return
+            if not fresh.shared:
                 fresh.build(self.store.iter_chunks(), revision)
-            self.lexical = fresh
+                self.lexical = fresh
+                return
+            self._repair(fresh)
+
+    def _repair(self, shared: LexicalSearch) -> None:
+        """Build the shared index from Chroma, once, by one process: only while no
+        write is under way (a writer brings it up to date itself)."""
+        with index_write_lock_if_free(self.store.settings.index_dir) as free:
+            revision = self.store.revision()
+            if free and shared.revision != revision:
+                log.warning("the lexical index is behind the store: rebuilding it")
+                shared.build(self.store.iter_chunks(), revision)
+        self.lexical = shared
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None

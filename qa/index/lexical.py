@@ -15,7 +15,7 @@ import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Collection, Iterable, Sequence
+from typing import Any, Collection, Iterable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -28,8 +28,46 @@ class LexicalHits:
     scores: list[float]
 
 
+@runtime_checkable
+class LexicalSearch(Protocol):
+    """What retrieval needs of a lexical index, so the engine can be swapped
+    (``QA_LEXICAL``: tantivy on disk, or bm25s in memory) or put elsewhere."""
+
+    folder: Path
+    analyzer: Analyzer
+    shared: bool  # True: one index every process reads; a write updates it for all
+
+    @property
+    def revision(self) -> int:
+        """The Chroma revision this index reflects; -1 before it is built."""
+        ...
+
+    def fresh(self) -> "LexicalSearch":
+        """An empty index of the same kind on the same folder."""
+        ...
+
+    def load(self) -> bool: ...
+
+    def build(self, chunks: Iterable[tuple[str, str, str]], revision: int) -> None: ...
+
+    def updated(
+        self, added: Sequence[tuple[str, str, str]], removed: Collection[str], revision: int
+    ) -> "LexicalSearch | None": ...
+
+    def search(
+        self, query_terms: list[str], n: int, allowed: Collection[str] | None = None
+    ) -> LexicalHits: ...
+
+    def terms_by_id(self) -> dict[str, list[str]]:
+        """Every chunk's indexed terms (for checks and repairs: reads the whole index)."""
+        ...
+
+
 class LexicalIndex:
-    """BM25 (bm25s) over ``title + text`` of every chunk, with document frequencies."""
+    """BM25 (bm25s) over ``title + text`` of every chunk, with document frequencies,
+    held in this process's memory (``QA_LEXICAL=bm25s``)."""
+
+    shared = False  # each process holds its own copy and rebuilds it after others' writes
 
     def __init__(self, folder: Path, analyzer: Analyzer) -> None:
         self.folder = folder
@@ -40,6 +78,9 @@ class LexicalIndex:
         self._bm25: Any = None  # bm25s.BM25, imported when first needed
         self._df: dict[str, int] = {}
         self._vocab: dict[str, int] = {}
+
+    def fresh(self) -> "LexicalIndex":
+        return LexicalIndex(self.folder, self.analyzer)
 
     def load(self) -> bool:
         """Load a saved index; False when there is none or it is unreadable."""
@@ -143,6 +184,11 @@ class LexicalIndex:
         )
         hits = [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
         return LexicalHits([h[0] for h in hits], [h[1] for h in hits])
+
+    def terms_by_id(self) -> dict[str, list[str]]:
+        if self._terms is None:
+            raise ValueError("this index was saved without its terms: rebuild it")
+        return dict(zip(self.ids, self._terms))
 
     def idf(self, term: str) -> float:
         """Inverse document frequency; unseen terms count as rare."""

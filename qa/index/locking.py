@@ -61,3 +61,25 @@ def _holder(path: Path) -> str:
         return path.read_text(encoding="utf-8").strip() or "another process"
     except OSError:
         return "another process"
+
+
+@contextmanager
+def index_write_lock_if_free(index_dir: Path) -> Iterator[bool]:
+    """Hold the write lock for the block if no one holds it; yields whether it does.
+
+    For repairs another process's writer would make unnecessary: a process that
+    finds the shared lexical index behind Chroma repairs it only when no write
+    is under way (a writer between its Chroma write and its lexical update
+    holds the lock, and will bring it up to date itself).
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK_NAME, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
