@@ -171,13 +171,15 @@ def test_settings_parse_each_type_from_qa_variables():
             "QA_INDEX_DIR": "/tmp/x",
             "QA_ALLOWED_ORIGINS": "https://a.example, https://b.example",
             "QA_READER": "fast",
+            "QA_LEXICAL": "bm25s",
             "UNRELATED": "1",
         }
     )
     assert settings.top_k == 6 and settings.allow_uploads is True
     assert settings.llm_timeout == 2.5 and str(settings.index_dir) == "/tmp/x"
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
-    assert settings.reader == "fast"
+    assert settings.reader == "fast" and settings.lexical == "bm25s"
+    assert Settings.from_env({}).lexical == "tantivy"  # the shared on-disk index by default
     assert Settings.from_env({}, top_k=9).top_k == 9  # overrides beat the environment
 
 
@@ -188,6 +190,7 @@ def test_settings_parse_each_type_from_qa_variables():
         ({"QA_TOP_K": "0"}, "QA_TOP_K must be at least 1"),
         ({"QA_PORT": "70000"}, "QA_PORT must be between"),
         ({"QA_READER": "magic"}, "QA_READER must be one of"),
+        ({"QA_LEXICAL": "lucene"}, "QA_LEXICAL must be one of tantivy, bm25s, not 'lucene'"),
         ({"QA_MIN_EVIDENCE": "1.5"}, "QA_MIN_EVIDENCE must be"),
         ({"QA_ALLOW_UPLOADS": "perhaps"}, "QA_ALLOW_UPLOADS"),
     ],
