@@ -13,6 +13,7 @@ import pytest
 
 from qa import Assistant
 from qa.analysis import Analyzer
+from qa.errors import ConfigError
 from tests.conftest import SEEDS
 from tests.server_helpers import free_port, running_app
 
@@ -59,7 +60,8 @@ def chroma_url(tmp_path):
 
 
 def test_two_processes_share_one_chroma_server(chroma_url, tmp_path):
-    """A writer in another process (`qa ingest`); this process's BM25 follows it."""
+    """A writer in another process (`qa ingest`) on the same index folder; this
+    process's in-memory BM25 (bm25s) follows it."""
     env = {**os.environ, "QA_CHROMA_URL": chroma_url, "QA_INDEX_DIR": str(tmp_path / "writer")}
 
     def ingest_elsewhere(path) -> None:
@@ -73,7 +75,10 @@ def test_two_processes_share_one_chroma_server(chroma_url, tmp_path):
         assert done.returncode == 0, done.stderr
 
     ingest_elsewhere(SEEDS)
-    reader = Assistant(index_dir=tmp_path / "reader", chroma_url=chroma_url)
+    # the chunk texts and sentence vectors are in the writer's index folder, not in Chroma
+    with pytest.raises(ConfigError, match="QA_INDEX_DIR to the folder the index was written from"):
+        Assistant(index_dir=tmp_path / "elsewhere", chroma_url=chroma_url)
+    reader = Assistant(index_dir=tmp_path / "writer", chroma_url=chroma_url, lexical="bm25s")
     assert reader.stats().articles == 1
     assert reader.ask("What did France promise in July?").grounded
     story = tmp_path / "ferry.txt"

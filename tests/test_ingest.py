@@ -173,6 +173,8 @@ def test_legacy_sentence_collection_is_dropped_but_a_users_own_is_kept(tmp_path)
 
 
 def test_packed_sentence_vectors_round_trip():
+    """Both forms: raw int8 in the payload store, base64 in records from before it."""
+    from qa.index.payloads import dequantize, quantize
     from qa.index.store import pack_vectors, unpack_vectors
 
     rng = np.random.default_rng(7)
@@ -185,6 +187,10 @@ def test_packed_sentence_vectors_round_trip():
     assert not zero_row.any()  # a sentence without tokens stays a zero vector
     assert unpack_vectors("", 5, 384) is None
     assert unpack_vectors(pack_vectors(vectors), 4, 384) is None
+    raw = quantize(vectors)
+    assert len(raw) == 5 * 384  # a byte a dimension
+    assert np.array_equal(dequantize(raw, 5, 384), restored)
+    assert dequantize(b"", 5, 384) is None and dequantize(raw, 6, 384) is None
 
 
 def _bm25_matches_the_store(assistant: Assistant) -> None:

@@ -66,9 +66,20 @@ def test_the_store_is_a_langchain_vectorstore_over_the_same_chunks(seeded_dir: s
     assert "taxi boats" in found[0].page_content
     # the same chunks our own index holds, under the same ids and texts
     ours = {p.chunk.id: p.chunk.text for p in assistant.search("taxi boats", k=50)}
-    assert len(ours) == assistant.stats().chunks == len(store.get()["ids"])
-    assert all(d.id in ours and ours[d.id] in d.page_content for d in found)
+    assert len(ours) == assistant.stats().chunks
+    assert all(d.id in ours and ours[d.id] == d.page_content for d in found)
+    by_id = store.get_by_ids(list(ours))
+    assert {d.id: d.page_content for d in by_id} == ours
+    assert {d.metadata["title"] for d in by_id} == {
+        "France backs away from Channel small-boats commitment"
+    }
+    # a filter is a where on the article's fields
+    assert store.similarity_search("taxi boats", k=2, filter={"article_id": "nothing"}) == []
     scored = store.similarity_search_with_score("Martin Hewitt", k=1)
     assert "Hewitt" in scored[0][0].page_content
     as_retriever = store.as_retriever(search_kwargs={"k": 1})
     assert len(as_retriever.invoke("Martin Hewitt")) == 1
+    relevant = store.similarity_search_with_relevance_scores("taxi boats intercepted at sea", k=1)
+    assert 0 < relevant[0][1] <= 1
+    with pytest.raises(NotImplementedError, match="Assistant.ingest"):
+        store.add_texts(["a text without sentence vectors"])

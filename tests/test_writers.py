@@ -116,20 +116,19 @@ def test_cli_ingest_of_a_file_with_a_bad_record_reports_it_and_keeps_the_rest(tm
 
 def _index_state(index: Path) -> dict:
     """Everything a resumed ingest must get right, read through the project's store:
-    each chunk's metadata, text and vectors, the manifest, and the BM25 index."""
-    import numpy as np
-
+    each chunk's Chroma metadata, payload (text, offsets, sentence vectors) and
+    vector, the manifest, and the BM25 index."""
     from qa import Assistant
 
     assistant = Assistant(index_dir=index)
-    got = assistant.store._chunks.get(include=["metadatas", "documents", "embeddings"])
-    chunks = {}
-    for chunk_id, meta, text, vector in zip(
-        got["ids"], got["metadatas"], got["documents"], got["embeddings"]
-    ):
-        packed = meta.pop("sentence_vectors")
-        chunks[chunk_id] = (meta, text, np.asarray(vector), packed)
-    manifest = {i: (e.content_hash, e.chunk_ids) for i, e in assistant.store.manifest().items()}
+    store = assistant.store
+    ids = [chunk_id for chunk_id, _, _ in store.iter_chunks()]
+    metadatas = dict(zip(ids, store._chunks.get(ids=ids, include=["metadatas"])["metadatas"]))
+    chunks = {
+        chunk_id: (metadatas[chunk_id], chunk, vector)
+        for chunk_id, (chunk, vector) in store.chunks(ids).items()
+    }
+    manifest = {i: (e.content_hash, e.chunk_ids) for i, e in store.manifest().items()}
     assistant.retriever.refresh(force=True)
     lexical = assistant.lexical
     return {"chunks": chunks, "manifest": manifest, "lexical": lexical.terms_by_id()}
@@ -138,19 +137,16 @@ def _index_state(index: Path) -> dict:
 def _assert_same_index(resumed: dict, clean: dict, label: str) -> None:
     import numpy as np
 
-    from qa.index.store import unpack_vectors
-
     assert resumed["manifest"] == clean["manifest"], label
     assert resumed["lexical"] == clean["lexical"], label  # every chunk's indexed terms
     assert resumed["chunks"].keys() == clean["chunks"].keys(), label
-    for chunk_id, (meta, text, vector, packed) in clean["chunks"].items():
-        r_meta, r_text, r_vector, r_packed = resumed["chunks"][chunk_id]
-        assert (r_meta, r_text) == (meta, text), (label, chunk_id)
+    for chunk_id, (meta, chunk, vector) in clean["chunks"].items():
+        r_meta, r_chunk, r_vector = resumed["chunks"][chunk_id]
+        assert (r_meta, r_chunk) == (meta, chunk), (label, chunk_id)  # all but the vectors
         assert np.allclose(r_vector, vector, atol=1e-5), (label, chunk_id)
-        rows = len(meta["sentences"]) // 2
-        ours = unpack_vectors(r_packed, rows, len(vector))
-        theirs = unpack_vectors(packed, rows, len(vector))
+        ours, theirs = r_chunk.sentence_vectors, chunk.sentence_vectors
         assert ours is not None and theirs is not None, (label, chunk_id)
+        assert ours.shape == (len(chunk.sentences), len(vector)), (label, chunk_id)
         assert np.abs(ours - theirs).max() <= 0.02, (label, chunk_id)  # int8-packed
 
 

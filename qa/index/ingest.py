@@ -32,7 +32,7 @@ from qa.index.store import ArticleEntry, ArticleStore, ArticleWrite, ChunkChange
 from qa.index.pages import load_url
 
 # Bump when chunking or what is embedded changes: every article is re-embedded.
-PIPELINE_VERSION = "chunks-v2"  # v2: sentence vectors stored in chunk metadata
+PIPELINE_VERSION = "chunks-v3"  # v3: texts and sentence vectors in the payload store
 TITLE_TOKENS = 32
 EMBED_GROUP = 128  # chunks embedded per model call batch group
 MANIFEST_BY_ID = 500  # up to this many articles, read only their entries of the index

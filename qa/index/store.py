@@ -1,15 +1,21 @@
-"""The index: a Chroma collection, and the only module that talks to Chroma.
+"""The index: a Chroma collection beside a payload store; the only module that talks to Chroma.
 
-One collection, ``<name>``, holds everything: one record per chunk with its
-vector, text and metadata (article id, content hash, offsets, sentence spans
-and the sentences' context-aware vectors, packed as int8). Sentence vectors
-are only ever read with their chunk, never searched, so they ride along in
-the chunk's metadata instead of a second HNSW index: a write costs about a
-third as much, and a question needs one read fewer. Chroma is the single
-source of truth: the per-article manifest used for idempotent ingest is read
-back from chunk metadata, and the lexical index is rebuilt from chunk texts,
-so a Chroma server can serve several processes. The collection metadata
-records the embedding model and a revision number that every write increments.
+One collection, ``<name>``, holds one record per chunk: its vector and the
+article's fields that filters and the manifest read (article id, title,
+content hash, chunk count, origin, source, url, date, category, author).
+What only a citation or the reader needs (the chunk's text, offsets,
+sentence spans and the sentences' context-aware vectors) is read with the
+chunk, never searched or filtered, so it lives in ``qa.index.payloads``,
+stored once and compact, instead of in Chroma's metadata and full-text
+tables, which store it two to three times. Records from before the payload
+store carry all of it in Chroma and are still read (``_legacy_payload``).
+
+The per-article manifest used for idempotent ingest is read back from chunk
+metadata, and the lexical index is rebuilt from chunk texts, so Chroma plus
+the index folder are the whole state: several processes share them (a
+Chroma server and one folder). The collection metadata records the embedding
+model, the payload store it belongs with, and a revision number that every
+write increments.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from qa.index.articles import Article
 from qa.index.chunking import Chunk
 from qa.config import Settings
 from qa.index.embeddings import Embedder, PassageVectors
+from qa.index.payloads import ChunkPayload, PayloadStore, dequantize, quantize
 from qa.errors import ConfigError, IndexModelMismatch
 from qa.filters import day_number, parse_day
 from qa.results import SentenceKey, StoredChunk
@@ -91,7 +98,7 @@ class IndexStats:
 
 
 class ArticleStore:
-    """Chunk and sentence vectors in Chroma, plus the reads retrieval needs."""
+    """Chunk vectors in Chroma, their payloads beside it, and the reads retrieval needs."""
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
@@ -111,8 +118,13 @@ class ArticleStore:
             embedding_function=None,
         )
         self._check_model()
+        self._payloads = PayloadStore(
+            settings.index_dir / "chunks" / f"{settings.collection}.sqlite3"
+        )
+        self._check_payloads(self._chunks.metadata or {})
         self._drop_legacy_sentence_collection()
-        self._vectorstore: Any = None  # langchain_chroma.Chroma, built on first use
+        self._payloads_checked = (self._chunks.metadata or {}).get("payload_store")
+        self._vectorstore: Any = None  # qa.index.vectorstore.ArticleVectorStore, on first use
         self._generation = _LocalClients.NONE
         self.follow_other_writers()  # a client this process opened earlier may be stale
 
@@ -124,6 +136,34 @@ class ArticleStore:
                 f"not {self.embedder.name!r}: set QA_EMBEDDING_MODEL={built_with} or use "
                 "another QA_INDEX_DIR / QA_COLLECTION (or delete the index to rebuild it)"
             )
+
+    def _check_payloads(self, metadata: dict[str, Any]) -> None:
+        """Refuse a collection whose payloads live in another folder's store.
+
+        With a Chroma server, each process's ``QA_INDEX_DIR`` must be the same
+        folder: the chunk texts and sentence vectors are there, not in Chroma.
+        A store left behind by a deleted collection is emptied instead.
+        """
+        recorded = metadata.get("payload_store")
+        if recorded:
+            if not self._payloads.exists() or self._payloads.store_id != recorded:
+                raise ConfigError(
+                    f"the collection {self.settings.collection!r} at {self.location} keeps its "
+                    f"chunk texts and sentence vectors in another index folder than "
+                    f"{self.settings.index_dir} (no {self._payloads.path} with store id "
+                    f"{recorded}): set QA_INDEX_DIR to the folder the index was written from"
+                )
+        elif self._payloads.exists() and self._payloads.count() and self._chunks.count() == 0:
+            self._payloads.reset()
+
+    def _claim_payload_store(self) -> None:
+        """Record this folder's payload store in the collection before its first write."""
+        metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
+        if metadata.get("payload_store") == self._payloads.store_id:
+            return
+        self._check_payloads(metadata)  # another folder may have claimed it meanwhile
+        metadata["payload_store"] = self._payloads.store_id
+        self._chunks.modify(metadata=metadata)
 
     def _drop_legacy_sentence_collection(self) -> None:
         """Indexes from before sentence vectors moved into chunk metadata had a
@@ -147,30 +187,22 @@ class ArticleStore:
         call, and deleting by metadata scans the collection, so only articles
         that really replace an older version are deleted first.
         """
+        self._claim_payload_store()
         self._delete_where_article([w.article.id for w in writes if w.replaces])
-        ids, vectors, documents, metadatas = [], [], [], []
+        ids, vectors, metadatas, payloads = [], [], [], []
         for write in writes:
+            metadata = _article_metadata(write.article, write.content_hash, len(write.chunks))
             for chunk, vector, key in zip(write.chunks, write.vectors, write.embed_keys):
                 ids.append(chunk.id)
                 vectors.append(vector.passage)
-                documents.append(chunk.text)
-                metadatas.append(
-                    _chunk_metadata(
-                        write.article,
-                        chunk,
-                        write.content_hash,
-                        len(write.chunks),
-                        key,
-                        vector.sentences,
-                    )
-                )
+                metadatas.append(metadata)
+                payloads.append(_payload(write.article, chunk, key, vector.sentences))
         for i in range(0, len(ids), _WRITE_BATCH):
             part = slice(i, i + _WRITE_BATCH)
+            # payloads first: a chunk Chroma can find always has one
+            self._payloads.put(zip(ids[part], payloads[part]))
             self._chunks.add(
-                ids=ids[part],
-                embeddings=np.stack(vectors[part]),
-                documents=documents[part],
-                metadatas=metadatas[part],
+                ids=ids[part], embeddings=np.stack(vectors[part]), metadatas=metadatas[part]
             )
 
     def remove_articles(self, article_ids: Sequence[str]) -> None:
@@ -179,7 +211,10 @@ class ArticleStore:
     def _delete_where_article(self, article_ids: Sequence[str]) -> None:
         if not article_ids:
             return
-        self._chunks.delete(where={"article_id": {"$in": list(article_ids)}})
+        ids = sorted(self.ids_where({"article_id": {"$in": list(article_ids)}}))
+        if ids:
+            self._chunks.delete(ids=ids)
+            self._payloads.delete(ids)  # after Chroma: at worst a payload outlives its chunk
 
     def bump_revision(self) -> int:
         """Mark the index as changed, so derived indexes know to rebuild. The
@@ -226,8 +261,11 @@ class ArticleStore:
             self._generation = generation
 
     def _read_revision(self) -> int:
-        collection = self._client.get_collection(self.settings.collection)
-        return int((collection.metadata or {}).get("revision", 0))
+        metadata = self._client.get_collection(self.settings.collection).metadata or {}
+        if metadata.get("payload_store") != self._payloads_checked:
+            self._check_payloads(metadata)  # a first write elsewhere may have claimed it
+            self._payloads_checked = metadata.get("payload_store")
+        return int(metadata.get("revision", 0))
 
     def manifest(self, article_ids: Sequence[str] | None = None) -> dict[str, ArticleEntry]:
         """Articles in the index with their content hash and chunk ids: all of them,
@@ -275,8 +313,9 @@ class ArticleStore:
     def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
         """(chunk id, article title, chunk text) for every chunk, page by page."""
         for ids, metas, docs in self._pages(include=["metadatas", "documents"]):
+            texts = self._payloads.texts(ids)
             for chunk_id, meta, doc in zip(ids, metas, docs):
-                yield chunk_id, meta.get("title", ""), doc or ""
+                yield chunk_id, meta.get("title", ""), texts.get(chunk_id, doc or "")
 
     def _pages(
         self, include: list[str], where: dict[str, Any] | None = None
@@ -311,16 +350,11 @@ class ArticleStore:
 
     @property
     def vectorstore(self):
-        """The chunk collection as a LangChain ``VectorStore`` (langchain_chroma)."""
+        """The index as a LangChain ``VectorStore`` (read-only: writes go through ingest)."""
         if self._vectorstore is None:
-            from langchain_chroma import Chroma
+            from qa.index.vectorstore import ArticleVectorStore
 
-            self._vectorstore = Chroma(
-                client=self._client,
-                collection_name=self.settings.collection,
-                embedding_function=self.embedder,
-                create_collection_if_not_exists=False,
-            )
+            self._vectorstore = ArticleVectorStore(self)
         return self._vectorstore
 
     def chunks(self, ids: Sequence[str]) -> dict[str, tuple[StoredChunk, np.ndarray]]:
@@ -328,13 +362,18 @@ class ArticleStore:
         if not ids:
             return {}
         got = self._chunks.get(ids=list(ids), include=["metadatas", "documents", "embeddings"])
+        return self._read_chunks(got)
+
+    def _read_chunks(self, got: dict[str, Any]) -> dict[str, tuple[StoredChunk, np.ndarray]]:
+        """Chroma's records joined with their payloads (or, for old records, their own)."""
         dimension = self.embedder.dimension
-        return {
-            cid: (_stored_chunk(cid, doc, meta, dimension), np.asarray(vec, dtype=np.float32))
-            for cid, doc, meta, vec in zip(
-                got["ids"], got["documents"], got["metadatas"], got["embeddings"]
-            )
-        }
+        payloads = self._payloads.get(got["ids"], dimension)
+        documents = got.get("documents") or [None] * len(got["ids"])
+        found = {}
+        for cid, doc, meta, vec in zip(got["ids"], documents, got["metadatas"], got["embeddings"]):
+            payload = payloads.get(cid) or _legacy_payload(doc, meta, dimension)
+            found[cid] = (_stored_chunk(cid, meta, payload), np.asarray(vec, dtype=np.float32))
+        return found
 
     def article_text(self, article_id: str) -> str:
         """The article's text rebuilt from its chunks at their offsets (what lies
@@ -361,21 +400,16 @@ class ArticleStore:
             limit=limit,
             include=["metadatas", "documents", "embeddings"],
         )
-        dimension = self.embedder.dimension
-        return {
-            cid: (_stored_chunk(cid, doc, meta, dimension), np.asarray(vec, dtype=np.float32))
-            for cid, doc, meta, vec in zip(
-                got["ids"], got["documents"], got["metadatas"], got["embeddings"]
-            )
-        }
+        return self._read_chunks(got)
 
     def texts(self, ids: Sequence[str]) -> dict[str, str]:
         """Chunk texts by id, titles first: cheap (no metadata, no vectors)."""
         if not ids:
             return {}
         got = self._chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        texts = self._payloads.texts(got["ids"])
         return {
-            cid: f"{(meta or {}).get('title', '')}\n{doc}"
+            cid: f"{(meta or {}).get('title', '')}\n{texts.get(cid, doc or '')}"
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])
         }
 
@@ -399,10 +433,14 @@ class ArticleStore:
     def stats(self) -> IndexStats:
         articles: set[str] = set()
         chunks = sentences = 0
-        for _, metas, _ in self._pages(include=["metadatas"]):
+        for ids, metas, _ in self._pages(include=["metadatas"]):
             chunks += len(metas)
             articles.update(meta["article_id"] for meta in metas)
-            sentences += sum(len(meta.get("sentences") or []) // 2 for meta in metas)
+            counts = self._payloads.sentence_counts(ids)
+            sentences += sum(
+                counts[cid] if cid in counts else len(meta.get("sentences") or []) // 2
+                for cid, meta in zip(ids, metas)
+            )
         return IndexStats(
             articles=len(articles),
             chunks=chunks,
@@ -486,91 +524,91 @@ def _make_client(settings: Settings) -> Any:
         ) from None
 
 
-def _chunk_metadata(
-    article: Article,
-    chunk: Chunk,
-    content_hash: str,
-    chunk_count: int,
-    embed_key: str,
-    sentence_vectors: np.ndarray,
-) -> dict[str, Any]:
-    flat_spans = [offset for span in chunk.sentences for offset in span]
-    lead = chunk.lead or (-1, -1)
-    return {
-        "article_id": article.id,
-        "title": article.title,
+def _article_metadata(article: Article, content_hash: str, chunk_count: int) -> dict[str, Any]:
+    """What Chroma keeps of each chunk: the article's fields that filters and
+    the manifest read (empty ones left out: each is an indexed row)."""
+    optional = {
         "source": article.source,
         "url": article.url,
         "published": article.published,
+        "category": article.category,
+        "author": article.author,
+    }
+    day = parse_day(article.published)
+    return {
+        "article_id": article.id,
+        "title": article.title,
         "origin": article.origin,
         "content_hash": content_hash,
-        "index": chunk.index,
         "chunk_count": chunk_count,
-        "start": chunk.start,
-        "end": chunk.end,
-        "sentences": flat_spans,
-        "lead_start": lead[0],
-        "lead_end": lead[1],
-        "lead_text": article.text[lead[0] : lead[1]] if chunk.lead else "",
-        "embed_key": embed_key,
-        "sentence_vectors": pack_vectors(sentence_vectors),
-        **({"pages": list(article.pages)} if article.pages else {}),
-        **({"category": article.category} if article.category else {}),
-        **({"author": article.author} if article.author else {}),
-        **({"published_day": day_number(day)} if (day := parse_day(article.published)) else {}),
+        **{key: value for key, value in optional.items() if value},
+        **({"published_day": day_number(day)} if day else {}),
     }
 
 
-def _stored_chunk(
-    chunk_id: str | None, text: str, meta: dict[str, Any], dimension: int
-) -> StoredChunk:
+def _payload(
+    article: Article, chunk: Chunk, embed_key: str, sentence_vectors: np.ndarray
+) -> ChunkPayload:
+    return ChunkPayload(
+        text=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
+        index=chunk.index,
+        sentences=tuple(chunk.sentences),
+        lead=chunk.lead,
+        lead_text=article.text[chunk.lead[0] : chunk.lead[1]] if chunk.lead else "",
+        embed_key=embed_key,
+        pages=tuple(article.pages),
+        sentence_vectors=sentence_vectors,
+    )
+
+
+def _legacy_payload(text: str | None, meta: dict[str, Any], dimension: int) -> ChunkPayload:
+    """The payload of a record written before the payload store, from its own fields."""
     flat = list(meta.get("sentences") or [])
-    lead = (meta["lead_start"], meta["lead_end"]) if meta.get("lead_start", -1) >= 0 else None
+    return ChunkPayload(
+        text=text or "",
+        start=meta.get("start", 0),
+        end=meta.get("end", 0),
+        index=meta.get("index", 0),
+        sentences=tuple(zip(flat[0::2], flat[1::2])),
+        lead=(meta["lead_start"], meta["lead_end"]) if meta.get("lead_start", -1) >= 0 else None,
+        lead_text=meta.get("lead_text", ""),
+        embed_key=meta.get("embed_key", ""),
+        pages=tuple(meta.get("pages") or ()),
+        sentence_vectors=unpack_vectors(
+            meta.get("sentence_vectors", ""), len(flat) // 2, dimension
+        ),
+    )
+
+
+def _stored_chunk(chunk_id: str, meta: dict[str, Any], payload: ChunkPayload) -> StoredChunk:
     return StoredChunk(
-        id=chunk_id or "",
+        id=chunk_id,
         article_id=meta["article_id"],
         title=meta.get("title", ""),
         source=meta.get("source", ""),
         url=meta.get("url", ""),
         published=meta.get("published", ""),
-        text=text,
-        start=meta["start"],
-        end=meta["end"],
-        sentences=tuple(zip(flat[0::2], flat[1::2])),
-        lead_text=meta.get("lead_text", ""),
-        lead=lead,
-        embed_key=meta.get("embed_key", ""),
-        sentence_vectors=unpack_vectors(
-            meta.get("sentence_vectors", ""), len(flat) // 2, dimension
-        ),
-        pages=tuple(meta.get("pages") or ()),
+        text=payload.text,
+        start=payload.start,
+        end=payload.end,
+        sentences=payload.sentences,
+        lead_text=payload.lead_text,
+        lead=payload.lead,
+        embed_key=payload.embed_key,
+        sentence_vectors=payload.sentence_vectors,
+        pages=payload.pages,
     )
 
 
 def pack_vectors(vectors: np.ndarray) -> str:
-    """Unit vectors as base64 int8, each row scaled so its largest entry is ±127.
-
-    A metadata string a twelfth the size of JSON floats (Chroma keeps every
-    metadata string in an sqlite index too, so size is write time and disk).
-    Rows are re-normalised on read; the cosine with the original stays above
-    0.9999, far below anything ranking notices.
-    """
-    peaks = np.abs(vectors).max(axis=1, keepdims=True) if len(vectors) else np.ones((0, 1))
-    scaled = (
-        np.divide(vectors, peaks, out=np.zeros_like(vectors, dtype=np.float32), where=peaks > 0)
-        * 127
-    )
-    return base64.b64encode(np.rint(scaled).astype(np.int8).tobytes()).decode("ascii")
+    """Sentence vectors as records before the payload store held them: base64
+    of ``quantize``'s int8 in a metadata string (kept to read and test those)."""
+    return base64.b64encode(quantize(vectors)).decode("ascii")
 
 
 def unpack_vectors(packed: str, rows: int, dimension: int) -> np.ndarray | None:
     """The inverse of ``pack_vectors``; None when absent or not ``rows`` vectors
     of ``dimension`` (a record written by something else)."""
-    if not packed or rows == 0:
-        return None
-    flat = np.frombuffer(base64.b64decode(packed), dtype=np.int8).astype(np.float32)
-    if flat.size != rows * dimension:
-        return None
-    matrix = flat.reshape(rows, dimension)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    return dequantize(base64.b64decode(packed), rows, dimension) if packed else None
