@@ -35,7 +35,7 @@ from qa.index.ingest import IngestReport as IngestReport  # the fronts report wr
 from qa.index.ingest import ProgressCallback as ProgressCallback
 from qa.index.lexical import LexicalIndex, LexicalSearch
 from qa.index.locking import index_write_lock
-from qa.index.store import ArticleEntry, ArticleStore, IndexStats
+from qa.index.store import ArticleEntry, ArticleStore, ChunkChanges, IndexStats
 from qa.limits import (
     MAX_DELETE,
     MAX_FILTER_CHARS,
@@ -187,6 +187,24 @@ class Assistant:
             report = self.ingestor.remove(ids)
             self.retriever.apply(report.changes)
         return report
+
+    def compact(
+        self,
+        on_wait: Callable[[str], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Move chunks written before the payload store into it; returns how many.
+
+        Such an index answers as it is, but keeps each chunk's text and sentence
+        vectors in Chroma, about three times the bytes. Re-ingesting the same
+        files moves them too; this needs no files (uploaded articles have none).
+        """
+        with self._writing(on_wait):
+            before = self.store.bump_revision()
+            moved = self.store.move_old_records(progress)
+            self.store.bump_revision()
+            self.retriever.apply(ChunkChanges(before=before))  # the same chunks and texts
+        return moved
 
     def articles(
         self,

@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("--json", action="store_true", help="print the report as JSON")
     delete.set_defaults(run=_delete)
 
+    compact = sub.add_parser(
+        "compact",
+        help="move chunks written by an older version into the payload store (a third the bytes)",
+    )
+    compact.set_defaults(run=_compact)
+
     stats = sub.add_parser("stats", help="what the index holds")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(run=_stats)
@@ -347,6 +353,27 @@ def _chat(args: argparse.Namespace) -> int:
             {"role": "user", "content": question},
             {"role": "assistant", "content": answer.text},
         ]
+
+
+def _compact(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    assistant = _assistant(args)
+    with tqdm(desc="Moving", unit="chunk", disable=not sys.stderr.isatty()) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        moved = assistant.compact(on_wait=_say_waiting, progress=advance)
+    print(f"moved {moved} chunk(s) into the payload store")
+    if moved and not assistant.settings.chroma_url:
+        chroma = assistant.settings.index_dir / "chroma"
+        print(
+            "the freed space goes back to the disk with, while no app process has the index open:"
+            f"\n  chroma vacuum --path {chroma} --force"
+        )
+    return EXIT_OK
 
 
 def _stats(args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -221,9 +223,54 @@ def test_an_index_from_before_the_payload_store_is_read_and_moves_over(tmp_path:
     question = "What did France promise in July?"
     assert old.ask(question).text == new.ask(question).text
 
-    report = old.ingest([SEEDS])  # the content hash differs: the article is rewritten
-    assert report.updated and report.chunks_embedded == 0  # its vectors were reused
-    got = old.store._chunks.get(include=["documents", "metadatas"])
-    assert not any(got["documents"]) and old.store._payloads.count() == len(ids)
-    assert all("sentence_vectors" not in meta for meta in got["metadatas"])
-    assert old.ask(question).text == new.ask(question).text
+    shutil.copytree(tmp_path / "old", tmp_path / "old-too")
+
+    # `qa compact` moves them in place, and says how to give the space back
+    compact = _cli("compact", index=tmp_path / "old")
+    assert compact.returncode == 0, compact.stderr
+    assert f"moved {len(ids)} chunk(s)" in compact.stdout
+    assert "chroma vacuum --path" in compact.stdout
+    assert _cli("compact", index=tmp_path / "old").stdout.startswith("moved 0 chunk(s)")
+    chroma_file = tmp_path / "old" / "chroma" / "chroma.sqlite3"
+    before = chroma_file.stat().st_size
+    vacuum = subprocess.run(
+        [_chroma_cli(), "vacuum", "--path", str(chroma_file.parent), "--force"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert vacuum.returncode == 0, vacuum.stderr
+    assert chroma_file.stat().st_size < before
+    compacted = Assistant(index_dir=tmp_path / "old")
+    _assert_moved(compacted, len(ids))
+    assert compacted.ask(question).text == new.ask(question).text
+    assert compacted.lexical.revision == compacted.store.revision()  # no rebuild owed
+
+    # re-ingesting the same files moves them too, reusing their vectors
+    again = Assistant(index_dir=tmp_path / "old-too")
+    report = again.ingest([SEEDS])  # the content hash differs: the article is rewritten
+    assert report.updated and report.chunks_embedded == 0
+    _assert_moved(again, len(ids))
+    assert again.ask(question).text == new.ask(question).text
+
+
+def _assert_moved(assistant, chunks: int) -> None:
+    got = assistant.store._chunks.get(include=["documents", "metadatas"])
+    assert len(got["ids"]) == chunks and not any(got["documents"])
+    assert assistant.store._payloads.count() == chunks
+    assert all({"sentence_vectors", "lead_text", "start"}.isdisjoint(m) for m in got["metadatas"])
+
+
+def _chroma_cli() -> str:
+    """chromadb's `chroma` program, beside this Python even when its bin is not on PATH."""
+    beside = Path(sys.executable).parent / "chroma"
+    return str(beside) if beside.exists() else shutil.which("chroma") or "chroma"
+
+
+def _cli(*args: str, index: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", "--index", str(index), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -24,7 +24,7 @@ import base64
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -204,6 +204,39 @@ class ArticleStore:
             self._chunks.add(
                 ids=ids[part], embeddings=np.stack(vectors[part]), metadatas=metadatas[part]
             )
+
+    def move_old_records(self, on_batch: Callable[[int, int], None] | None = None) -> int:
+        """Move records of the old layout (text and packed sentence vectors in
+        Chroma) into the payload store, in place: their payload is written
+        first, then the record loses those fields (its document becomes empty:
+        Chroma cannot drop one without deleting the record). Returns how many
+        moved; ``on_batch(done, total)`` after each batch. Call under the write lock.
+        """
+        old = [
+            chunk_id
+            for ids, metas, docs in self._pages(include=["metadatas", "documents"])
+            for chunk_id, meta, doc in zip(ids, metas, docs)
+            if doc or "sentence_vectors" in meta
+        ]
+        if old:
+            self._claim_payload_store()
+        dimension = self.embedder.dimension
+        for done in range(0, len(old), _WRITE_BATCH):
+            batch = old[done : done + _WRITE_BATCH]
+            got = self._chunks.get(ids=batch, include=["metadatas", "documents", "embeddings"])
+            self._payloads.put(
+                (cid, _legacy_payload(doc, meta, dimension))
+                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])
+            )
+            self._chunks.update(
+                ids=got["ids"],
+                embeddings=got["embeddings"],  # given, so Chroma does not embed the new text
+                documents=[""] * len(got["ids"]),
+                metadatas=[_without_old_fields(meta) for meta in got["metadatas"]],
+            )
+            if on_batch:
+                on_batch(done + len(batch), len(old))
+        return len(old)
 
     def remove_articles(self, article_ids: Sequence[str]) -> None:
         self._delete_where_article(article_ids)
@@ -580,6 +613,27 @@ def _legacy_payload(text: str | None, meta: dict[str, Any], dimension: int) -> C
             meta.get("sentence_vectors", ""), len(flat) // 2, dimension
         ),
     )
+
+
+_OLD_FIELDS = (
+    "sentence_vectors",
+    "sentences",
+    "lead_text",
+    "lead_start",
+    "lead_end",
+    "start",
+    "end",
+    "index",
+    "embed_key",
+    "pages",
+)
+
+
+def _without_old_fields(meta: dict[str, Any]) -> dict[str, Any]:
+    """An update that removes what the payload store now holds (None deletes a
+    key in Chroma) and the empty strings old records stored."""
+    gone = {key: None for key, value in meta.items() if key in _OLD_FIELDS or value == ""}
+    return gone or {"article_id": meta["article_id"]}  # Chroma refuses an empty update
 
 
 def _stored_chunk(chunk_id: str, meta: dict[str, Any], payload: ChunkPayload) -> StoredChunk:
