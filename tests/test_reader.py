@@ -713,3 +713,20 @@ def test_the_short_answer_points_into_the_citation_that_quotes_it_only_when_sure
     assert _short(best(sure), [_cited(chunk, at, phrase_end)]) is not None  # exactly
     no_phrase = SentenceEvidence(passage, 0, 2, (0, 1), "s", {}, 0.9, None)
     assert _short(no_phrase, covering) is None
+
+
+@pytest.mark.slow
+def test_a_pairs_cross_encoder_logit_is_its_own_whatever_is_scored_beside_it():
+    """The int8 model quantizes activations per run: batched, a pair's logit moved
+    with its companions' lengths (up to 1.0 on BBC sentences)."""
+    from qa.answer.crossencoder import shared_cross_encoder
+
+    model = shared_cross_encoder()
+    question = "Why did the court reject the government's case against the tobacco firms?"
+    short = "The court said the firms could not be brought under anti-racketeering laws."
+    long = "The judges wrote at length about the history of the case. " * 12
+    alone = model.score(question, [short])
+    beside = model.score(question, [long, short, "Shares rose."])
+    assert beside.shape == (3,) and beside[1] == alone[0]
+    assert beside[1] > beside[2]  # and it still reads: the answer over an unrelated line
+    assert model.score(question, []).shape == (0,)

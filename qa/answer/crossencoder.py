@@ -19,7 +19,7 @@ import importlib.util
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -56,28 +56,38 @@ class CrossEncoder:
         folder = model_dir or packaged_model_dir()
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_tokens, strategy="only_second")
-        self._tokenizer.enable_padding()
+        self._tokenizer.no_padding()  # each pair runs alone (score)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(
             str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
-        self._lock = threading.Lock()  # the tokenizer's padding settings are shared state
+        self._lock = threading.Lock()  # one tokenizer, shared by the threads that ask
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
-        """One logit per text, in order; an empty list gives an empty array."""
+        """One logit per text, in order; an empty list gives an empty array.
+
+        Each pair runs alone. The int8 model quantizes its activations per run
+        (``DynamicQuantizeLinear``: one scale over the whole input), so in a
+        batch a pair's logit moved with the other pairs and their padding (up
+        to 1.0 apart on BBC sentences), and one long pair made every short one
+        pay for its length: alone, a logit is the pair's own, and 40 sentences
+        score in about 0.6 of the time.
+        """
         if not texts:
             return np.zeros(0, dtype=np.float32)
         with self._lock:
             encoded = self._tokenizer.encode_batch([(question, text) for text in texts])
+        return np.array([self._run(pair) for pair in encoded], dtype=np.float32)
+
+    def _run(self, pair: Any) -> float:
         feed = {
-            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+            "input_ids": np.array([pair.ids], dtype=np.int64),
+            "attention_mask": np.array([pair.attention_mask], dtype=np.int64),
+            "token_type_ids": np.array([pair.type_ids], dtype=np.int64),
         }
-        logits = self._session.run(None, feed)[0]
-        return np.asarray(logits, dtype=np.float32).reshape(-1)
+        return float(np.asarray(self._session.run(None, feed)[0]).reshape(-1)[0])
 
 
 def cross_input(title: str, text: str) -> str:
