@@ -7,9 +7,10 @@ errors), owns the open index and the model, and wires the chain together.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -36,6 +37,7 @@ from qa.index.ingest import ProgressCallback as ProgressCallback
 from qa.index.lexical import LexicalIndex, LexicalSearch
 from qa.index.locking import index_write_lock
 from qa.index.store import ArticleEntry, ArticleStore, ChunkChanges, IndexStats
+from qa.index.tantivy_lexical import SCHEMA_VERSION
 from qa.limits import (
     MAX_DELETE,
     MAX_FILTER_CHARS,
@@ -192,19 +194,36 @@ class Assistant:
         self,
         on_wait: Callable[[str], None] | None = None,
         progress: Callable[[int, int], None] | None = None,
-    ) -> int:
-        """Move chunks written before the payload store into it; returns how many.
+    ) -> CompactReport:
+        """Move chunks written before the payload store into it, and remove lexical
+        index folders nothing reads any more.
 
         Such an index answers as it is, but keeps each chunk's text and sentence
         vectors in Chroma, about three times the bytes. Re-ingesting the same
         files moves them too; this needs no files (uploaded articles have none).
+        Removed: tantivy folders of an older schema, and the bm25s folder when
+        this process uses tantivy (a bm25s process would write it again).
         """
         with self._writing(on_wait):
             before = self.store.bump_revision()
             moved = self.store.move_old_records(progress)
             self.store.bump_revision()
             self.retriever.apply(ChunkChanges(before=before))  # the same chunks and texts
-        return moved
+            stale = self._stale_lexical_folders()
+            for folder in stale:
+                shutil.rmtree(folder, ignore_errors=True)
+        return CompactReport(moved, tuple(str(folder) for folder in stale))
+
+    def _stale_lexical_folders(self) -> list[Path]:
+        lexical = self.settings.index_dir / "lexical"
+        collection = self.settings.collection
+        current = f"{collection}.tantivy-v{SCHEMA_VERSION}"
+        stale = [
+            f for f in lexical.glob(f"{collection}.tantivy*") if f.is_dir() and f.name != current
+        ]
+        if self.settings.lexical == LexicalEngine.TANTIVY and (lexical / collection).is_dir():
+            stale.append(lexical / collection)  # bm25s's
+        return sorted(stale)
 
     def articles(
         self,
@@ -391,11 +410,19 @@ def build_answerer(settings: Settings, embedder: Any, analyzer: Analyzer) -> Ans
     return build_generated_answerer(settings, extractive, embedder, analyzer)
 
 
+@dataclass(frozen=True)
+class CompactReport:
+    """What ``Assistant.compact`` did: chunks moved, lexical folders removed."""
+
+    moved: int
+    removed_folders: tuple[str, ...] = ()
+
+
 def build_lexical(settings: Settings, analyzer: Analyzer) -> LexicalSearch:
     """The lexical index ``QA_LEXICAL`` names, in the index folder (each engine its own)."""
     folder = settings.index_dir / "lexical" / settings.collection
     if settings.lexical == LexicalEngine.TANTIVY:
-        from qa.index.tantivy_lexical import SCHEMA_VERSION, TantivyLexicalIndex
+        from qa.index.tantivy_lexical import TantivyLexicalIndex
 
         name = f"{settings.collection}.tantivy-v{SCHEMA_VERSION}"
         return TantivyLexicalIndex(folder.with_name(name), analyzer)

@@ -365,9 +365,11 @@ def _compact(args: argparse.Namespace) -> int:
             bar.total = total
             bar.update(done - bar.n)
 
-        moved = assistant.compact(on_wait=_say_waiting, progress=advance)
-    print(f"moved {moved} chunk(s) into the payload store")
-    if moved and not assistant.settings.chroma_url:
+        report = assistant.compact(on_wait=_say_waiting, progress=advance)
+    print(f"moved {report.moved} chunk(s) into the payload store")
+    for folder in report.removed_folders:
+        print(f"removed {folder} (a lexical index nothing reads)")
+    if report.moved and not assistant.settings.chroma_url:
         chroma = assistant.settings.index_dir / "chroma"
         print(
             "the freed space goes back to the disk with, while no app process has the index open:"

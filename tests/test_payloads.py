@@ -225,11 +225,20 @@ def test_an_index_from_before_the_payload_store_is_read_and_moves_over(tmp_path:
 
     shutil.copytree(tmp_path / "old", tmp_path / "old-too")
 
-    # `qa compact` moves them in place, and says how to give the space back
+    # `qa compact` moves them in place, removes lexical indexes nothing reads,
+    # and says how to give the space back
+    lexical = tmp_path / "old" / "lexical"
+    for stale in ("articles", "articles.tantivy"):  # bm25s's, and tantivy's first schema
+        (lexical / stale).mkdir()
+        (lexical / stale / "meta.json").write_text("{}")
+    in_use = sorted(p.name for p in lexical.iterdir() if p.name.startswith("articles.tantivy-v"))
+    assert in_use
     compact = _cli("compact", index=tmp_path / "old")
     assert compact.returncode == 0, compact.stderr
     assert f"moved {len(ids)} chunk(s)" in compact.stdout
     assert "chroma vacuum --path" in compact.stdout
+    assert compact.stdout.count("a lexical index nothing reads") == 2
+    assert sorted(p.name for p in lexical.iterdir()) == in_use
     assert _cli("compact", index=tmp_path / "old").stdout.startswith("moved 0 chunk(s)")
     chroma_file = tmp_path / "old" / "chroma" / "chroma.sqlite3"
     before = chroma_file.stat().st_size
