@@ -377,8 +377,13 @@ class ArticleStore:
         )
         return [(cid, 1.0 - float(d)) for cid, d in zip(found["ids"][0], found["distances"][0])]
 
-    def ids_where(self, where: dict[str, Any]) -> set[str]:
-        """The ids of the chunks whose metadata passes ``where`` (ids only: cheap)."""
+    def count(self) -> int:
+        """How many chunks the index holds (cheap: ``stats`` reads every record)."""
+        return int(self._chunks.count())
+
+    def ids_where(self, where: dict[str, Any] | None) -> set[str]:
+        """The ids of the chunks whose metadata passes ``where``, or of all chunks
+        for None (ids only: cheap)."""
         return set(self._chunks.get(where=where, include=[])["ids"])
 
     @property
