@@ -22,12 +22,16 @@ from qa.index.payloads import ChunkPayload, PayloadStore
 from tests.conftest import SEEDS
 
 
-def _payload(text: str = "Ça coûte 12 000 €.\nSecond line.", rows: int = 2) -> ChunkPayload:
+def _payload(
+    text: str = "Ça coûte 12 000 €.\nSecond line.", rows: int = 2, article_id: str = "a"
+) -> ChunkPayload:
     rng = np.random.default_rng(rows)
     vectors = rng.standard_normal((rows, 8)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return ChunkPayload(
         text=text,
+        article_id=article_id,
+        title="Ferry strike ends",
         start=40,
         end=40 + len(text),
         index=3,
@@ -50,13 +54,24 @@ def test_a_payload_comes_back_as_written(tmp_path: Path):
     assert got["a#0"].sentence_vectors is not None
     cosines = np.sum(got["a#0"].sentence_vectors * written.sentence_vectors, axis=1)
     assert cosines.min() > 0.999  # int8, re-normalised
-    assert store.texts(["a#0"]) == {"a#0": written.text}
+    assert store.texts(["a#0"]) == {"a#0": (written.title, written.text)}
     assert store.sentence_counts(["a#0", "missing"]) == {"a#0": 2}
+
+
+def test_an_articles_chunks_are_found_by_its_id(tmp_path: Path):
+    store = PayloadStore(tmp_path / "p.sqlite3")
+    store.put([(f"a:{n}", _payload(article_id="a")) for n in range(3)])
+    store.put([("ab:0", _payload(article_id="ab")), ("b:0", _payload(article_id="b"))])
+    assert sorted(store.article_chunk_ids("a")) == ["a:0", "a:1", "a:2"]
+    assert store.article_chunk_ids("ab") == ["ab:0"]  # exact, not a prefix
+    assert store.article_chunk_ids("nothing") == []
+    store.delete(["a:1"])
+    assert sorted(store.article_chunk_ids("a")) == ["a:0", "a:2"]
 
 
 def test_a_chunk_without_lead_or_vectors_round_trips(tmp_path: Path):
     store = PayloadStore(tmp_path / "p.sqlite3")
-    bare = ChunkPayload("x", 0, 1, 0, (), None, "", "", (), None)
+    bare = ChunkPayload("x", "b", "", 0, 1, 0, (), None, "", "", (), None)
     store.put([("b#0", bare)])
     got = store.get(["b#0"], dimension=8)["b#0"]
     assert got == bare and got.lead is None and got.sentence_vectors is None
@@ -67,7 +82,7 @@ def test_put_overwrites_and_delete_removes_only_the_named(tmp_path: Path):
     store.put([(f"a#{n}", _payload(f"text {n}")) for n in range(1200)])  # more than a batch
     store.put([("a#5", _payload("rewritten"))])
     assert store.count() == 1200
-    assert store.texts(["a#5"]) == {"a#5": "rewritten"}
+    assert store.texts(["a#5"])["a#5"][1] == "rewritten"
     store.delete([f"a#{n}" for n in range(0, 1200, 2)])
     assert store.count() == 600
     assert set(store.texts([f"a#{n}" for n in range(1200)])) == {
@@ -95,7 +110,9 @@ def test_a_batch_with_a_bad_row_writes_none_of_it(tmp_path: Path):
     rows = [("a#0", _payload("never")), ("a#1", _payload("never")), ("a#2", None)]
     with pytest.raises(AttributeError):
         store.put(rows)  # type: ignore[arg-type]
-    assert store.texts(["a#0", "a#1", "a#2"]) == {"a#0": "kept"}
+    assert {k: text for k, (_, text) in store.texts(["a#0", "a#1", "a#2"]).items()} == {
+        "a#0": "kept"
+    }
 
 
 def test_readers_in_other_threads_see_a_commit(tmp_path: Path):
@@ -107,7 +124,7 @@ def test_readers_in_other_threads_see_a_commit(tmp_path: Path):
     def read() -> None:
         try:
             for _ in range(50):
-                seen.extend(store.texts(["a#0"]).values())
+                seen.extend(text for _, text in store.texts(["a#0"]).values())
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -119,7 +136,7 @@ def test_readers_in_other_threads_see_a_commit(tmp_path: Path):
         thread.join()
     assert not errors
     assert set(seen) <= {"first", "second"} and len(seen) == 200
-    assert PayloadStore(store.path).texts(["a#0"]) == {"a#0": "second"}
+    assert PayloadStore(store.path).texts(["a#0"])["a#0"][1] == "second"
 
 
 def test_rows_do_not_spill_into_overflow_pages(tmp_path: Path):
