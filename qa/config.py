@@ -23,7 +23,7 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 class ReaderMode(StrEnum):
     """How the answer sentence is chosen (docs/reader.md has their measured cost)."""
 
-    DEFAULT = "default"  # a cross-encoder re-ranks the 4 best passages, reads 6-16 sentences
+    DEFAULT = "default"  # a cross-encoder re-ranks the 4 best passages, reads 6-12 sentences
     ACCURATE = "accurate"  # the cross-encoder over every sentence of twice as many passages
     FAST = "fast"  # cheap evidence only, no cross-encoder
     TRAINED = "trained"  # the SQuAD-trained reader model over every passage read

@@ -76,9 +76,13 @@ RETRIEVAL_WEIGHTS = RetrievalWeights()
 # The reader's reading, the answer's shape and the verifier: numbers set by hand or by
 # a fit other than the reader's, each with where it came from.
 
-# At most this many sentences go to the default reader's cross-encoder (~7 ms each on
-# 2 cores); fewer when the fast model is sure (qa.answer.reader.shortlist_size).
-DEFAULT_SHORTLIST = 16
+# At most this many sentences go to the default reader's cross-encoder (~13 ms each on
+# 2 cores, one pair at a time); fewer when the fast model is sure
+# (qa.answer.reader.shortlist_size). 16 until 2026-12-07: the 11 of 117 BBC dev questions
+# that reached 16 were the slowest asks, and 12 answered the same (BBC dev answer hit 0.829,
+# SQuAD 300+300 0.827 with 0.047 false refusals, both as with 16); 10 lost one BBC dev
+# answer (0.821). docs/scaling.md, "The default reader's tail".
+DEFAULT_SHORTLIST = 12
 # The cross-encoder reads a sentence only when the fast model gives it at least this
 # share of the best sentence's probability (at least SHORTLIST_FLOOR sentences, at most
 # the reader's shortlist). On the fit's samples with a cap of 16 this read 9.6 (BBC) and

@@ -42,6 +42,7 @@ from qa.answer.retrieval import PairScorer, mentions
 from qa.index.chunking import Span
 from qa.results import Passage, Retrieval
 from qa.weights import (
+    DEFAULT_SHORTLIST,
     READER_WEIGHTS,
     SHORTLIST_FLOOR,
     SHORTLIST_SHARE,
@@ -379,7 +380,7 @@ class Reader:
         self,
         analyzer: Analyzer,
         cross_encoder: PairScorer | None = None,
-        shortlist: int | None = 16,
+        shortlist: int | None = DEFAULT_SHORTLIST,
         weights: FeatureWeights | None = None,
     ) -> None:
         self.analyzer = analyzer
