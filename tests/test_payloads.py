@@ -237,6 +237,13 @@ def test_an_index_from_before_the_payload_store_is_read_and_moves_over(tmp_path:
             read_back[chunk_id][0].sentence_vectors, chunks[chunk_id][0].sentence_vectors
         )
     assert old.stats().sentences == new.stats().sentences
+    # the reads by id fall back to Chroma for records without a payload row
+    assert old.store.texts(ids) == new.store.texts(ids)
+    article = chunks[ids[0]][0].article_id
+    old_article, new_article = (a.store.article_chunks(article, 200) for a in (old, new))
+    assert {k: c for k, (c, _) in old_article.items()} == {
+        k: c for k, (c, _) in new_article.items()
+    }
     question = "What did France promise in July?"
     assert old.ask(question).text == new.ask(question).text
 
