@@ -272,9 +272,13 @@ def measure_size(index: Path) -> dict:
     poller = subprocess.Popen(
         [*me, "poll", str(index), str(ready), str(written)], stdout=subprocess.PIPE, text=True
     )
+    deadline = time.monotonic() + 600
     while not ready.exists():  # open before the measured process starts: its cold start
         if poller.poll() is not None:  # is its own, not two processes loading on 2 cores
             raise SystemExit(f"the second process exited ({poller.returncode})")
+        if time.monotonic() > deadline:
+            poller.kill()
+            raise SystemExit("the second process did not open the index within 600 s")
         time.sleep(0.2)
     measured = subprocess.run(
         [*me, "measure", str(index), str(ready), str(written)],
