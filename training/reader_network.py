@@ -90,6 +90,42 @@ def from_packaged_cross_encoder(model_file: Path) -> ReaderNetwork:
     return ReaderNetwork(bert)
 
 
+def from_packaged_reader(model_file: Path) -> ReaderNetwork:
+    """The shipped reader (``qa/models/reader/model.onnx``, our own int8 export), de-quantised
+    with its head, so training can go on from it instead of from ms-marco."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(model_file)).graph
+    init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+
+    def dequantised(prefix: str) -> np.ndarray:
+        q = init[f"{prefix}_quantized"].astype(np.float32)
+        return (q - init[f"{prefix}_zero_point"].astype(np.float32)) * init[f"{prefix}_scale"]
+
+    state: dict[str, np.ndarray] = {}
+    for name, value in init.items():
+        if name.endswith("_quantized") and not name.startswith("onnx::"):
+            state[name[: -len("_quantized")]] = dequantised(name[: -len("_quantized")])
+        elif name.endswith(".bias") or "LayerNorm" in name:
+            state[name] = value
+    module = re.compile(
+        r"^/((?:encoder/encoder/layer\.\d+/.+)|head)/MatMul_output_0_output_quantized$"
+    )
+    for node in graph.node:
+        match = module.match(node.output[0]) if node.op_type == "MatMulInteger" else None
+        if match:
+            path = match.group(1).replace("/", ".")
+            state[f"{path}.weight"] = dequantised(node.input[1][: -len("_quantized")]).T
+    net = empty_network()
+    tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}
+    missing, unexpected = net.load_state_dict(tensors, strict=False)
+    missing = [m for m in missing if not m.endswith("position_ids")]
+    if missing or unexpected:
+        raise RuntimeError(f"de-quantising left out {missing}, did not use {unexpected}")
+    return net
+
+
 def empty_network() -> ReaderNetwork:
     """The architecture alone, for loading a saved checkpoint."""
     return ReaderNetwork(_bert())

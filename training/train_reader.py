@@ -1,12 +1,21 @@
-"""Fine-tune the reader network on the examples of build_reader_data.py, on the CPU.
+"""Fine-tune the reader network on the CPU, in a run that survives the session's end.
 
 Each example is one question and one chunk; the loss is a sigmoid per
 sentence ("holds the answer", mean of its word pieces' first logit) plus,
 where the chunk holds the answer, softmax cross-entropy for the answer's
-first and last word piece. The embeddings and the lower layers stay frozen
-(they already read English; freezing them halves the backward pass). A
-checkpoint is written every ``--save-every`` steps and a run resumes from
-the last one. Fixed seed; the log is ``OUT/train.log``.
+first and last word piece. The examples mix SQuAD's (build_reader_data.py)
+with the hand-written questions' (build_written_data.py), the written BBC
+ones repeated, since they are the questions in readers' words.
+
+On 2 cores a run outlasts a session, so it checkpoints every
+``--save-minutes`` (network, optimiser, schedule and step, written to a
+temporary file and renamed, so a kill never leaves half a checkpoint) and
+starts again from the last checkpoint when run again with the same
+arguments and data (a fingerprint of both is kept; other data is refused
+rather than silently mixed). Each checkpoint is scored on the written
+questions' held-out articles and the best is kept as ``best.pt``; the run
+ends by writing that one to ``reader.pt``. Fixed seed; the log is
+``OUT/train.log``.
 
     python training/train_reader.py --data build/reader-data --out build/reader-run
 """
@@ -14,6 +23,7 @@ the last one. Fixed seed; the log is ``OUT/train.log``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -28,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reader_network import from_packaged_cross_encoder  # noqa: E402
+from reader_network import from_packaged_cross_encoder, from_packaged_reader  # noqa: E402
 
-from qa.answer.answer_model import Encoded, encode, load_tokenizer  # noqa: E402
+from qa.answer.answer_model import MODEL_DIR, Encoded, encode, load_tokenizer  # noqa: E402
 from qa.answer.crossencoder import packaged_model_dir  # noqa: E402
 
 
@@ -103,24 +113,27 @@ def losses(net, batch: list) -> tuple[torch.Tensor, float, float]:
         span_loss = (
             F.cross_entropy(masked[:, :, 0], starts) + F.cross_entropy(masked[:, :, 1], ends)
         ) / 2
-    return sentence + 0.5 * span_loss, float(sentence), float(span_loss)
+    return sentence + 0.5 * span_loss, float(sentence.detach()), float(span_loss.detach())
+
+
+def _sentence_scores(logits: torch.Tensor, row: int, encoded: Encoded) -> list[float]:
+    return [
+        float(logits[row, a:b, 0].mean()) if b > a else -30.0 for a, b in encoded.sentence_tokens
+    ]
 
 
 @torch.no_grad()
 def validate(net, items: list) -> dict[str, float]:
-    """Sentence choice and span match on held-out articles' chunks."""
+    """Sentence choice and span match on held-out chunks, one chunk at a time."""
     net.eval()
-    top1 = n_pos = 0
+    top1 = n_pos = span_hits = 0
     neg_best: list[float] = []
     pos_best: list[float] = []
-    span_hits = 0
     for batch in [items[i : i + 32] for i in range(0, len(items), 32)]:
         t = tensors(batch)
         logits = net(t["input_ids"], t["attention_mask"], t["token_type_ids"])
         for row, (e, labels, span) in enumerate(batch):
-            scores = [
-                float(logits[row, a:b, 0].mean()) if b > a else -30.0 for a, b in e.sentence_tokens
-            ]
+            scores = _sentence_scores(logits, row, e)
             best = int(np.argmax(scores))
             if any(labels):
                 n_pos += 1
@@ -145,19 +158,93 @@ def validate(net, items: list) -> dict[str, float]:
     }
 
 
+@torch.no_grad()
+def validate_questions(net, items: list, questions: list[str]) -> dict[str, float]:
+    """What the product does with a question's chunks: is the best sentence over all of
+    them an answering one (answerable questions), and do answerable questions' best
+    logits rank above unanswerable ones' (AUC)?"""
+    net.eval()
+    best: dict[str, tuple[float, int]] = {}
+    answerable: dict[str, bool] = {}
+    for start in range(0, len(items), 32):
+        batch = items[start : start + 32]
+        t = tensors(batch)
+        logits = net(t["input_ids"], t["attention_mask"], t["token_type_ids"])
+        for row, (e, labels, _) in enumerate(batch):
+            question = questions[start + row]
+            scores = _sentence_scores(logits, row, e)
+            i = int(np.argmax(scores))
+            answerable[question] = answerable.get(question, False) or any(labels)
+            if question not in best or scores[i] > best[question][0]:
+                best[question] = (scores[i], labels[i])
+    net.train()
+    yes = [best[q][0] for q in best if answerable[q]]
+    no = [best[q][0] for q in best if not answerable[q]]
+    pairs = [(a > b) + 0.5 * (a == b) for a in yes for b in no]
+    return {
+        "question_top1": float(np.mean([best[q][1] for q in best if answerable[q]] or [0])),
+        "answerable_auc": float(np.mean(pairs)) if pairs else 0.0,
+        "questions": float(len(yes)),
+        "unanswerable": float(len(no)),
+    }
+
+
+def read_written(path: Path, repeat: int, seed: int) -> list[dict]:
+    """Written examples; those about BBC stories (not the SQuAD rewrites) ``repeat`` times."""
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.open()]
+    rows += [r for r in rows if not r["group"].startswith("squad")] * (repeat - 1)
+    random.Random(seed).shuffle(rows)
+    return rows
+
+
+def fingerprint(args: argparse.Namespace, files: list[Path]) -> str:
+    """What a checkpoint was made from: the arguments that shape the plan and the data."""
+    digest = hashlib.sha256()
+    for key in ("examples", "negative_share", "batch", "lr", "frozen_layers", "seed", "init"):
+        digest.update(f"{key}={getattr(args, key)};".encode())
+    digest.update(f"written_repeat={args.written_repeat};".encode())
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest() if path.exists() else b"-")
+    return digest.hexdigest()[:16]
+
+
+def starting_network(init: str):
+    model_dir = packaged_model_dir()
+    if init == "ms-marco":
+        return from_packaged_cross_encoder(model_dir / "model.onnx")
+    return from_packaged_reader(MODEL_DIR / "model.onnx")
+
+
+def save_atomically(state: dict, path: Path) -> None:
+    temporary = path.with_suffix(".tmp")
+    torch.save(state, temporary)
+    temporary.replace(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT / "build" / "reader-data")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "reader-run")
-    parser.add_argument("--examples", type=int, default=30000)
+    parser.add_argument(
+        "--init",
+        choices=("reader", "ms-marco"),
+        default="reader",
+        help="start from the shipped reader (SQuAD-trained) or from ms-marco itself",
+    )
+    parser.add_argument("--examples", type=int, default=4000, help="SQuAD examples to mix in")
+    parser.add_argument("--written-repeat", type=int, default=2)
     parser.add_argument("--negative-share", type=float, default=0.35)
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=4e-5)
-    parser.add_argument("--frozen-layers", type=int, default=4)
-    parser.add_argument("--save-every", type=int, default=100)
-    parser.add_argument("--validation", type=int, default=600)
+    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--frozen-layers", type=int, default=0)
+    parser.add_argument("--save-minutes", type=float, default=10.0)
+    parser.add_argument("--validation", type=int, default=300)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-minutes", type=float, default=0, help="stop (resumable) after")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -166,32 +253,39 @@ def main() -> None:
     log = (args.out / "train.log").open("a")
 
     def say(message: str) -> None:
-        line = f"{time.strftime('%H:%M:%S')} {message}"
+        line = f"{time.strftime('%m-%d %H:%M:%S')} {message}"
         print(line, flush=True)
         log.write(line + "\n")
         log.flush()
 
-    model_dir = packaged_model_dir()
-    tokenizer = load_tokenizer(model_dir)
-    rows = load_examples(args.data / "train.jsonl", args.examples, args.negative_share, args.seed)
+    tokenizer = load_tokenizer(packaged_model_dir())
+    files = [args.data / n for n in ("train.jsonl", "written-train.jsonl", "written-dev.jsonl")]
+    squad = load_examples(files[0], args.examples, args.negative_share, args.seed)
+    written = read_written(files[1], args.written_repeat, args.seed)
+    rows = squad + written
     items = [featurise(tokenizer, r) for r in rows]
     val_rows = load_examples(args.data / "validation.jsonl", args.validation, 0.5, args.seed)
     val_items = [featurise(tokenizer, r) for r in val_rows]
+    dev_rows = [json.loads(line) for line in files[2].open()] if files[2].exists() else []
+    dev_items = [featurise(tokenizer, r) for r in dev_rows]
+    dev_questions = [r["question"] for r in dev_rows]
     plan = batches(items, args.batch, args.seed)
     say(
-        f"{len(items)} examples ({sum(1 for r in rows if r['answer'] is None)} negatives), "
-        f"{len(plan)} steps of {args.batch}; validation {len(val_items)}"
+        f"{len(squad)} SQuAD + {len(written)} written examples "
+        f"({sum(1 for r in rows if r['answer'] is None)} negatives), {len(plan)} steps of "
+        f"{args.batch}; validation {len(val_items)} SQuAD chunks, {len(dev_items)} written dev"
     )
 
-    net = from_packaged_cross_encoder(model_dir / "model.onnx")
-    for p in net.encoder.embeddings.parameters():
-        p.requires_grad = False
-    for layer in net.encoder.encoder.layer[: args.frozen_layers]:
-        for p in layer.parameters():
+    net = starting_network(args.init)
+    frozen = [net.encoder.embeddings] if args.frozen_layers else []
+    frozen += list(net.encoder.encoder.layer[: args.frozen_layers])
+    for module in frozen:
+        for p in module.parameters():
             p.requires_grad = False
+    head_lr = args.lr * (20 if args.init == "ms-marco" else 3)
     params = [
         {"params": [p for p in net.encoder.parameters() if p.requires_grad], "lr": args.lr},
-        {"params": net.head.parameters(), "lr": args.lr * 20},
+        {"params": net.head.parameters(), "lr": head_lr},
     ]
     optimizer = torch.optim.AdamW(params, weight_decay=0.01)
     warmup = max(1, len(plan) // 20)
@@ -199,17 +293,48 @@ def main() -> None:
         optimizer,
         lambda s: min((s + 1) / warmup, max(0.0, (len(plan) - s) / (len(plan) - warmup))),
     )
-    step = 0
+    step, best_score = 0, -1.0
+    made_from = fingerprint(args, files)
     checkpoint = args.out / "checkpoint.pt"
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
+        if state.get("fingerprint") != made_from:
+            raise SystemExit(
+                f"{checkpoint} was made from other arguments or data "
+                f"({state.get('fingerprint')} != {made_from}); move it away to start again"
+            )
         net.load_state_dict(state["network"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
-        step = state["step"]
-        say(f"resumed at step {step}")
+        step, best_score = state["step"], state.get("best_score", -1.0)
+        say(f"resumed at step {step} (best written-dev score so far {best_score:.3f})")
     net.train()
+
+    def checkpoint_and_score() -> None:
+        nonlocal best_score
+        scores = validate_questions(net, dev_items, dev_questions) if dev_items else {}
+        score = scores.get("question_top1", 0.0) + scores.get("answerable_auc", 0.0)
+        say(f"written dev at step {step}: {json.dumps(scores)} score {score:.3f}")
+        if score > best_score or not dev_items:
+            best_score = score
+            save_atomically({"network": net.state_dict(), "step": step}, args.out / "best.pt")
+            say(f"best so far: step {step}")
+        save_atomically(
+            {
+                "network": net.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "step": step,
+                "best_score": best_score,
+                "fingerprint": made_from,
+            },
+            checkpoint,
+        )
+
+    began = last_save = time.time()
     started, running = time.time(), []
+    if step == 0:
+        checkpoint_and_score()  # the starting point is a candidate too
     while step < len(plan):
         loss, sentence, span = losses(net, plan[step])
         optimizer.zero_grad()
@@ -226,23 +351,18 @@ def main() -> None:
                 f"step {step}/{len(plan)} sentence loss {s:.3f} span loss {sp:.3f} "
                 f"{rate:.2f} s/step"
             )
-        if step % args.save_every == 0 or step == len(plan):
-            torch.save(
-                {
-                    "network": net.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "step": step,
-                },
-                args.out / "checkpoint.tmp",
-            )
-            (args.out / "checkpoint.tmp").replace(checkpoint)
-        if step % (args.save_every * 10) == 0 or step == len(plan):
-            say(f"validation at step {step}: {json.dumps(validate(net, val_items))}")
-            running = []
-            started = time.time()
-    torch.save(net.state_dict(), args.out / "reader.pt")
-    say("done")
+        if time.time() - last_save >= args.save_minutes * 60 or step == len(plan):
+            checkpoint_and_score()
+            last_save, started, running = time.time(), time.time(), []
+        if args.max_minutes and time.time() - began >= args.max_minutes * 60:
+            if last_save < time.time() - 1:
+                checkpoint_and_score()
+            say(f"stopped after {args.max_minutes} minutes at step {step}; run again to resume")
+            return
+    say(f"SQuAD validation at the end: {json.dumps(validate(net, val_items))}")
+    best = torch.load(args.out / "best.pt", weights_only=False)
+    torch.save(best["network"], args.out / "reader.pt")
+    say(f"done: reader.pt is step {best['step']} (best written-dev score {best_score:.3f})")
 
 
 if __name__ == "__main__":
