@@ -98,6 +98,7 @@ class Assistant:
             self.settings.max_file_bytes,
             FetchPolicy.from_settings(self.settings),
             self.settings.feed_full_pages,
+            self.settings.follow_outside_links,
         )
         self.chain = build_chain(self.retriever.search, self.answerer)
         self._write_lock = threading.Lock()
@@ -128,9 +129,10 @@ class Assistant:
         if not paths:
             raise InvalidQuestion("give at least one file or folder to ingest")
         _valid_urls([p for p in paths if isinstance(p, str) and is_url(p)])
+        loaded = self.ingestor.load(paths)  # files read, URLs fetched: before the lock
         with self._writing(on_wait):
-            report = self.ingestor.ingest_paths(
-                paths, prune=prune, progress=progress, show_progress=show_progress
+            report = self.ingestor.write(
+                loaded, prune=prune, progress=progress, show_progress=show_progress
             )
             self.retriever.apply(report.changes)
         return report

@@ -93,6 +93,9 @@ class Settings:
     watch: tuple[str, ...] = field(default_factory=tuple)  # the server keeps these current
     watch_interval: float = 900.0  # seconds between feed re-reads while watching
     watch_prune: bool = False  # while watching, remove the articles of deleted files
+    # read files through links that lead out of the folder given (off: a link in a watched
+    # folder must not publish a private file from elsewhere on the machine)
+    follow_outside_links: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -16,6 +16,13 @@ an index the next run completes.
 
 A first pass at start ingests everything named, so what changed while the
 watcher was stopped is caught up.
+
+A changed file is read once it has been quiet (same size and modification
+time) for ``QUIET_S``: a file written in steps is indexed whole, not as the
+prefix that was there at the first event. A file that then grows past the
+size limit has its stale articles removed (``Ingestor``). A change reached
+through a symbolic link that leads out of the watched folder is ignored, as
+``qa ingest`` skips such links, unless ``QA_FOLLOW_OUTSIDE_LINKS`` is on.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ if TYPE_CHECKING:
 Log = Callable[[str], None]
 DEBOUNCE_MS = 800  # changes arriving closer than this are one batch (an editor's save)
 TICK_MS = 1_000  # how often the loop wakes to check the feeds' clock and the stop flag
+QUIET_S = 2.0  # a changed file is read once its size and time have not moved for this long
 
 
 @dataclass
@@ -48,6 +56,8 @@ class Watcher:
     log: Log = print
     errors: Log = print
     batches: int = field(default=0, init=False)  # writes done, for tests and status
+    # changed files waiting to be quiet: path -> (size, mtime, when that was first seen)
+    _pending: dict[Path, tuple[int, int, float]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         """Refuse what cannot be watched before anything starts (watchfiles would raise
@@ -73,6 +83,7 @@ class Watcher:
         for changes in self._changes(stop):
             if changes:
                 self._apply(changes)
+            self._ingest_quiet_files()
             if self.urls and time.monotonic() >= next_read:
                 self._write("feeds", lambda: self.assistant.ingest(self.urls))
                 next_read = time.monotonic() + self.interval
@@ -97,12 +108,43 @@ class Watcher:
             yield {(change.name, Path(path)) for change, path in batch}
 
     def _apply(self, changes: set[tuple[str, Path]]) -> None:
-        present = sorted({path for _, path in changes if path.is_file()})
-        gone = sorted({path for _, path in changes if not path.exists()})
-        if present:
-            self._write(f"{len(present)} changed file(s)", lambda: self.assistant.ingest(present))
+        paths = {path for _, path in changes}
+        gone = sorted(path for path in paths if not path.exists())
+        for path in sorted(paths - set(gone)):
+            if not path.is_file():
+                continue
+            if not self._inside(path):
+                self.log(f"watch: skipped {path}: a link to {path.resolve()} outside the folder")
+                continue
+            self._pending[path] = (*_signature(path), time.monotonic())
         if gone and self.prune:
             self._write(f"{len(gone)} deleted file(s)", self.assistant.remove_missing)
+
+    def _ingest_quiet_files(self) -> None:
+        """Ingest the pending files whose size and time stayed put for ``QUIET_S``."""
+        now, quiet = time.monotonic(), []
+        for path, (size, mtime, since) in list(self._pending.items()):
+            current = _signature(path)
+            if current != (size, mtime):
+                self._pending[path] = (*current, now)  # still being written
+            elif now - since >= QUIET_S:
+                quiet.append(path)
+        for path in quiet:
+            del self._pending[path]
+        quiet = [p for p in quiet if p.is_file()]
+        if quiet:
+            self._write(f"{len(quiet)} changed file(s)", lambda: self.assistant.ingest(quiet))
+
+    def _inside(self, path: Path) -> bool:
+        """Whether the file, links followed, is one a watched target names."""
+        if self.assistant.settings.follow_outside_links:
+            return True
+        real = path.resolve()
+        for target in self.folders:
+            root = target.resolve()
+            if real == root or (target.is_dir() and real.is_relative_to(root)):
+                return True
+        return False
 
     def _write(self, what: str, work: Callable[[], IngestReport]) -> None:
         """One write, logged; a failure is logged and the watcher goes on."""
@@ -116,6 +158,14 @@ class Watcher:
             self.errors(f"watch: skipped {failure.name}: {failure.reason}")
         if report.changed or what == "start":
             self.log(f"watch: {what}: {report.summary()}")
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (stat.st_size, stat.st_mtime_ns)
 
 
 def _supported(change: object, path: str) -> bool:

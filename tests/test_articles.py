@@ -121,7 +121,7 @@ def test_find_files_walks_folders_and_reports_missing_paths(tmp_path):
     (tmp_path / "notes.xlsx").write_bytes(b"PK")
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "b.txt").write_text("B.")
-    files, failures = find_files([tmp_path, tmp_path / "missing.txt"])
+    files, failures, _ = find_files([tmp_path, tmp_path / "missing.txt"])
     assert [f.name for f in files] == ["a.txt"]
     assert failures[0].reason == "no such file or directory"
 
@@ -178,7 +178,7 @@ def test_rst_files_load_with_their_underlined_title(tmp_path):
     path = tmp_path / "notes" / "ferry.rst"
     path.parent.mkdir()
     path.write_text("Ferry strike ends\n=================\n\nThe strike ended on Tuesday.\n")
-    files, _ = find_files([tmp_path / "notes"])
+    files, _, _ = find_files([tmp_path / "notes"])
     assert files == [path] and ".rst" in SUPPORTED_SUFFIXES
     (article,) = load_file(path, 10_000).articles
     assert article.title == "Ferry strike ends"

@@ -154,7 +154,7 @@ def serving(routes: dict[str, tuple[int, dict[str, str], bytes]]):
         server.server_close()
 
 
-LOOPBACK = FetchPolicy(hosts=("127.0.0.1",), private_hosts=("127.0.0.1",), timeout_s=3)
+LOOPBACK = FetchPolicy(hosts=("127.0.0.1",), private_hosts=("127.0.0.1:*",), timeout_s=3)
 
 
 def page(body: bytes, kind: str = "text/html; charset=utf-8"):
@@ -220,7 +220,7 @@ def test_a_redirect_to_loopback_is_refused_and_not_followed():
         redirect = (302, {"Location": target.replace("127.0.0.1", "localhost") + "/"}, b"")
         with serving({"/go": redirect}) as (base, requests):
             # any host, but only 127.0.0.1 itself may be private: "localhost" is refused
-            policy = FetchPolicy(hosts=("*",), private_hosts=("127.0.0.1",), timeout_s=3)
+            policy = FetchPolicy(hosts=("*",), private_hosts=("127.0.0.1:*",), timeout_s=3)
             with pytest.raises(FetchRefused, match="localhost is at 127.0.0.1"):
                 fetch(base + "/go", policy)
             assert requests == ["/go"]
@@ -237,27 +237,27 @@ def test_redirects_are_followed_within_the_limit():
         got = fetch(base + "/a", LOOPBACK)
         assert got.final_url == base + "/c" and STORY[:30] in got.data.decode()
         with pytest.raises(FetchRefused, match="more than 1 redirects"):
-            fetch(base + "/a", FetchPolicy(("127.0.0.1",), ("127.0.0.1",), max_redirects=1))
+            fetch(base + "/a", FetchPolicy(("127.0.0.1",), ("127.0.0.1:*",), max_redirects=1))
 
 
 def test_an_oversized_page_is_refused():
     with serving({"/big": page(b"x" * 200_000)}) as (base, _):
         with pytest.raises(FetchRefused, match="200,000 bytes; the limit is 100,000"):
-            fetch(base + "/big", FetchPolicy(("127.0.0.1",), ("127.0.0.1",), max_bytes=100_000))
+            fetch(base + "/big", FetchPolicy(("127.0.0.1",), ("127.0.0.1:*",), max_bytes=100_000))
 
 
 def test_a_page_that_does_not_declare_its_size_is_cut_off_while_it_is_read():
     undeclared = (200, {"Content-Type": "text/html", "X-Undeclared-Length": "1"}, b"x" * 200_000)
     with serving({"/big": undeclared}) as (base, _):
         with pytest.raises(FetchRefused, match="more than 100,000 bytes"):
-            fetch(base + "/big", FetchPolicy(("127.0.0.1",), ("127.0.0.1",), max_bytes=100_000))
+            fetch(base + "/big", FetchPolicy(("127.0.0.1",), ("127.0.0.1:*",), max_bytes=100_000))
 
 
 def test_a_slow_page_is_cut_off_at_the_time_limit():
     with serving({}) as (base, _):
         started = time.monotonic()
         with pytest.raises(FetchRefused, match="took longer than 1 s"):
-            fetch(base + "/slow", FetchPolicy(("127.0.0.1",), ("127.0.0.1",), timeout_s=1))
+            fetch(base + "/slow", FetchPolicy(("127.0.0.1",), ("127.0.0.1:*",), timeout_s=1))
         assert time.monotonic() - started < 4
 
 
@@ -400,7 +400,7 @@ def test_rereading_a_feed_with_one_changed_entry_updates_exactly_that_article(tm
         assistant = Assistant(
             index_dir=tmp_path / "index",
             fetch_hosts=("127.0.0.1",),
-            fetch_private_hosts=("127.0.0.1",),
+            fetch_private_hosts=("127.0.0.1:*",),
         )
         first = assistant.ingest([base + "/feed.rss"])
         assert len(first.added) == 2 and not first.failed
@@ -463,7 +463,7 @@ def test_qa_ingest_takes_a_feed_url_within_the_hosts_it_is_given(tmp_path: Path)
         private = qa_ingest("--allow-host", "127.0.0.1")
         assert private.returncode == 1 and "private or local address" in private.stderr
         assert requests == []
-        done = qa_ingest("--allow-host", "127.0.0.1", env={"QA_FETCH_PRIVATE_HOSTS": "127.0.0.1"})
+        done = qa_ingest("--allow-host", "127.0.0.1", env={"QA_FETCH_PRIVATE_HOSTS": "127.0.0.1:*"})
         assert done.returncode == 0, done.stderr
         assert "2 added" in done.stdout and requests == ["/feed.rss"]
 
@@ -482,7 +482,7 @@ def test_the_rest_api_fetches_feeds_only_with_the_token_and_only_urls(tmp_path: 
             tmp_path / "index",
             QA_API_TOKEN="feed-token",
             QA_FETCH_HOSTS="127.0.0.1",
-            QA_FETCH_PRIVATE_HOSTS="127.0.0.1",
+            QA_FETCH_PRIVATE_HOSTS="127.0.0.1:*",
         ) as app:
             fetch_url = f"{app}/api/fetch"
             body = {"urls": [base + "/feed.atom"]}

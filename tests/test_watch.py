@@ -45,7 +45,7 @@ def test_qa_watch_follows_a_folder_and_a_feed_until_stopped(tmp_path):
         env = {
             **os.environ,
             "QA_FETCH_HOSTS": "127.0.0.1",
-            "QA_FETCH_PRIVATE_HOSTS": "127.0.0.1",
+            "QA_FETCH_PRIVATE_HOSTS": "127.0.0.1:*",
         }
         command = [sys.executable, "-m", "qa.cli", "--index", str(index), "watch"]
         watcher = subprocess.Popen(

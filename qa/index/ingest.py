@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from qa.index.articles import Article, Failure
+from qa.index.articles import Article, Failure, LoadResult
 from qa.index.chunking import Chunk, make_chunks
 from qa.index.embeddings import Embedder, PassageVectors
-from qa.index.fetching import FetchPolicy, is_url
+from qa.index.fetching import FetchPolicy, is_url, normalised_url
 from qa.index.formats import find_files, load_bytes, load_file
 from qa.index.store import ArticleEntry, ArticleStore, ArticleWrite, ChunkChanges
 from qa.index.pages import load_url
@@ -119,6 +119,25 @@ class _RunVectors:
             self._kept.pop(key, None)
 
 
+@dataclass
+class Loaded:
+    """What files and URLs gave, read before anything is written."""
+
+    articles: list[Article] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    origins: set[str] = field(default_factory=set)  # files that gave articles
+    oversized: set[str] = field(default_factory=set)  # files now over the size limit
+    seconds: float = 0.0
+    _started: float = field(default_factory=time.perf_counter, repr=False)
+
+    def add(self, result: LoadResult) -> None:
+        self.failed.extend(result.failures)
+        self.notes.extend(result.notes)
+        self.articles.extend(result.articles)
+        self.seconds = time.perf_counter() - self._started
+
+
 class Ingestor:
     """Adds, updates and prunes articles in an ``ArticleStore``."""
 
@@ -130,13 +149,44 @@ class Ingestor:
         max_file_bytes: int,
         fetch_policy: FetchPolicy | None = None,
         feed_full_pages: bool = True,
+        outside_links: bool = False,
     ) -> None:
+        self.outside_links = outside_links  # follow links that leave a given folder
         self.store = store
         self.embedder = embedder
         self.chunk_tokens = chunk_tokens
         self.max_file_bytes = max_file_bytes
         self.fetch_policy = fetch_policy or FetchPolicy()
         self.feed_full_pages = feed_full_pages
+
+    def load(self, paths: Iterable[str | Path]) -> Loaded:
+        """Read every file and fetch every URL: no index write, so no write lock needed.
+
+        Fetching can take up to the fetch policy's time limit per URL; done here, before
+        the write lock is taken, it never keeps other writers waiting. A URL given twice
+        (in any spelling of the same resource) is fetched once.
+        """
+        loaded = Loaded()
+        paths = list(paths)
+        given = [p for p in paths if isinstance(p, str) and is_url(p)]
+        urls = list(dict.fromkeys(normalised_url(p) for p in given))
+        found = find_files((p for p in paths if p not in given), self.outside_links)
+        loaded.failed.extend(found.failures)
+        loaded.notes.extend(found.notes)
+        for url in urls:
+            result = load_url(url, self.fetch_policy, self.feed_full_pages, self._indexed)
+            loaded.add(result)
+        for path in found.files:
+            result = load_file(path, self.max_file_bytes)
+            loaded.add(result)
+            loaded.notes.extend(
+                f"{name}: decoded as {codec}" for name, codec in result.encodings.items()
+            )
+            if result.articles:
+                loaded.origins.add(str(path.resolve()))
+            elif any(f.reason.startswith("too large") for f in result.failures):
+                loaded.oversized.add(str(path.resolve()))
+        return loaded
 
     def ingest_paths(
         self,
@@ -145,33 +195,27 @@ class Ingestor:
         progress: ProgressCallback | None = None,
         show_progress: bool = False,
     ) -> IngestReport:
+        """Load, then write: what ``qa ingest`` does when no other writer is about."""
+        return self.write(self.load(paths), prune, progress, show_progress)
+
+    def write(
+        self,
+        loaded: Loaded,
+        prune: bool = False,
+        progress: ProgressCallback | None = None,
+        show_progress: bool = False,
+    ) -> IngestReport:
+        """Index what ``load`` read (the caller holds the write lock)."""
         started = time.perf_counter()
         report = IngestReport(changes=ChunkChanges(before=self.store.revision()))
-        paths = list(paths)
-        urls = [str(p) for p in paths if isinstance(p, str) and is_url(p)]
-        files, missing = find_files(p for p in paths if not (isinstance(p, str) and is_url(p)))
-        report.failed.extend(missing)
-        articles: list[Article] = []
-        loaded_origins: set[str] = set()
-        for url in urls:
-            result = load_url(url, self.fetch_policy, self.feed_full_pages, self._indexed)
-            report.failed.extend(result.failures)
-            report.notes.extend(result.notes)
-            articles.extend(result.articles)
-        for path in files:
-            result = load_file(path, self.max_file_bytes)
-            report.failed.extend(result.failures)
-            report.notes.extend(
-                f"{name}: decoded as {codec}" for name, codec in result.encodings.items()
-            )
-            report.notes.extend(result.notes)
-            if result.articles:
-                loaded_origins.add(str(path.resolve()))
-            articles.extend(result.articles)
-        self._ingest_articles(articles, report, progress, show_progress)
+        report.failed.extend(loaded.failed)
+        report.notes.extend(loaded.notes)
+        self._ingest_articles(loaded.articles, report, progress, show_progress)
+        if loaded.oversized:
+            self._remove_oversized(loaded.oversized, report)
         if prune:
-            self._prune(articles, loaded_origins, report)
-        report.seconds = time.perf_counter() - started
+            self._prune(loaded.articles, loaded.origins, report)
+        report.seconds = time.perf_counter() - started + loaded.seconds
         return report
 
     def ingest_uploads(
@@ -386,14 +430,19 @@ class Ingestor:
         report = IngestReport(changes=ChunkChanges(before=self.store.revision()))
         doomed = list(self.store.manifest(article_ids).values())
         if doomed:
-            self.store.bump_revision()
-            self.store.remove_articles([e.article_id for e in doomed])
-            self.store.bump_revision()
-        report.removed.extend(e.article_id for e in doomed)
-        report.changes.removed += [c for e in doomed for c in e.chunk_ids]
-        report.chunks_removed += sum(len(e.chunk_ids) for e in doomed)
+            self._remove_entries(doomed, report)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _remove_oversized(self, origins: set[str], report: IngestReport) -> None:
+        """A file that grew past the size limit: what the index holds of it is a stale
+        earlier version, which would be quoted as if it were the file; it goes."""
+        doomed = [e for e in self.store.manifest().values() if e.origin in origins]
+        if doomed:
+            self._remove_entries(doomed, report)
+            report.notes.append(
+                f"removed {len(doomed)} article(s) whose file grew past the size limit"
+            )
 
     def _prune(
         self, articles: list[Article], loaded_origins: set[str], report: IngestReport
@@ -409,8 +458,10 @@ class Ingestor:
             and not is_url(entry.origin)  # a feed lists only its latest entries
             and (not Path(entry.origin).exists() or entry.origin in loaded_origins)
         ]
-        if not doomed:
-            return
+        if doomed:
+            self._remove_entries(doomed, report)
+
+    def _remove_entries(self, doomed: list[ArticleEntry], report: IngestReport) -> None:
         self.store.bump_revision()
         self.store.remove_articles([e.article_id for e in doomed])
         report.removed.extend(e.article_id for e in doomed)

@@ -21,7 +21,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from qa.index.articles import Article, LoadResult, decode, failed
-from qa.index.fetching import FetchFailed, FetchPolicy, FetchRefused, fetch
+from qa.index.fetching import FetchFailed, FetchPolicy, FetchRefused, fetch, normalised_url
 from qa.index.formats.base import Source
 from qa.index.formats.feed import FeedEntry, feed_entries, looks_like_feed
 from qa.index.formats.html import page_article as html_page_article
@@ -46,7 +46,9 @@ def load_url(
         fetched = fetch(url, policy)
     except (FetchRefused, FetchFailed) as exc:
         return failed(url, str(exc))
-    source = Source(url, url, _stem(fetched.final_url))
+    # ids follow the URL as one resource has it: HTTP://Host:80/feed and http://host/feed
+    # are one feed, not two copies of every entry
+    source = Source(url, normalised_url(url), _stem(fetched.final_url))
     result = LoadResult()
     try:
         if looks_like_feed(fetched.data, fetched.content_type):

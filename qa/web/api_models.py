@@ -162,6 +162,41 @@ class ErrorBody(BaseModel):
     error: str = Field(description="What was wrong, in one sentence.")
 
 
+class OpenAIErrorDetail(BaseModel):
+    message: str = Field(description="What was wrong, in one sentence.")
+    type: str = Field(description="invalid_request_error, authentication_error, ...")
+    code: str | None = None
+
+
+class OpenAIErrorBody(BaseModel):
+    """The error shape OpenAI's clients read (``/v1`` routes): they show ``message``."""
+
+    error: OpenAIErrorDetail
+
+
+_OPENAI_ERROR_TYPES = {
+    401: ("authentication_error", "invalid_api_key"),
+    403: ("permission_error", "forbidden"),
+    404: ("not_found_error", "not_found"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    413: ("invalid_request_error", "request_too_large"),
+    429: ("rate_limit_error", "rate_limited"),
+}
+
+
+_INVALID = ("invalid_request_error", "invalid_request")
+
+
+def error_body(path: str, status: int, message: str) -> dict:
+    """``{"error": message}``, or OpenAI's ``{"error": {"message", "type", "code"}}`` on
+    ``/v1`` so that an OpenAI client shows the reason instead of a bare status."""
+    if not (path == "/v1" or path.startswith("/v1/")):
+        return {"error": message}
+    fallback = ("server_error", "internal_error") if status >= 500 else _INVALID
+    kind, code = _OPENAI_ERROR_TYPES.get(status, fallback)
+    return {"error": {"message": message, "type": kind, "code": code}}
+
+
 class CitationOut(BaseModel):
     number: int
     article_id: str

@@ -15,6 +15,8 @@ from typing import Any, Awaitable, Callable
 
 from starlette.exceptions import HTTPException
 
+from qa.web.api_models import error_body
+
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -51,6 +53,7 @@ class BodyLimit:
                 f"request body too large; the limit is {limit:,} bytes"
                 if declared.isdigit()
                 else "invalid Content-Length header",
+                scope.get("path", ""),
             )
             return
         received = 0
@@ -75,7 +78,7 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except BodyTooLarge as exc:
             if not started:
-                await _json(send, 413, exc.detail)
+                await _json(send, 413, exc.detail, scope.get("path", ""))
 
 
 class UploadGate:
@@ -91,7 +94,9 @@ class UploadGate:
             and not self.enabled
             and scope.get("path", "").startswith("/gradio_api/upload")
         ):
-            await _json(send, 403, "uploads are disabled on this server (QA_ALLOW_UPLOADS)")
+            await _json(
+                send, 403, "uploads are disabled on this server (QA_ALLOW_UPLOADS)", scope["path"]
+            )
             return
         await self.app(scope, receive, send)
 
@@ -103,8 +108,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _json(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"error": message}).encode()
+async def _json(send: Send, status: int, message: str, path: str) -> None:
+    body = json.dumps(error_body(path, status, message)).encode()
     await send(
         {
             "type": "http.response.start",

@@ -36,6 +36,18 @@ UserRole = Literal["user"]
 AssistantRole = Literal["assistant"]
 
 
+MAX_MODEL_CHARS = 200  # the model name is echoed into every chunk: a name, not a payload
+
+
+class ContentPart(BaseModel):
+    """One part of a message's content in OpenAI's list form; text parts are read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str = Field(max_length=40)
+    text: str | None = None
+
+
 class OtherMessage(BaseModel):
     """A system, developer or tool message: accepted, not read."""
 
@@ -53,20 +65,25 @@ def chat_request(max_question_chars: int) -> type[BaseModel]:
     within the question limit; earlier user and assistant messages are its
     history. Sampling options are accepted and ignored (the answer quotes the
     articles: there is nothing to sample)."""
+    text = Annotated[str, Field(min_length=1, max_length=max_question_chars, pattern=VISIBLE_TEXT)]
+    parts = Annotated[
+        list[ContentPart],
+        Field(min_length=1, max_length=64, description="OpenAI's list of content parts"),
+    ]
     question = create_model(
         "UserMessage",
         __config__=ConfigDict(extra="ignore"),
         role=(UserRole, ...),
-        content=(
-            str,
-            Field(min_length=1, max_length=max_question_chars, pattern=VISIBLE_TEXT),
-        ),
+        content=(text | parts, ...),
     )
     said = create_model(
         "AssistantMessage",
         __config__=ConfigDict(extra="ignore"),
         role=(AssistantRole, ...),
-        content=(str | None, Field(default=None, max_length=max_question_chars * 20)),
+        content=(
+            Annotated[str, Field(max_length=max_question_chars * 20)] | parts | None,
+            None,
+        ),
     )
     message: Any = Annotated[
         question | said | OtherMessage,  # models built per settings
@@ -75,7 +92,14 @@ def chat_request(max_question_chars: int) -> type[BaseModel]:
     return create_model(
         "ChatCompletionRequest",
         __config__=ConfigDict(extra="ignore"),
-        model=(str, Field(default=MODEL_ID, description=f"Any name; {MODEL_ID!r} is listed.")),
+        model=(
+            str,
+            Field(
+                default=MODEL_ID,
+                max_length=MAX_MODEL_CHARS,
+                description=f"Any name; {MODEL_ID!r} is listed.",
+            ),
+        ),
         messages=(
             list[message],
             Field(
@@ -147,7 +171,7 @@ def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
     )
     def chat_completions(body: ChatCompletionRequest) -> Any:  # type: ignore[valid-type]
         request: Any = body
-        question, history = conversation(request.messages)
+        question, history = conversation(request.messages, assistant.settings.max_question_chars)
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if request.stream:  # validated before the first byte: a bad question is still a 4xx
             events = assistant.ask_stream(question, history=history)
@@ -163,20 +187,32 @@ def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
         )
 
 
-def conversation(messages: list[Any]) -> tuple[str, list[dict[str, str]]]:
-    """The last user message as the question; the user and assistant messages
-    before it as its history (an assistant message keeps only its answer, not its
-    sources); what follows the question (a client's prefill) is not read."""
-    said = [(m.role, m.content or "") for m in messages if m.role in ("user", "assistant")]
-    asked = [i for i, (role, _) in enumerate(said) if role == "user"]
-    if not asked:  # the schema's "contains", which pydantic does not check
-        raise InvalidQuestion("the conversation has no user message to answer")
-    last = asked[-1]
+def conversation(
+    messages: list[Any], max_question_chars: int = 1000
+) -> tuple[str, list[dict[str, str]]]:
+    """The last message, which must be the user's, as the question; the user and
+    assistant messages before it as its history (an assistant message keeps only its
+    answer, not its sources). Content given as a list of parts is read as its text
+    parts joined."""
+    said = [(m.role, _text(m.content)) for m in messages if m.role in ("user", "assistant")]
+    if not said or said[-1][0] != "user":  # the schema's "contains", which pydantic skips
+        raise InvalidQuestion("the last user or assistant message must be the user's question")
+    question = said[-1][1]
+    if not question.strip():
+        raise InvalidQuestion("the question has no text (only text content parts are read)")
+    if len(question) > max_question_chars:
+        raise InvalidQuestion(f"the question may be at most {max_question_chars:,} characters")
     history = [
         {"role": role, "content": text.split(SOURCES_HEADING)[0].rstrip()}
-        for role, text in said[:last]
+        for role, text in said[:-1]
     ]
-    return said[last][1], history
+    return question, history
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return "\n".join(p.text for p in content if p.type == "text" and p.text)
+    return content or ""
 
 
 SOURCES_HEADING = "\n\nSources:\n"

@@ -38,6 +38,7 @@ from qa.web.api_models import (
     SearchOut,
     StatsOut,
     ask_request,
+    error_body,
     errors,
 )
 from qa.web.http_limits import BodyLimit, UploadGate
@@ -337,7 +338,9 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         return assistant.stats().__dict__
 
     @app.get("/healthz", summary="Liveness", response_model=HealthOut)
-    def healthz() -> dict:
+    async def healthz() -> dict:
+        """Answered on the event loop itself: a sync endpoint would queue for the thread
+        pool behind every ask in flight, and a liveness probe would restart a busy server."""
         return {"status": "ok"}
 
     add_openai_routes(app, assistant)
@@ -524,24 +527,30 @@ def _plain_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def _error_handlers(app: FastAPI) -> None:
+    def body(request: Request, status: int, message: str) -> dict:
+        return error_body(request.url.path, status, message)
+
     @app.exception_handler(QAError)
     async def qa_error(request: Request, exc: QAError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(body(request, 400, str(exc)), status_code=400)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=exc.headers)
+        return JSONResponse(
+            body(request, exc.status, str(exc)), status_code=exc.status, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
-            {"error": _first_error(exc), "detail": _plain_errors(exc)}, status_code=422
-        )
+        content = body(request, 422, _first_error(exc))
+        if isinstance(content["error"], str):
+            content["detail"] = _plain_errors(exc)
+        return JSONResponse(content, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(
-            {"error": str(exc.detail)},
+            body(request, exc.status_code, str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

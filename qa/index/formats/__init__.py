@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from qa.index.articles import Failure, LoadResult, failed
 from qa.filters import parse_day
@@ -51,25 +51,46 @@ def format_for(filename: str) -> FileFormat | None:
     return _BY_SUFFIX.get(Path(filename).suffix.lower())
 
 
-def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Failure]]:
-    """Expand folders into supported files; report paths that do not exist."""
-    files: list[Path] = []
-    failures: list[Failure] = []
+class Found(NamedTuple):
+    """The files a list of paths names, the paths that do not exist, and notes."""
+
+    files: list[Path]
+    failures: list[Failure]
+    notes: list[str]
+
+
+def find_files(paths: Iterable[str | Path], outside_links: bool = False) -> Found:
+    """Expand folders into supported files; report paths that do not exist.
+
+    Inside a folder, a symbolic link that leads out of it is skipped with a note
+    unless ``outside_links``: a link dropped into a watched folder must not
+    publish a private file (``/proc/self/status``, a key) to everyone who asks.
+    Links to folders are never walked (``rglob`` does not follow them).
+    """
+    found = Found([], [], [])
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file()
-                and p.suffix.lower() in SUPPORTED_SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            root = path.resolve()
+            for p in sorted(path.rglob("*")):
+                if (
+                    p.suffix.lower() not in SUPPORTED_SUFFIXES
+                    or any(part.startswith(".") for part in p.relative_to(path).parts)
+                    or not p.is_file()
+                ):
+                    continue
+                if not outside_links and not p.resolve().is_relative_to(root):
+                    found.notes.append(
+                        f"{p}: skipped, a link to {p.resolve()} outside {path} "
+                        "(QA_FOLLOW_OUTSIDE_LINKS=1 reads such links)"
+                    )
+                    continue
+                found.files.append(p)
         elif path.is_file():
-            files.append(path)
+            found.files.append(path)
         else:
-            failures.append(Failure(str(raw), "no such file or directory"))
-    return files, failures
+            found.failures.append(Failure(str(raw), "no such file or directory"))
+    return found
 
 
 def load_file(path: Path, max_bytes: int) -> LoadResult:
