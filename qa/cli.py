@@ -258,8 +258,12 @@ def _mcp(args: argparse.Namespace) -> int:
     stdout carries the protocol, so nothing else may print there: the model
     loads first (its messages go to stderr), then the server takes over.
     """
+    from qa.config import Settings
     from qa.web.mcp_server import build_mcp
 
+    index = Path(args.index) if args.index else Settings.from_env().index_dir
+    if not index.is_dir():  # a typo would otherwise serve a new, empty index
+        raise InvalidQuestion(f"no index at {index}; build one with `qa ingest` or fix --index")
     build_mcp(_assistant(args)).run("stdio")
     return EXIT_OK
 

@@ -156,6 +156,8 @@ class Watcher:
         self.batches += 1
         for failure in report.failed:
             self.errors(f"watch: skipped {failure.name}: {failure.reason}")
+        for note in report.notes:
+            self.log(f"watch: {note}")
         if report.changed or what == "start":
             self.log(f"watch: {what}: {report.summary()}")
 

@@ -299,6 +299,33 @@ def test_asks_and_health_stay_prompt_while_a_big_upload_is_ingested(app_url):
     assert ending["progress"]["done"] > after_ask["progress"]["done"], (after_ask, ending)
 
 
+def test_healthz_answers_promptly_while_forty_asks_are_in_flight(app_url):
+    """A liveness probe must not queue behind asks: the thread pool has 40 places, so
+    with 40 asks in flight a sync endpoint waits seconds for one; /healthz answers from
+    the event loop."""
+    import concurrent.futures
+
+    questions = [f"What did France promise in July about boats {n}?" for n in range(40)]
+
+    def ask(question: str) -> int:
+        reply = httpx.post(f"{app_url}/api/ask", json={"question": question}, timeout=600)
+        return reply.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
+        asks = [pool.submit(ask, q) for q in questions]
+        time.sleep(1.0)  # let them all arrive and take the pool's places
+        took = []
+        for _ in range(5):
+            started = time.monotonic()
+            httpx.get(f"{app_url}/healthz", timeout=60).raise_for_status()
+            took.append(time.monotonic() - started)
+            time.sleep(0.2)
+        in_flight = sum(not a.done() for a in asks)
+        assert [a.result() for a in asks] == [200] * 40
+    assert in_flight > 20, "the asks ended before the probes: nothing was measured"
+    assert sorted(took)[2] < 0.1 and max(took) < 0.5, took
+
+
 # Schemathesis against the running app ------------------------------------------------
 
 

@@ -81,3 +81,36 @@ def test_qa_mcp_over_stdio(seeded):
 def test_mcp_over_http_on_the_app(tmp_path):
     with running_app(tmp_path / "index") as url:  # app.py indexes seeds/ into it
         _check(asyncio.run(_session(f"{url}/mcp")))
+
+
+def test_mcp_counts_must_be_json_integers(seeded):
+    from mcp import Client
+
+    from qa.web.mcp_server import build_mcp
+
+    async def calls() -> dict[str, Any]:
+        async with Client(build_mcp(seeded)) as client:
+            return {
+                repr(k): await client.call_tool("search", {"query": "taxi boats", "k": k})
+                for k in ("4", True, 4.5, 2)
+            } | {"limit": await client.call_tool("list_articles", {"limit": "5"})}
+
+    got = asyncio.run(calls())
+    for refused in ("'4'", "True", "4.5", "limit"):
+        assert got[refused].is_error and "must be a JSON integer" in got[refused].content[0].text
+    assert len(got["2"].structured_content["result"]) == 2
+
+
+def test_qa_mcp_refuses_an_index_folder_that_does_not_exist(tmp_path):
+    import subprocess
+
+    typo = tmp_path / "indx"
+    done = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "--index", str(typo), "mcp"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2 and f"no index at {typo}" in done.stderr
+    assert not typo.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 
 import httpx
 import pytest
@@ -329,20 +330,27 @@ def test_a_delete_with_the_wrong_token_is_401_and_deletes_nothing(app_url):
 def test_a_multipart_upload_over_the_upload_limit_is_413_and_adds_nothing(app_url):
     auth = {"Authorization": f"Bearer {TOKEN}"}
     before = httpx.get(f"{app_url}/api/stats").json()["articles"]
-    over = b"word " * 1_100_000  # 5.5 MB: over the default QA_MAX_UPLOAD_BYTES (5 MB)
+    # 5.03 MB: over QA_MAX_UPLOAD_BYTES (5 MB) but inside the body limit (the upload limit
+    # plus room for multipart headers), so the app's own check is what must refuse it
+    over = b"word " * 1_006_000
     reply = httpx.post(
         f"{app_url}/api/articles",
         files={"files": ("big.txt", over, "text/plain")},
         headers=auth,
         timeout=60,
     )
-    assert reply.status_code == 413 and "too large" in reply.json()["error"]
+    assert reply.status_code == 413
+    assert reply.json()["error"] == "upload too large; the limit is 5,000,000 bytes"
     assert httpx.get(f"{app_url}/api/stats").json()["articles"] == before
 
 
 def test_rest_writes_and_a_cli_ingest_on_the_same_index_both_land(app_url, tmp_path):
-    """One writer at a time across processes: the server's writes wait for the CLI's
-    lock (and the other way round); every article of both is in the index after."""
+    """One writer at a time across processes: a REST write sent while the CLI is writing
+    finishes only after the CLI's write ended, and every article of both is in the index.
+
+    The CLI's write is held open for 3 s (its ``Ingestor.write`` patched to wait first,
+    inside the lock) and it notes when that write starts and ends, so the overlap is
+    certain, not a race the machine's speed decides."""
     import subprocess
     import sys
     import threading
@@ -354,42 +362,61 @@ def test_rest_writes_and_a_cli_ingest_on_the_same_index_both_land(app_url, tmp_p
         (folder / f"cli-{i}.txt").write_text(
             f"Harbour report {i}\n\nThe harbour of town {i} dredged berth {i} in spring."
         )
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    replies: list[int] = []
-
-    def post_articles() -> None:
-        for i in range(6):
-            body = {
-                "articles": [
-                    {"id": f"rest-race-{i}", "title": f"Race {i}", "text": f"Ferry {i} sailed."}
-                ]
-            }
-            replies.append(
-                httpx.post(
-                    f"{app_url}/api/articles", json=body, headers=auth, timeout=300
-                ).status_code
-            )
-
-    poster = threading.Thread(target=post_articles)
+    marks = tmp_path / "cli-write.txt"
+    slow_cli = (
+        "import pathlib, sys, time\n"
+        "import qa.index.ingest as ingest\n"
+        "plain = ingest.Ingestor.write\n"
+        "def held(self, *args, **kwargs):\n"
+        f"    marks = pathlib.Path({str(marks)!r})\n"
+        "    marks.write_text(f'start {time.time()}\\n')\n"
+        "    time.sleep(3)\n"
+        "    report = plain(self, *args, **kwargs)\n"
+        "    marks.write_text(marks.read_text() + f'end {time.time()}\\n')\n"
+        "    return report\n"
+        "ingest.Ingestor.write = held\n"
+        "from qa.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
     cli = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "--index", index, "ingest", str(folder), "--json"],
+        [sys.executable, "-c", slow_cli, "--index", index, "ingest", str(folder), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    deadline = time.monotonic() + 300
+    while not marks.exists() and cli.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marks.exists(), "the CLI never started its write"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    replies: list[tuple[int, float]] = []  # (status, when it finished: wall clock)
+
+    def post_articles() -> None:
+        for i in range(3):
+            article = {"id": f"rest-race-{i}", "title": f"Race {i}", "text": f"Ferry {i} sailed."}
+            reply = httpx.post(
+                f"{app_url}/api/articles", json={"articles": [article]}, headers=auth, timeout=300
+            )
+            replies.append((reply.status_code, time.time()))
+
+    poster = threading.Thread(target=post_articles)
     poster.start()
     out, err = cli.communicate(timeout=600)
     poster.join(timeout=600)
     assert cli.returncode == 0, err
-    assert out.strip(), err
     assert len(json.loads(out)["added"]) == 12, out
-    assert replies == [200] * 6
+    assert [status for status, _ in replies] == [200] * 3
+    started, ended = (float(line.split()[1]) for line in marks.read_text().splitlines())
+    assert replies[0][1] > ended, (
+        f"a REST write finished {ended - replies[0][1]:.2f} s before the CLI's write ended: "
+        "two processes wrote the index at once"
+    )
     titles = {
         a["title"]
         for a in httpx.get(f"{app_url}/api/articles", params={"limit": 500}).json()["articles"]
     }
     assert {f"Harbour report {i}" for i in range(12)} <= titles
-    assert {f"Race {i}" for i in range(6)} <= titles
+    assert {f"Race {i}" for i in range(3)} <= titles
     # the server answers from what the CLI wrote (it sees the other process's write)
     found = httpx.get(
         f"{app_url}/api/search", params={"q": "harbour town 7 dredged berth 7"}, timeout=60
@@ -472,21 +499,56 @@ def test_openai_requests_are_checked_like_asks(app_url):
         client.chat.completions.create(
             model="article-qa", messages=[{"role": "assistant", "content": "Hello"}]
         )
-    assert "no user message" in wrong_turn.value.body  # {"error": ...}
+    # OpenAI's error shape: the client reads error.message, type and code
+    assert "must be the user's question" in wrong_turn.value.body["message"]
+    assert wrong_turn.value.body["type"] == "invalid_request_error"
+    assert "must be the user's question" in str(wrong_turn.value)
     with pytest.raises(openai.UnprocessableEntityError) as too_long:  # the schema says so
         client.chat.completions.create(
             model="article-qa", messages=[{"role": "user", "content": "why " * 2_000}]
         )
-    assert "at most 1000 characters" in too_long.value.body
-    prefilled = client.chat.completions.create(  # what follows the last question is not read
-        model="article-qa",
-        messages=[
-            {"role": "user", "content": "What is the capital of Peru?"},
-            {"role": "assistant", "content": "Lima"},
-        ],
-    )
-    assert prefilled.choices[0].message.content == refused.choices[0].message.content
+    assert "at most 1000 characters" in too_long.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as prefilled:  # docs/rest.md: the user's last
+        client.chat.completions.create(
+            model="article-qa",
+            messages=[
+                {"role": "user", "content": "What is the capital of Peru?"},
+                {"role": "assistant", "content": "Lima"},
+            ],
+        )
+    assert "must be the user's question" in prefilled.value.body["message"]
     with pytest.raises(openai.UnprocessableEntityError):
         client.chat.completions.create(model="article-qa", messages=[])
+    with pytest.raises(openai.UnprocessableEntityError):  # echoed into every chunk: a name only
+        client.chat.completions.create(
+            model="m" * 100_000, messages=[{"role": "user", "content": "Who is Martin Hewitt?"}]
+        )
     missing = httpx.get(f"{app_url}/v1/nothing")
-    assert missing.status_code == 404 and "error" in missing.json()
+    assert missing.status_code == 404
+    assert missing.json()["error"]["type"] == "not_found_error"
+    too_big = httpx.post(f"{app_url}/v1/chat/completions", content=b"x" * 3_000_000)
+    assert too_big.status_code == 413 and "message" in too_big.json()["error"]
+    assert isinstance(httpx.get(f"{app_url}/api/nothing").json()["error"], str)  # ours: as was
+
+
+def test_openai_message_content_as_a_list_of_parts_is_read(app_url):
+    client = _openai(app_url)
+    question = "What did France promise in July?"
+    as_text = client.chat.completions.create(
+        model="article-qa", messages=[{"role": "user", "content": question}]
+    )
+    as_parts = client.chat.completions.create(
+        model="article-qa",
+        messages=[
+            {"role": "system", "content": [{"type": "text", "text": "Be brief."}]},
+            {"role": "user", "content": [{"type": "text", "text": question}]},
+        ],
+    )
+    assert as_parts.choices[0].message.content == as_text.choices[0].message.content
+    streamed = client.chat.completions.create(
+        model="article-qa",
+        messages=[{"role": "user", "content": [{"type": "text", "text": question}]}],
+        stream=True,
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in streamed)
+    assert text == as_text.choices[0].message.content

@@ -32,30 +32,41 @@ def run(*args: str, index: Path) -> subprocess.CompletedProcess:
     return subprocess.run(qa(*args, index=index), capture_output=True, text=True, timeout=600)
 
 
-def _line_with(process: subprocess.Popen, text: str, timeout: float) -> str:
-    """The first stderr line holding ``text``; fails (never hangs) at EOF or after ``timeout``."""
-    lines: queue.Queue[str] = queue.Queue()
+class _Lines:
+    """A process's stderr lines, read on a thread, so every wait has a deadline (a
+    blocking read would check it only between characters)."""
 
-    def pump() -> None:
+    def __init__(self, process: subprocess.Popen) -> None:
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._process = process
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
         try:
-            for line in process.stderr:
-                lines.put(line)
+            for line in self._process.stderr:
+                self._lines.put(line)
         except ValueError:  # closed by a later communicate(): nobody reads lines then
             pass
-        lines.put("")  # EOF: the process ended
+        self._lines.put("")  # EOF: the process ended
 
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0, f"no line with {text!r} within {timeout} s"
-        try:
-            line = lines.get(timeout=left)
-        except queue.Empty:
-            continue
-        assert line, f"the process ended without a line with {text!r}"
-        if text in line:
-            return line
+    def wait_for(self, text: str, timeout: float) -> str:
+        """The next line holding ``text``; fails (never hangs) at EOF or after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no line with {text!r} within {timeout} s"
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            assert line, f"the process ended without a line with {text!r}"
+            if text in line:
+                return line
+
+
+def _line_with(process: subprocess.Popen, text: str, timeout: float) -> str:
+    """The first stderr line holding ``text``; fails (never hangs) at EOF or after ``timeout``."""
+    return _Lines(process).wait_for(text, timeout)
 
 
 def test_a_second_writer_waits_and_says_who_holds_the_index(tmp_path):
@@ -150,49 +161,57 @@ def _assert_same_index(resumed: dict, clean: dict, label: str) -> None:
         assert np.abs(ours - theirs).max() <= 0.02, (label, chunk_id)  # int8-packed
 
 
-def _written_so_far(writer: subprocess.Popen, at_least: int, timeout: float) -> int:
-    """Read the writer's progress bar until it says ``at_least`` articles are written."""
-    import re
-
-    assert writer.stderr is not None
-    seen, deadline = "", time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        char = writer.stderr.read(1)
-        if not char:
-            raise AssertionError(f"the writer ended before {at_least} were written: {seen[-500:]}")
-        seen += char
-        counts = [int(n) for n in re.findall(r"(\d+)/\d+ \[", seen[-200:])]
-        if counts and counts[-1] >= at_least:
-            return counts[-1]
-    raise AssertionError(f"no progress to {at_least} within {timeout} s: {seen[-500:]}")
+# The writer, with Chroma's batches made small (3 chunks, so an article of 4 or more is
+# written in several) and each one announced on stderr and followed by a pause: the
+# kill lands between two batches of one article, where the manifest must see a half.
+SLOW_BATCHES = (
+    "import sys, time\n"
+    "import qa.index.store as store\n"
+    "from chromadb.api.models.Collection import Collection\n"
+    "store._WRITE_BATCH = 3\n"
+    "plain = Collection.add\n"
+    "def add(self, *args, **kwargs):\n"
+    "    plain(self, *args, **kwargs)\n"
+    "    print('chroma batch written', file=sys.stderr, flush=True)\n"
+    "    time.sleep(0.2)\n"
+    "Collection.add = add\n"
+    "from qa.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
 
 
 @pytest.mark.slow
 def test_an_ingest_killed_mid_write_resumes_to_the_same_index(tmp_path):
-    """kill -9 at two points inside the write (proved: the writer died of the signal
-    with some but not all articles in), then a plain re-run: the index equals a clean
-    one in every chunk's text, metadata and vectors, the manifest and BM25."""
-    articles = _distinct_articles(300, 120, seed=11)
+    """kill -9 between two batches of one article's chunks (proved: the writer died of
+    the signal, and the manifest sees that article as half-written) and later in the
+    run, then a plain re-run: the index equals a clean one in every chunk's text,
+    metadata and vectors, the manifest and BM25."""
+    articles = _distinct_articles(30, 700, seed=11)  # 4 or more chunks each
     corpus = tmp_path / "bulletins.jsonl"
     corpus.write_text("\n".join(json.dumps(a) for a in articles), encoding="utf-8")
     clean_index = tmp_path / "clean"
     assert run("ingest", str(corpus), index=clean_index).returncode == 0
     clean = _index_state(clean_index)
     assert len(clean["manifest"]) == len(articles)
+    assert min(len(chunks) for _, chunks in clean["manifest"].values()) >= 4
 
-    for share in (0.1, 0.5):  # after the first and the second group of 128 chunks
-        index = tmp_path / f"killed-{share}"
+    for batches in (1, 20):  # inside the first article; well into the run
+        index = tmp_path / f"killed-{batches}"
         writer = subprocess.Popen(
-            qa("ingest", str(corpus), index=index),
+            [sys.executable, "-c", SLOW_BATCHES, "--index", str(index), "ingest", str(corpus)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
-        written = _written_so_far(writer, int(share * len(articles)), timeout=600)
+        lines = _Lines(writer)
+        for _ in range(batches):
+            lines.wait_for("chroma batch written", timeout=600)
         writer.send_signal(signal.SIGKILL)
         assert writer.wait(timeout=60) == -signal.SIGKILL, "the writer had already finished"
         partial = _index_state(index)["manifest"]
-        assert written <= len(partial) < len(articles), (share, written, len(partial))
+        assert 0 < len(partial) < len(articles), (batches, len(partial))
+        half = [i for i, (content_hash, _) in partial.items() if not content_hash]
+        assert len(half) == 1, f"after {batches} batches, half-written articles: {half}"
         resumed = run("ingest", str(corpus), index=index)
         assert resumed.returncode == 0, resumed.stderr[-2000:]
-        _assert_same_index(_index_state(index), clean, f"killed at {share}")
+        _assert_same_index(_index_state(index), clean, f"killed after {batches} batches")

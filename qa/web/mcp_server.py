@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import inspect
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterator
+
+from pydantic import BeforeValidator, Field
 
 from qa import __version__
 from qa.errors import QAError
@@ -41,6 +43,9 @@ INSTRUCTIONS = (
     "browse, `get_article` to read one in full."
 )
 MAX_ARTICLE_CHARS = 200_000  # one article's text in a tool result
+# A count is a JSON integer: "4" and true are refused, not read as 4 and 1 (pydantic's
+# lax mode would coerce both), so the type is checked before any coercion.
+StrictCount = Annotated[int, BeforeValidator(lambda v: _json_integer(v)), Field(strict=True)]
 
 
 def build_mcp(assistant: Assistant) -> MCPServer:
@@ -76,7 +81,7 @@ def build_mcp(assistant: Assistant) -> MCPServer:
         return {key: data[key] for key in ("text", "grounded", "confidence", "citations", "short")}
 
     @tool
-    def search(query: str, k: int = 4) -> list[dict[str, Any]]:
+    def search(query: str, k: StrictCount = 4) -> list[dict[str, Any]]:
         """The k (1-50) passages that best match the query, best first, with their scores."""
         with _user_errors():
             return [passage.to_dict() for passage in assistant.search(query, k)]
@@ -88,8 +93,8 @@ def build_mcp(assistant: Assistant) -> MCPServer:
         category: str = "",
         since: str = "",
         until: str = "",
-        offset: int = 0,
-        limit: int = 50,
+        offset: StrictCount = 0,
+        limit: StrictCount = 50,
     ) -> dict[str, Any]:
         """A page of the indexed articles, newest first: words of the title or id,
         source, category, a published-date range; `total` counts every match."""
@@ -108,6 +113,12 @@ def build_mcp(assistant: Assistant) -> MCPServer:
         return {**info.to_dict(), "text": text[:MAX_ARTICLE_CHARS], "truncated": cut}
 
     return server
+
+
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a JSON integer")
+    return value
 
 
 def http_routes(server: MCPServer, settings: Settings) -> tuple[list[BaseRoute], Any]:
