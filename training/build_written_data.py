@@ -139,7 +139,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     sources = load_sources()
     count = _tokenizer_counter()
-    rows = read_rows(sorted(args.data.glob("*.jsonl"))) + shared_written(sources)
+    shared = [r for r in shared_written(sources) if r["article"] not in sources.forbidden]
+    rows = read_rows(sorted(args.data.glob("*.jsonl"))) + shared
     bbc_rows = [r for r in rows if not str(r["article"]).startswith("squad:")]
     print(f"{len(rows)} written questions ({len(bbc_rows)} about BBC stories or none)", flush=True)
     index = ChunkIndex(sources, count)

@@ -204,6 +204,8 @@ def fingerprint(args: argparse.Namespace, files: list[Path]) -> str:
     digest = hashlib.sha256()
     for key in ("examples", "negative_share", "batch", "lr", "frozen_layers", "seed", "init"):
         digest.update(f"{key}={getattr(args, key)};".encode())
+    for key in ("freeze_embeddings",):
+        digest.update(f"{key}={getattr(args, key)};".encode())
     digest.update(f"written_repeat={args.written_repeat};".encode())
     for path in files:
         digest.update(path.name.encode())
@@ -240,6 +242,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--frozen-layers", type=int, default=0)
+    parser.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--save-minutes", type=float, default=10.0)
     parser.add_argument("--validation", type=int, default=300)
     parser.add_argument("--seed", type=int, default=13)
@@ -277,7 +280,9 @@ def main() -> None:
     )
 
     net = starting_network(args.init)
-    frozen = [net.encoder.embeddings] if args.frozen_layers else []
+    # the word-piece embeddings stay as they are (a third of the weights, and AdamW's
+    # update of them costs a CPU step much and teaches little); every layer trains
+    frozen = [net.encoder.embeddings] if args.freeze_embeddings else []
     frozen += list(net.encoder.encoder.layer[: args.frozen_layers])
     for module in frozen:
         for p in module.parameters():
