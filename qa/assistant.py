@@ -358,8 +358,25 @@ class Assistant:
             "question": self._valid_question(question),
             "history": _valid_history(history, self.settings.max_question_chars * 20),
             "k": self._valid_k(k) if k is not None else self.passages_read,
-            "filters": as_filters(filters),
+            "filters": self._as_stored(as_filters(filters)),
         }
+
+    def _as_stored(self, filters: Filters) -> Filters:
+        """Source and category matched ignoring case, as the article list matches them:
+        a filter "bbc" means the index's "BBC" (Chroma compares exactly)."""
+        if not (filters.source or filters.category):
+            return filters
+        known = self.facets()
+
+        def stored(value: str, name: str) -> str:
+            spelled = {v.casefold(): v for v in known.get(name, [])}
+            return spelled.get(value.casefold(), value) if value else value
+
+        return replace(
+            filters,
+            source=stored(filters.source, "source"),
+            category=stored(filters.category, "category"),
+        )
 
     def search(
         self,
@@ -369,7 +386,7 @@ class Assistant:
     ) -> list[Passage]:
         """The best passages for ``query``, scored, without composing an answer."""
         query, k = self._valid_question(query), self._valid_k(k)
-        found = self.retriever.search(query, k, (), as_filters(filters)).passages
+        found = self.retriever.search(query, k, (), self._as_stored(as_filters(filters))).passages
         return [p for p in found if not p.sibling]  # the top article's other chunks are for reading
 
     def stats(self) -> IndexStats:

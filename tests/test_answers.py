@@ -282,6 +282,9 @@ def test_quotes_are_the_stored_articles_text_at_their_offsets_in_every_format(
         passage_end = citation.passage_start + len(citation.passage)
         assert text[citation.passage_start : passage_end] == citation.passage
     assert _PIER in answer.citations[0].quote
+    if kind == "cp1252":  # read as cp1252, not latin-1: the quotes and dashes survive
+        _, text = fresh.article_text(answer.citations[0].article_id)
+        assert "The board’s café meeting – in March – agreed." in text
 
 
 def test_the_runnable_is_the_ask_path_with_its_inputs_checked(seeded):

@@ -20,6 +20,8 @@ from qa.filters import Filters, as_filters, day_number, parse_day
         ("Feb 8, 2026", date(2026, 2, 8)),
         ("8th February 2026", date(2026, 2, 8)),
         ("08/02/2026", date(2026, 2, 8)),
+        ("08.02.2026", date(2026, 2, 8)),  # dotted: day first too, as written in Europe
+        ("13.02.2026", date(2026, 2, 13)),
         ("Sun, 08 Feb 2026 09:30:00 GMT", date(2026, 2, 8)),
         ("last Tuesday", None),
         ("", None),
@@ -33,6 +35,18 @@ def test_published_dates_in_the_usual_news_forms(text, day):
 def test_filters_become_one_chroma_where_clause():
     assert Filters().where() is None and not Filters()
     assert Filters(source="BBC").where() == {"source": "BBC"}
+    every = Filters("BBC", "sport", date(2005, 1, 1), date(2005, 1, 31)).where()
+    assert every == {  # no clause is dropped when another is set
+        "$and": [
+            {"source": "BBC"},
+            {"category": "sport"},
+            {"published_day": {"$gte": day_number(date(2005, 1, 1))}},
+            {"published_day": {"$lte": day_number(date(2005, 1, 31))}},
+        ]
+    }
+    assert Filters(source="BBC", since=date(2005, 1, 1)).where() == {
+        "$and": [{"source": "BBC"}, {"published_day": {"$gte": day_number(date(2005, 1, 1))}}]
+    }
     both = Filters(category="sport", since=date(2005, 1, 1), until=date(2005, 1, 31)).where()
     assert both == {
         "$and": [

@@ -87,17 +87,39 @@ def _no_builds_noted():
     yield
 
 
+def _write_in_another_process(folder: Path, added: list, removed: list, revision: int) -> None:
+    """``updated`` run by a separate Python process, as a second app host would."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from qa.analysis import Analyzer\n"
+        "from qa.index.tantivy_lexical import TantivyLexicalIndex\n"
+        "folder, added, removed, revision = json.loads(sys.argv[1])\n"
+        "index = TantivyLexicalIndex(Path(folder), Analyzer())\n"
+        "assert index.load(), 'the writer found no index'\n"
+        "index.updated([tuple(c) for c in added], removed, revision)\n"
+    )
+    argument = json.dumps([str(folder), added, removed, revision])
+    done = subprocess.run(
+        [sys.executable, "-c", code, argument], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_a_write_in_one_process_is_seen_by_another_without_any_rebuild(tmp_path, monkeypatch):
     folder = tmp_path / "articles.tantivy"
     TantivyLexicalIndex(folder, Analyzer()).build(CHUNKS[:2], revision=1)
-    writer = TantivyLexicalIndex(folder, Analyzer())
     reader = TantivyLexicalIndex(folder, Analyzer())
     assert reader.load() and reader.search(terms("Hewitt"), 3).ids == []
     monkeypatch.setattr(TantivyLexicalIndex, "build", _no_full_build)
-    writer.updated([CHUNKS[2]], [], revision=2)
+    _write_in_another_process(folder, [CHUNKS[2]], [], revision=2)
     assert reader.revision == 2  # read from disk: no message between the two was needed
     assert reader.search(terms("Martin Hewitt"), 3).ids == ["c:0"]
-    writer.updated([], ["c:0"], revision=3)
+    _write_in_another_process(folder, [], ["c:0"], revision=3)
     assert reader.search(terms("Martin Hewitt"), 3).ids == []
     assert FULL_BUILDS == []
 
@@ -159,17 +181,32 @@ def test_a_shared_index_behind_the_store_is_left_to_the_writer_holding_the_lock(
     assert retriever.lexical.search(terms("Hewitt"), 1).ids == ["c:0"]
 
 
-def test_a_shared_index_left_behind_by_a_dead_writer_is_repaired_once(tmp_path):
+def test_a_shared_index_left_behind_by_a_dead_writer_is_repaired_once(tmp_path, monkeypatch):
     """No write under way and still behind (a writer died between Chroma and the
-    lexical index): the first process to notice rebuilds it from the store."""
+    lexical index): the first process to notice rebuilds it from the store, and the
+    next one to look finds it repaired and builds nothing."""
     store = _Store(tmp_path)
     folder = tmp_path / "lexical" / "articles.tantivy"
     TantivyLexicalIndex(folder, Analyzer()).build(store.chunks, revision=1)
+    builds: list[int] = []
+    plain_build = TantivyLexicalIndex.build
+
+    def counted(index, chunks, revision: int) -> None:
+        builds.append(revision)
+        plain_build(index, chunks, revision)
+
+    monkeypatch.setattr(TantivyLexicalIndex, "build", counted)
     retriever = _retriever(store, TantivyLexicalIndex(folder, Analyzer()))
     store.rev, store.chunks = 2, list(CHUNKS)
     retriever.refresh()
     _settle(retriever)
-    assert retriever.lexical.revision == 2
+    assert retriever.lexical.revision == 2 and builds == [2]
     assert retriever.lexical.search(terms("Hewitt"), 1).ids == ["c:0"]
-    other = TantivyLexicalIndex(folder, Analyzer())  # what every other process now opens
-    assert other.load() and other.revision == 2
+    for _ in range(2):  # the processes that look after it: repaired, nothing to build
+        later = _retriever(store, TantivyLexicalIndex(folder, Analyzer()))
+        later.refresh()
+        _settle(later)
+        assert later.lexical.revision == 2
+        retriever.refresh()
+        _settle(retriever)
+    assert builds == [2]

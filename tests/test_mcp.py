@@ -28,6 +28,9 @@ async def _session(target: Any) -> dict[str, Any]:
     async with Client(target) as client:
         tools = (await client.list_tools()).tools
         answer = await client.call_tool("ask", {"question": QUESTION})
+        kept = await client.call_tool("ask", {"question": QUESTION, "source": "bbc"})
+        other_desk = await client.call_tool("ask", {"question": QUESTION, "source": "Reuters"})
+        too_early = await client.call_tool("ask", {"question": QUESTION, "until": "1990-01-01"})
         empty = await client.call_tool("ask", {"question": "   "})
         found = await client.call_tool("search", {"query": "taxi boats", "k": 2})
         listed = await client.call_tool("list_articles", {"limit": 5})
@@ -37,6 +40,9 @@ async def _session(target: Any) -> dict[str, Any]:
         return {
             "tools": {t.name: t for t in tools},
             "answer": answer,
+            "kept": kept,
+            "other_desk": other_desk,
+            "too_early": too_early,
             "empty": empty,
             "found": found,
             "listed": listed,
@@ -45,7 +51,8 @@ async def _session(target: Any) -> dict[str, Any]:
         }
 
 
-def _check(got: dict[str, Any]) -> None:
+def _check(got: dict[str, Any], expected: dict[str, Any]) -> None:
+    """``expected``: the same question's answer through the Python or REST API."""
     assert set(got["tools"]) == TOOLS
     assert "question" in got["tools"]["ask"].input_schema["properties"]
     described = got["tools"]["ask"].description
@@ -56,6 +63,18 @@ def _check(got: dict[str, Any]) -> None:
     assert data["grounded"] and data["citations"]
     quote = data["citations"][0]["quote"]
     assert "Retailleau" in quote or "taxi boats" in quote, quote
+
+    def cited(answer: dict[str, Any]) -> list[tuple]:
+        return [(c["article_id"], c["start"], c["end"], c["quote"]) for c in answer["citations"]]
+
+    assert cited(data) == cited(expected) and data["text"] == expected["text"]
+    # the filters reach the search: the seed's source keeps the answer, another source
+    # and a date range before the seed leave nothing to quote
+    assert cited(got["kept"].structured_content) == cited(expected)
+    for narrowed in (got["other_desk"], got["too_early"]):
+        assert not narrowed.is_error
+        assert narrowed.structured_content["citations"] == []
+        assert not narrowed.structured_content["grounded"]
     # the text content carries the same JSON, for clients that read only text
     assert json.loads(answer.content[0].text)["citations"][0]["quote"] == quote
     assert got["empty"].is_error and "empty" in got["empty"].content[0].text
@@ -75,12 +94,15 @@ def test_qa_mcp_over_stdio(seeded):
         command=sys.executable,
         args=["-m", "qa.cli", "--index", str(seeded.settings.index_dir), "mcp"],
     )
-    _check(asyncio.run(_session(server)))
+    _check(asyncio.run(_session(server)), seeded.ask(QUESTION).to_dict())
 
 
 def test_mcp_over_http_on_the_app(tmp_path):
+    import httpx
+
     with running_app(tmp_path / "index") as url:  # app.py indexes seeds/ into it
-        _check(asyncio.run(_session(f"{url}/mcp")))
+        expected = httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=120).json()
+        _check(asyncio.run(_session(f"{url}/mcp")), expected)
 
 
 def test_mcp_counts_must_be_json_integers(seeded):

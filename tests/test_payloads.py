@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -116,26 +117,39 @@ def test_a_batch_with_a_bad_row_writes_none_of_it(tmp_path: Path):
 
 
 def test_readers_in_other_threads_see_a_commit(tmp_path: Path):
+    """Threads reading while the commit lands each come to see it (none keeps reading a
+    stale snapshot), and never anything but the old or the new text."""
     store = PayloadStore(tmp_path / "p.sqlite3")
     store.put([("a#0", _payload("first"))])
-    seen: list[str] = []
+    seen: dict[int, list[str]] = {n: [] for n in range(4)}
     errors: list[BaseException] = []
+    reading = threading.Barrier(5)
 
-    def read() -> None:
+    def read(n: int) -> None:
         try:
-            for _ in range(50):
-                seen.extend(text for _, text in store.texts(["a#0"]).values())
+            reading.wait(10)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and "second" not in seen[n]:
+                seen[n].extend(text for _, text in store.texts(["a#0"]).values())
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=read) for _ in range(4)]
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(4)]
     for thread in threads:
         thread.start()
+    reading.wait(10)  # every reader has started reading
     store.put([("a#0", _payload("second"))])
     for thread in threads:
         thread.join()
     assert not errors
-    assert set(seen) <= {"first", "second"} and len(seen) == 200
+    for texts in seen.values():
+        assert texts[-1] == "second" and set(texts) <= {"first", "second"}
+    after = []  # a thread that starts after the commit reads only the new text
+    threading.Thread(target=lambda: after.extend(store.texts(["a#0"]).values())).start()
+    deadline = time.monotonic() + 10
+    while not after and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [text for _, text in after] == ["second"]
     assert PayloadStore(store.path).texts(["a#0"])["a#0"][1] == "second"
 
 

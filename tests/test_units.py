@@ -338,3 +338,28 @@ def test_a_watcher_refuses_a_missing_folder_or_nothing_to_watch(tmp_path):
     with pytest.raises(InvalidQuestion, match="at least one"):
         Watcher(None, [])  # type: ignore[arg-type]
     Watcher(None, [tmp_path, "https://feeds.example.com/world.rss"])  # type: ignore[arg-type]
+
+
+def test_v1_history_keeps_each_answer_without_its_sources_block():
+    """An earlier reply's "Sources:" list (titles and quotes) must not reach the
+    follow-up rules as if the assistant had said it."""
+    from types import SimpleNamespace
+
+    from qa.web.openai_api import SOURCES_HEADING, conversation
+
+    said = "Martin Hewitt leads the police chiefs. [1]"
+    reply = said + SOURCES_HEADING + "[1] Police chiefs (BBC)\n    “Martin Hewitt, who chairs”"
+    messages = [
+        SimpleNamespace(role="system", content="Be brief."),
+        SimpleNamespace(role="user", content="Who is Martin Hewitt?"),
+        SimpleNamespace(role="assistant", content=reply),
+        SimpleNamespace(
+            role="user", content=[SimpleNamespace(type="text", text="What did he say?")]
+        ),
+    ]
+    question, history = conversation(messages)
+    assert question == "What did he?"
+    assert history == [
+        {"role": "user", "content": "Who is Martin Hewitt?"},
+        {"role": "assistant", "content": said},
+    ]
