@@ -1,7 +1,7 @@
 # The two commands of the README. Both install what they need first.
 PYTHON ?= python3
 
-.PHONY: run test fast-test check install install-test browser axe train-reader mutation
+.PHONY: run test fast-test check install install-test browser axe train-reader train-deps mutation
 
 run: install
 	$(PYTHON) app.py
@@ -45,16 +45,29 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; }
 
-# Train the reader model from SQuAD 1.1 train (../shared/data/squad-train), on the CPU:
-# examples (~1 min), fine-tuning (~95 min on 2 cores), int8 export into qa/models/reader/.
-# Fixed seeds; the log is build/reader-run/train.log. Not needed to use the project:
-# the trained model ships in the package. Then refit the refusal threshold with
-# benchmarks/fit_trained_reader.py (qa/models/reader/MODEL_CARD.md says how).
-train-reader:
+# Train the reader on the CPU: SQuAD 1.1 train (../shared/data/squad-train) mixed with the
+# questions written in readers' words (training/data/), going on from the shipped reader.
+# Examples are built once (~2 min); the run checkpoints every 10 minutes into READER_RUN
+# and `make train-reader` again resumes where it stopped (a run outlasts a session on
+# 2 cores: point READER_RUN at a folder that is kept); then the int8 export into
+# qa/models/reader/. Fixed seeds; the log is READER_RUN/train.log. Not needed to use
+# the project: the trained model ships in the package. Then refit the refusal
+# threshold with benchmarks/fit_trained_reader.py (qa/models/reader/MODEL_CARD.md).
+READER_DATA ?= build/reader-data
+READER_RUN ?= build/reader-run
+train-reader: train-deps $(READER_DATA)/train.jsonl $(READER_DATA)/written-train.jsonl
+	$(PYTHON) training/train_reader.py --data $(READER_DATA) --out $(READER_RUN)
+	$(PYTHON) training/export_reader.py --weights $(READER_RUN)/reader.pt
+
+train-deps:
 	$(PYTHON) -m pip install -e ".[train]"
-	$(PYTHON) training/build_reader_data.py --out build/reader-data
-	$(PYTHON) training/train_reader.py --data build/reader-data --out build/reader-run
-	$(PYTHON) training/export_reader.py --weights build/reader-run/reader.pt
+
+$(READER_DATA)/train.jsonl:
+	$(PYTHON) training/build_reader_data.py --out $(READER_DATA)
+
+$(READER_DATA)/written-train.jsonl: $(wildcard training/data/*.jsonl) training/build_written_data.py
+	$(PYTHON) training/check_data.py
+	$(PYTHON) training/build_written_data.py --out $(READER_DATA)
 
 # Mutation testing of the code that guards users, against the fast suite
 # (pyproject's [tool.mutmut]); about half an hour on 2 cores. Results: docs/mutation.md.

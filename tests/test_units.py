@@ -358,7 +358,7 @@ def test_v1_history_keeps_each_answer_without_its_sources_block():
         ),
     ]
     question, history = conversation(messages)
-    assert question == "What did he?"
+    assert question == "What did he say?"
     assert history == [
         {"role": "user", "content": "Who is Martin Hewitt?"},
         {"role": "assistant", "content": said},
