@@ -151,3 +151,43 @@ def test_the_gate_leaves_every_other_route_alone():
     app = App()
     sent, _ = call(UploadGate(app, enabled=False), path="/api/articles")
     assert status_and_error(sent)[0] == 200 and app.calls == 1
+
+
+def test_v1_paths_get_openais_error_shape_and_ours_keep_theirs():
+    declared = [(b"content-length", b"11")]
+    for path, chunks, headers in (
+        ("/v1/chat/completions", (b"",), declared),
+        ("/v1/chat/completions", (b"x" * 6, b"x" * 5), ()),
+    ):
+        sent, _ = call(limited(App()), path=path, chunks=chunks, headers=headers)
+        body = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+        assert sent[0]["status"] == 413
+        assert body == {
+            "error": {
+                "message": "request body too large; the limit is 10 bytes",
+                "type": "invalid_request_error",
+                "code": "request_too_large",
+            }
+        }
+    sent, _ = call(limited(App()), path="/api/ask", headers=declared)
+    assert status_and_error(sent) == (413, "request body too large; the limit is 10 bytes")
+    sent, _ = call(limited(App()), path="/v1/models", headers=[(b"content-length", b"ten")])
+    assert json.loads(sent[1]["body"])["error"]["code"] == "invalid_request"
+
+
+def test_other_scopes_reach_the_app_with_their_own_channels():
+    got = []
+
+    async def app(scope, receive, send) -> None:
+        got.append((scope["path"], await receive(), send))
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    for middleware in (limited(app), UploadGate(app, enabled=False)):
+        scope = {"type": "lifespan", "path": "/gradio_api/upload", "headers": []}
+        asyncio.run(middleware(scope, receive, send))
+    assert got == [("/gradio_api/upload", {"type": "lifespan.startup"}, send)] * 2
