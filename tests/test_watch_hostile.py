@@ -86,7 +86,7 @@ def test_a_file_written_in_two_steps_is_indexed_whole_never_as_its_prefix(tmp_pa
         with growing.open("w") as out:
             out.write("---\ntitle: Harbour plan\n---\n\nThe harbour plan was published today.")
             out.flush()
-            time.sleep(1.9)  # past the watcher's debounce, inside the quiet period
+            time.sleep(1.5)  # past the watcher's debounce, inside the quiet period
             # nothing read yet: a prefix indexed now would be quoted as the whole file
             assert "Harbour plan" not in _titles(fresh)
             out.write(" Its cost is 48 million euros, the council said.\n")
