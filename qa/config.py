@@ -81,6 +81,9 @@ class Settings:
     llm_base_url: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 30.0
+    # sync endpoints (asks, searches, lists) running at once in the server; more wait on
+    # the event loop (more only share the cores and slow the loop: /healthz, streams)
+    worker_threads: int = 2
     max_request_bytes: int = (
         2_000_000  # any other request's body (an ask with its history, a chat turn)
     )
@@ -135,6 +138,7 @@ class Settings:
             "max_upload_bytes",
             "max_request_bytes",
             "fetch_max_bytes",
+            "worker_threads",
         ):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"QA_{name.upper()} must be at least 1")

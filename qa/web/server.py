@@ -8,8 +8,9 @@ app, so it covers the Gradio sub-app, its assets and ``/gradio.js`` alike.
 
 import hmac
 import json
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any, AsyncIterator, Iterator
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -125,7 +126,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         title="Article QA",
         version=__version__,
         description="Cited answers to questions about news articles.",
-        lifespan=lambda _app: mcp_sessions.run(),
+        lifespan=lambda _app: _lifespan(mcp_sessions, settings.worker_threads),
     )
     app.router.routes.extend(mcp_routes)  # /mcp: the MCP tools (qa/web/mcp_server.py)
     app.add_middleware(UploadGate, enabled=settings.allow_uploads)
@@ -524,6 +525,19 @@ def _plain_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         }
         for e in exc.errors()
     ]
+
+
+@asynccontextmanager
+async def _lifespan(mcp_sessions: Any, worker_threads: int) -> AsyncIterator[None]:
+    """The MCP sessions' task group, and at most ``worker_threads`` sync endpoints (asks,
+    searches, lists) running at once. Forty asks at once on two cores only share the
+    cores, and every thread that holds the GIL delays the event loop, where /healthz,
+    the streams and the writes' waits are answered; the rest wait their turn there."""
+    import anyio.to_thread
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
+    async with mcp_sessions.run():
+        yield
 
 
 def _error_handlers(app: FastAPI) -> None:
