@@ -58,16 +58,12 @@ def test_no_chunk_exceeds_the_model_limit_even_for_giant_sentences(embedder):
     chunks = make_chunks("long", text, embedder.count_tokens, limit)
     sizes = embedder.count_tokens([c.text for c in chunks])
     assert max(sizes) <= limit
-    # counted again by a tokenizer of our own, with truncation off: a counter that
-    # truncated would call every chunk small, and the chunks would be too long
-    from tokenizers import Tokenizer
-
-    from qa.index.embeddings import packaged_model_path
-
-    independent = Tokenizer.from_file(str(packaged_model_path() / "tokenizer.json"))
-    independent.no_truncation()
-    encoded = independent.encode_batch([c.text for c in chunks], add_special_tokens=False)
-    assert [len(e.ids) for e in encoded] == sizes
+    # counted again by the model's tokenizer with truncation explicitly off: a counter
+    # that truncated would call every chunk small, and the chunks would be too long
+    recount = embedder._tokenizer(
+        [c.text for c in chunks], add_special_tokens=False, truncation=False
+    )["input_ids"]
+    assert [len(ids) for ids in recount] == sizes
     assert "".join(text[s:e] for c in chunks for s, e in c.sentences).replace(
         " ", ""
     ) == text.replace(" ", "")
