@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 from urllib.parse import urlparse
@@ -105,18 +106,21 @@ class ArticleStore:
         self.embedder = embedder
         self.location = settings.chroma_url or str(settings.index_dir.resolve())
         self._path = str(settings.index_dir / "chroma")
-        self._client = _make_client(settings)
         metadata = {
             "embedding_model": embedder.name,
             "dimension": embedder.dimension,
             "revision": 0,
         }
-        self._chunks = self._client.get_or_create_collection(
-            settings.collection,
-            metadata=metadata,
-            configuration={"hnsw": {"space": "cosine"}},
-            embedding_function=None,
-        )
+        # two processes creating one new index at once raced in Chroma's own schema
+        # setup ("table collections already exists"): creation is one at a time
+        with _opening(settings):
+            self._client = _make_client(settings)
+            self._chunks = self._client.get_or_create_collection(
+                settings.collection,
+                metadata=metadata,
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
         self._check_model()
         self._payloads = PayloadStore(
             settings.index_dir / "chunks" / f"{settings.collection}.sqlite3"
@@ -544,6 +548,24 @@ def _forget_shared_system(path: str) -> None:
     for key in [k for k in SharedSystemClient._identifier_to_system if k == path]:
         SharedSystemClient._identifier_to_system.pop(key, None)
         SharedSystemClient._identifier_to_refcount.pop(key, None)
+
+
+@contextmanager
+def _opening(settings: Settings) -> Iterator[None]:
+    """One process at a time opens (and so perhaps creates) a local index; a Chroma
+    server serialises that itself."""
+    if settings.chroma_url:
+        yield
+        return
+    import fcntl
+
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.index_dir / "open.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _make_client(settings: Settings) -> Any:

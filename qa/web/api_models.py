@@ -329,8 +329,9 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
 
 
-def errors(*statuses: int) -> dict[int | str, dict]:
-    """OpenAPI ``responses`` entries for these error statuses."""
+def errors(*statuses: int, openai: bool = False) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` entries for these error statuses (``openai``: the shape
+    the ``/v1`` routes answer errors in)."""
     described = {
         400: "Invalid input",
         401: "Missing or wrong bearer token",
@@ -341,4 +342,5 @@ def errors(*statuses: int) -> dict[int | str, dict]:
         422: "Invalid body",
         429: "Too many writes waiting",
     }
-    return {status: {"model": ErrorBody, "description": described[status]} for status in statuses}
+    model = OpenAIErrorBody if openai else ErrorBody
+    return {status: {"model": model, "description": described[status]} for status in statuses}

@@ -34,6 +34,7 @@ from qa.web.api_models import VISIBLE_TEXT, errors
 MODEL_ID = "article-qa"
 UserRole = Literal["user"]
 AssistantRole = Literal["assistant"]
+TextKind = Literal["text"]
 
 
 MAX_MODEL_CHARS = 200  # the model name is echoed into every chunk: a name, not a payload
@@ -66,6 +67,16 @@ def chat_request(max_question_chars: int) -> type[BaseModel]:
     history. Sampling options are accepted and ignored (the answer quotes the
     articles: there is nothing to sample)."""
     text = Annotated[str, Field(min_length=1, max_length=max_question_chars, pattern=VISIBLE_TEXT)]
+    text_part = create_model(
+        "TextPart",
+        __config__=ConfigDict(extra="ignore"),
+        type=(TextKind, ...),
+        text=(text, ...),
+    )
+    question_parts = Annotated[
+        list[text_part],  # type: ignore[valid-type]
+        Field(min_length=1, max_length=1, description="OpenAI's list form: one text part"),
+    ]
     parts = Annotated[
         list[ContentPart],
         Field(min_length=1, max_length=64, description="OpenAI's list of content parts"),
@@ -74,7 +85,7 @@ def chat_request(max_question_chars: int) -> type[BaseModel]:
         "UserMessage",
         __config__=ConfigDict(extra="ignore"),
         role=(UserRole, ...),
-        content=(text | parts, ...),
+        content=(text | question_parts, ...),
     )
     said = create_model(
         "AssistantMessage",
@@ -165,13 +176,13 @@ def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
         response_model=ChatCompletionOut,
         responses={
             200: {"content": {"text/event-stream": {}}, "description": "the answer, or chunks"},
-            **errors(400, 413, 422),
+            **errors(400, 413, 422, openai=True),
         },
         tags=["openai"],
     )
     def chat_completions(body: ChatCompletionRequest) -> Any:  # type: ignore[valid-type]
         request: Any = body
-        question, history = conversation(request.messages, assistant.settings.max_question_chars)
+        question, history = conversation(request.messages)
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if request.stream:  # validated before the first byte: a bad question is still a 4xx
             events = assistant.ask_stream(question, history=history)
@@ -187,26 +198,21 @@ def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
         )
 
 
-def conversation(
-    messages: list[Any], max_question_chars: int = 1000
-) -> tuple[str, list[dict[str, str]]]:
-    """The last message, which must be the user's, as the question; the user and
-    assistant messages before it as its history (an assistant message keeps only its
-    answer, not its sources). Content given as a list of parts is read as its text
-    parts joined."""
+def conversation(messages: list[Any]) -> tuple[str, list[dict[str, str]]]:
+    """The last user message as the question; the user and assistant messages before
+    it as its history (an assistant message keeps only its answer, not its sources);
+    what follows the question (a client's prefill) is not read. Content given as a
+    list of parts is read as its text parts joined."""
     said = [(m.role, _text(m.content)) for m in messages if m.role in ("user", "assistant")]
-    if not said or said[-1][0] != "user":  # the schema's "contains", which pydantic skips
-        raise InvalidQuestion("the last user or assistant message must be the user's question")
-    question = said[-1][1]
-    if not question.strip():
-        raise InvalidQuestion("the question has no text (only text content parts are read)")
-    if len(question) > max_question_chars:
-        raise InvalidQuestion(f"the question may be at most {max_question_chars:,} characters")
+    asked = [i for i, (role, _) in enumerate(said) if role == "user"]
+    if not asked:  # the schema's "contains", which pydantic does not check
+        raise InvalidQuestion("the conversation has no user message to answer")
+    last = asked[-1]
     history = [
         {"role": role, "content": text.split(SOURCES_HEADING)[0].rstrip()}
-        for role, text in said[:-1]
+        for role, text in said[:last]
     ]
-    return question, history
+    return said[last][1], history
 
 
 def _text(content: Any) -> str:
