@@ -103,6 +103,7 @@ class Assistant:
         self.chain = build_chain(self.retriever.search, self.answerer)
         self._write_lock = threading.Lock()
         self._listing: tuple[int, dict[str, ArticleEntry]] | None = None
+        self._facets: tuple[dict[str, ArticleEntry], dict[str, list[str]]] | None = None
 
     # Write path ---------------------------------------------------------------------
     def ingest(
@@ -268,8 +269,12 @@ class Assistant:
         return info, self.store.article_text(info.id)
 
     def facets(self) -> dict[str, list[str]]:
-        """The sources and categories in the index (what ``filters`` can pick)."""
-        return facets(self._manifest().values())
+        """The sources and categories in the index (what ``filters`` can pick); worked
+        out once per index revision, since every filtered ask reads them."""
+        listing = self._manifest()
+        if self._facets is None or self._facets[0] is not listing:
+            self._facets = (listing, facets(listing.values()))
+        return {name: list(values) for name, values in self._facets[1].items()}
 
     def article(self, article_id: str) -> ArticleInfo:
         """One indexed article, or ``UnknownArticle``."""

@@ -16,18 +16,9 @@ import pytest
 from qa.index.locking import index_write_lock_if_free
 from qa.watching import QUIET_S, Watcher
 from tests.test_fetch_hostile import PAGE, raw_server
+from tests.test_watch import _until
 
 pytestmark = pytest.mark.slow  # the real model, Chroma and a watcher thread
-
-
-def _until(check, seconds: float = 60.0, what: str = ""):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"not within {seconds:g} s: {what}")
 
 
 def _titles(assistant) -> list[str]:

@@ -51,8 +51,9 @@ def _bert(config_only: bool = False) -> nn.Module:
     return BertModel(config, add_pooling_layer=False)
 
 
-def from_packaged_cross_encoder(model_file: Path) -> ReaderNetwork:
-    """The ms-marco cross-encoder's encoder, de-quantised, under a fresh head."""
+def _int8_model(model_file: Path):
+    """The ONNX graph, its initialisers, and how to turn an int8 weight back to float:
+    ``(q - zero_point) * scale``, as onnxruntime's dynamic quantiser stored it."""
     import onnx
     from onnx import numpy_helper
 
@@ -62,6 +63,13 @@ def from_packaged_cross_encoder(model_file: Path) -> ReaderNetwork:
     def dequantised(prefix: str) -> np.ndarray:
         q = init[f"{prefix}_quantized"].astype(np.float32)
         return (q - init[f"{prefix}_zero_point"].astype(np.float32)) * init[f"{prefix}_scale"]
+
+    return graph, init, dequantised
+
+
+def from_packaged_cross_encoder(model_file: Path) -> ReaderNetwork:
+    """The ms-marco cross-encoder's encoder, de-quantised, under a fresh head."""
+    graph, init, dequantised = _int8_model(model_file)
 
     state: dict[str, np.ndarray] = {}
     for name in ("word", "position", "token_type"):
@@ -94,15 +102,7 @@ def from_packaged_cross_encoder(model_file: Path) -> ReaderNetwork:
 def from_packaged_reader(model_file: Path) -> ReaderNetwork:
     """The shipped reader (``qa/models/reader/model.onnx``, our own int8 export), de-quantised
     with its head, so training can go on from it instead of from ms-marco."""
-    import onnx
-    from onnx import numpy_helper
-
-    graph = onnx.load(str(model_file)).graph
-    init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-
-    def dequantised(prefix: str) -> np.ndarray:
-        q = init[f"{prefix}_quantized"].astype(np.float32)
-        return (q - init[f"{prefix}_zero_point"].astype(np.float32)) * init[f"{prefix}_scale"]
+    graph, init, dequantised = _int8_model(model_file)
 
     state: dict[str, np.ndarray] = {}
     for name, value in init.items():
