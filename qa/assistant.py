@@ -6,6 +6,7 @@ errors), owns the open index and the model, and wires the chain together.
 
 from __future__ import annotations
 
+import copy
 import logging
 import shutil
 import threading
@@ -22,8 +23,9 @@ from qa.answer.answering import Answerer, ExtractiveAnswerer, for_chat
 from qa.answer.chain import Step, build_chain
 from qa.answer.reader import Reader, SentenceReader
 from qa.answer.retrieval import HybridRetriever, PairScorer
+from qa.collections import DEFAULT, MAX_NAME_CHARS, CollectionInfo, valid_name
 from qa.config import LexicalEngine, ReaderMode, Settings
-from qa.errors import InvalidQuestion, UnknownArticle
+from qa.errors import InvalidQuestion, UnknownArticle, UnknownCollection
 from qa.filters import Filters, as_filters
 from qa.index.articles import MAX_ID_CHARS
 from qa.index.catalog import ArticleInfo, ArticlePage, describe, facets, page
@@ -61,6 +63,10 @@ class Assistant:
     >>> assistant = Assistant(index_dir="index")
     >>> assistant.ingest(["seeds"])
     >>> assistant.ask("What did France promise in July?").text
+
+    Everything it does is in one collection of articles, ``collection``
+    (``QA_COLLECTION``, ``default`` unless said); ``using(name)`` gives the same
+    assistant in another, sharing the model and the open index.
     """
 
     def __init__(
@@ -102,8 +108,74 @@ class Assistant:
         )
         self.chain = build_chain(self.retriever.search, self.answerer)
         self._write_lock = threading.Lock()
-        self._listing: tuple[int, dict[str, ArticleEntry]] | None = None
+        self._shared = _SharedState()
+        self._listing: tuple[dict[str, ArticleEntry], dict[str, ArticleEntry]] | None = None
         self._facets: tuple[dict[str, ArticleEntry], dict[str, list[str]]] | None = None
+        self.collection = DEFAULT
+        if self.settings.collection != DEFAULT:
+            self._known(self.settings.collection)
+            self.collection = self.settings.collection
+        self._shared.views[self.collection] = self
+
+    # Collections --------------------------------------------------------------------
+    def using(self, collection: str) -> "Assistant":
+        """This assistant in another collection: the same model, index and caches,
+        every read and write there. Cheap: one view per collection is kept."""
+        name = valid_name(collection)
+        if name == self.collection:
+            return self
+        self._known(name)
+        view = self._shared.views.get(name)
+        if view is None:
+            view = copy.copy(self)
+            view.collection = name
+            view.settings = replace(self.settings, collection=name)
+            view._listing = view._facets = None
+            view = self._shared.views.setdefault(name, view)
+        return view
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection in the index, ``default`` included (not who may read them:
+        the server's access rules decide that)."""
+        return list(self.store.collections().values())
+
+    def create_collection(self, name: str, private: bool = False) -> CollectionInfo:
+        """Add a collection (or change whether it is private). Chunks written before
+        collections existed are labelled ``default`` first (metadata only, nothing
+        re-embedded), since from now on a question names its collection."""
+        name = valid_name(name)
+        if name == DEFAULT and private:
+            raise InvalidQuestion("the default collection is public; make another one private")
+        with self._writing(None):
+            self.store.label_unlabelled(DEFAULT)
+            known = self.store.collections()
+            known[name] = CollectionInfo(name, private)
+            self.store.save_collections(known)
+        return known[name]
+
+    def delete_collection(self, name: str) -> IngestReport:
+        """Remove a collection and every article in it (``default`` stays)."""
+        name = valid_name(name)
+        if name == DEFAULT:
+            raise InvalidQuestion("the default collection cannot be removed")
+        self._known(name)
+        with self._writing(None):
+            doomed = [e.article_id for e in self.store.manifest().values() if e.collection == name]
+            report = self.ingestor.remove(doomed) if doomed else IngestReport()
+            self.retriever.apply(report.changes)
+            known = self.store.collections()
+            known.pop(name, None)
+            self.store.save_collections(known)
+        self._shared.views.pop(name, None)
+        return report
+
+    def _known(self, name: str) -> CollectionInfo:
+        info = self.store.collections().get(name)
+        if info is None:
+            raise UnknownCollection(
+                f"no collection {name!r} in the index; make it with `qa collection create {name}`"
+            )
+        return info
 
     # Write path ---------------------------------------------------------------------
     def ingest(
@@ -130,7 +202,7 @@ class Assistant:
         if not paths:
             raise InvalidQuestion("give at least one file or folder to ingest")
         _valid_urls([p for p in paths if isinstance(p, str) and is_url(p)])
-        loaded = self.ingestor.load(paths)  # files read, URLs fetched: before the lock
+        loaded = self.ingestor.load(paths, self.collection)  # read and fetched before the lock
         with self._writing(on_wait):
             report = self.ingestor.write(
                 loaded, prune=prune, progress=progress, show_progress=show_progress
@@ -158,7 +230,7 @@ class Assistant:
         """Remove the articles whose files are gone, as ``ingest(..., prune=True)`` does
         (never uploads or what came from a URL)."""
         with self._writing(on_wait):
-            report = self.ingestor.remove_missing()
+            report = self.ingestor.remove_missing(self.collection)
             self.retriever.apply(report.changes)
         return report
 
@@ -172,7 +244,9 @@ class Assistant:
         if not files:
             raise InvalidQuestion("no files given")
         with self._writing(on_wait):
-            report = self.ingestor.ingest_uploads(files, self.settings.max_upload_bytes, progress)
+            report = self.ingestor.ingest_uploads(
+                files, self.settings.max_upload_bytes, progress, self.collection
+            )
             self.retriever.apply(report.changes)
         return report
 
@@ -186,7 +260,8 @@ class Assistant:
         """
         ids = _valid_ids(article_ids)
         with self._writing(on_wait):
-            unknown = [i for i in ids if i not in self.store.manifest(ids)]
+            held = self.store.manifest(ids)
+            unknown = [i for i in ids if i not in held or held[i].collection != self.collection]
             if unknown:
                 raise UnknownArticle(f"no article with id {unknown[0][:200]!r} in the index")
             report = self.ingestor.remove(ids)
@@ -219,7 +294,7 @@ class Assistant:
 
     def _stale_lexical_folders(self) -> list[Path]:
         lexical = self.settings.index_dir / "lexical"
-        collection = self.settings.collection
+        collection = self.settings.chroma_collection
         current = f"{collection}.tantivy-v{SCHEMA_VERSION}"
         stale = [
             f for f in lexical.glob(f"{collection}.tantivy*") if f.is_dir() and f.name != current
@@ -280,16 +355,26 @@ class Assistant:
         """One indexed article, or ``UnknownArticle``."""
         (valid,) = _valid_ids([article_id])
         entry = self.store.manifest([valid]).get(valid)
-        if entry is None:
+        if entry is None or entry.collection != self.collection:
             raise UnknownArticle(f"no article with id {valid!r} in the index")
         return describe(entry)
 
     def _manifest(self) -> dict[str, ArticleEntry]:
-        """The index's articles, read again only when its revision has moved."""
-        revision = self.store.revision()
-        if self._listing is None or self._listing[0] != revision:
-            self._listing = (revision, self.store.manifest())
+        """This collection's articles, read again only when the index's revision has
+        moved (one read of the whole index serves every collection)."""
+        every = self._shared.manifest(self.store)
+        if self._listing is None or self._listing[0] is not every:
+            mine = {k: e for k, e in every.items() if e.collection == self.collection}
+            self._listing = (every, mine)
         return self._listing[1]
+
+    def _narrowed(self, filters: Filters) -> Filters:
+        """``filters`` within this collection: its name goes into both searches,
+        unless it holds every article (an index of one collection asks as before)."""
+        every = self._shared.manifest(self.store)
+        if len(self._manifest()) == len(every):
+            return filters
+        return replace(filters, collection=self.collection)
 
     def _writing(self, on_wait: Callable[[str], None] | None):
         """This process's writers in turn, then the index's cross-process lock."""
@@ -363,7 +448,7 @@ class Assistant:
             "question": self._valid_question(question),
             "history": _valid_history(history, self.settings.max_question_chars * 20),
             "k": self._valid_k(k) if k is not None else self.passages_read,
-            "filters": self._as_stored(as_filters(filters)),
+            "filters": self._narrowed(self._as_stored(as_filters(filters))),
         }
 
     def _as_stored(self, filters: Filters) -> Filters:
@@ -391,12 +476,14 @@ class Assistant:
     ) -> list[Passage]:
         """The best passages for ``query``, scored, without composing an answer."""
         query, k = self._valid_question(query), self._valid_k(k)
-        found = self.retriever.search(query, k, (), self._as_stored(as_filters(filters))).passages
+        narrowed = self._narrowed(self._as_stored(as_filters(filters)))
+        found = self.retriever.search(query, k, (), narrowed).passages
         return [p for p in found if not p.sibling]  # the top article's other chunks are for reading
 
     def stats(self) -> IndexStats:
         """What the index holds, and the configured model and whether it answers."""
-        stats = self.store.stats()
+        narrowed = self._narrowed(Filters())
+        stats = replace(self.store.stats(narrowed.where()), collection=self.collection)
         answers = self.answerer.status() if self.settings.llm else None
         if answers is None:
             return stats
@@ -424,6 +511,21 @@ class Assistant:
         return k
 
 
+class _SharedState:
+    """What an assistant's collection views share: the views themselves, and the
+    whole index's manifest for the revision it was read at."""
+
+    def __init__(self) -> None:
+        self.views: dict[str, Assistant] = {}
+        self._manifest: tuple[int, dict[str, ArticleEntry]] | None = None
+
+    def manifest(self, store: ArticleStore) -> dict[str, ArticleEntry]:
+        revision = store.revision()
+        if self._manifest is None or self._manifest[0] != revision:
+            self._manifest = (revision, store.manifest())
+        return self._manifest[1]
+
+
 def build_answerer(settings: Settings, embedder: Any, analyzer: Analyzer) -> Answerer:
     """The extractive answerer, or with ``QA_LLM`` a model's, checked against it."""
     extractive = ExtractiveAnswerer(build_reader(settings, analyzer))
@@ -444,11 +546,11 @@ class CompactReport:
 
 def build_lexical(settings: Settings, analyzer: Analyzer) -> LexicalSearch:
     """The lexical index ``QA_LEXICAL`` names, in the index folder (each engine its own)."""
-    folder = settings.index_dir / "lexical" / settings.collection
+    folder = settings.index_dir / "lexical" / settings.chroma_collection
     if settings.lexical == LexicalEngine.TANTIVY:
         from qa.index.tantivy_lexical import TantivyLexicalIndex
 
-        name = f"{settings.collection}.tantivy-v{SCHEMA_VERSION}"
+        name = f"{settings.chroma_collection}.tantivy-v{SCHEMA_VERSION}"
         return TantivyLexicalIndex(folder.with_name(name), analyzer)
     return LexicalIndex(folder, analyzer)
 
@@ -499,8 +601,9 @@ def _valid_ids(article_ids: Any) -> list[str]:
         raise InvalidQuestion("give the article ids as a list")
     if not article_ids or len(article_ids) > MAX_DELETE:
         raise InvalidQuestion(f"give from 1 to {MAX_DELETE:,} article ids")
-    if not all(isinstance(i, str) and 0 < len(i) <= MAX_ID_CHARS for i in article_ids):
-        raise InvalidQuestion(f"each article id must be text of 1 to {MAX_ID_CHARS} characters")
+    longest = MAX_ID_CHARS + MAX_NAME_CHARS + 1  # another collection's ids carry its name
+    if not all(isinstance(i, str) and 0 < len(i) <= longest for i in article_ids):
+        raise InvalidQuestion(f"each article id must be text of 1 to {longest} characters")
     return list(dict.fromkeys(article_ids))
 
 

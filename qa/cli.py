@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--index", metavar="DIR", help="index folder (QA_INDEX_DIR, default: index)"
     )
+    parser.add_argument(
+        "--collection",
+        metavar="NAME",
+        help="the collection of articles to read and write (QA_COLLECTION, default: default)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ingest = sub.add_parser(
@@ -130,6 +135,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     watch.set_defaults(run=_watch)
 
+    collection = sub.add_parser("collection", help="create, list and remove collections")
+    collection_sub = collection.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = collection_sub.add_parser("create", help="add a collection (or change its privacy)")
+    create.add_argument("name")
+    create.add_argument(
+        "--private", action="store_true", help="readable only with a token or group naming it"
+    )
+    create.set_defaults(run=_collection_create)
+    listed = collection_sub.add_parser("list", help="every collection, its privacy and size")
+    listed.add_argument("--json", action="store_true")
+    listed.set_defaults(run=_collection_list)
+    remove = collection_sub.add_parser("delete", help="remove a collection and its articles")
+    remove.add_argument("name")
+    remove.set_defaults(run=_collection_delete)
+
+    token = sub.add_parser("token", help="tokens with scopes for the REST, /v1 and MCP APIs")
+    token_sub = token.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = token_sub.add_parser("add", help="make a token; it is printed once, on the last line")
+    add.add_argument("--read", default="", metavar="A,B", help="collections it may read (* all)")
+    add.add_argument("--write", default="", metavar="A", help="collections it may write (* all)")
+    add.add_argument("--label", default="", help="whose it is, for `qa token list`")
+    add.set_defaults(run=_token_add)
+    tokens = token_sub.add_parser("list", help="the tokens (ids, labels, scopes; never a token)")
+    tokens.add_argument("--json", action="store_true")
+    tokens.set_defaults(run=_token_list)
+    revoke = token_sub.add_parser("revoke", help="remove a token by its id")
+    revoke.add_argument("id")
+    revoke.set_defaults(run=_token_revoke)
+
     mcp = sub.add_parser(
         "mcp", help="the articles as MCP tools over stdio, for an AI assistant to launch"
     )
@@ -192,7 +226,7 @@ def _readers(text: str) -> tuple[str, ...]:
 def _assistant(args: argparse.Namespace):
     from qa.assistant import Assistant
 
-    return Assistant(index_dir=args.index)
+    return Assistant(index_dir=args.index, collection=args.collection)
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -202,6 +236,7 @@ def _ingest(args: argparse.Namespace) -> int:
     hosts = Settings.from_env().fetch_hosts + tuple(args.allow_host)
     assistant = Assistant(
         index_dir=args.index,
+        collection=args.collection,
         fetch_hosts=hosts,
         feed_full_pages=False if args.summaries_only else None,
     )
@@ -232,7 +267,12 @@ def _watch(args: argparse.Namespace) -> int:
     from qa.watching import Watcher
 
     hosts = Settings.from_env().fetch_hosts + tuple(args.allow_host)
-    assistant = Assistant(index_dir=args.index, fetch_hosts=hosts, watch_interval=args.interval)
+    assistant = Assistant(
+        index_dir=args.index,
+        collection=args.collection,
+        fetch_hosts=hosts,
+        watch_interval=args.interval,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     watcher = Watcher(
@@ -392,10 +432,82 @@ def _stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _collection_create(args: argparse.Namespace) -> int:
+    from qa.assistant import Assistant
+
+    info = Assistant(index_dir=args.index).create_collection(args.name, args.private)
+    print(f"collection {info.name}: {'private' if info.private else 'public'}")
+    return EXIT_OK
+
+
+def _collection_list(args: argparse.Namespace) -> int:
+    from qa.assistant import Assistant
+
+    assistant = Assistant(index_dir=args.index)
+    rows = [
+        {**info.to_dict(), "articles": assistant.using(info.name).articles(limit=1).total}
+        for info in assistant.collections()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            privacy = "private" if row["private"] else "public"
+            print(f"{row['name']:24} {privacy:8} {row['articles']:>8,} articles")
+    return EXIT_OK
+
+
+def _collection_delete(args: argparse.Namespace) -> int:
+    from qa.assistant import Assistant
+
+    report = Assistant(index_dir=args.index).delete_collection(args.name)
+    print(f"collection {args.name} removed; {report.summary()}")
+    return EXIT_OK
+
+
+def _book(args: argparse.Namespace):
+    from qa.access import AccessBook
+    from qa.config import Settings
+
+    return AccessBook.for_settings(Settings.from_env(index_dir=args.index))
+
+
+def _token_add(args: argparse.Namespace) -> int:
+    entry, token = _book(args).add_token(
+        [args.read] if args.read else [], [args.write] if args.write else [], args.label
+    )
+    print(
+        f"token {entry.id} ({entry.label or 'no label'}): read {', '.join(entry.read) or '-'};"
+        f" write {', '.join(entry.write) or '-'}"
+    )
+    print("Shown once; keep it secret (only its SHA-256 is kept):")
+    print(token)
+    return EXIT_OK
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    rows = [entry.listing() for entry in _book(args).tokens()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(
+                f"{row['id']}  read {','.join(row['read']) or '-':20} "
+                f"write {','.join(row['write']) or '-':12} {row['created']}  {row['label']}"
+            )
+    return EXIT_OK
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    entry = _book(args).revoke(args.id)
+    print(f"token {entry.id} ({entry.label or 'no label'}) revoked")
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace) -> int:
     from qa.web.server import serve
 
-    serve(index_dir=args.index, host=args.host, port=args.port)
+    serve(index_dir=args.index, host=args.host, port=args.port, collection=args.collection)
     return EXIT_OK
 
 

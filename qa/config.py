@@ -61,7 +61,9 @@ class Settings:
 
     index_dir: Path = Path("index")
     chroma_url: str = ""
-    collection: str = "articles"
+    chroma_collection: str = "articles"  # the Chroma collection holding every chunk
+    # the collection of articles read and written when a call names none (qa.collections)
+    collection: str = "default"
     embedding_model: str = DEFAULT_MODEL
     embedding_batch_size: int = 16
     top_k: int = 4
@@ -99,6 +101,12 @@ class Settings:
     # read files through links that lead out of the folder given (off: a link in a watched
     # folder must not publish a private file from elsewhere on the machine)
     follow_outside_links: bool = False
+    # who may read and write which collection (docs/access.md): the token book's file
+    # (empty: access.json in the index folder), and the proxies whose user headers count
+    access_file: str = ""
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)  # addresses or networks
+    proxy_user_header: str = "X-Forwarded-User"
+    proxy_groups_header: str = "X-Forwarded-Groups"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -125,7 +133,13 @@ class Settings:
         # (a test, a notebook) must keep using the index it opened, and Chroma's
         # per-process client cache is keyed by this path
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser().absolute())
-        for name in ("allowed_origins", "fetch_hosts", "fetch_private_hosts", "watch"):
+        for name in (
+            "allowed_origins",
+            "fetch_hosts",
+            "fetch_private_hosts",
+            "watch",
+            "trusted_proxies",
+        ):
             value: Any = getattr(self, name)  # a caller may pass "a, b" as one string
             if isinstance(value, str):
                 object.__setattr__(self, name, _as_list(value))
@@ -142,6 +156,9 @@ class Settings:
         ):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"QA_{name.upper()} must be at least 1")
+        from qa.collections import valid_name  # here: config is read before the rest loads
+
+        valid_name(self.collection, "QA_COLLECTION")
         if not 0 < self.port < 65536:
             raise ConfigError("QA_PORT must be between 1 and 65535")
         if not 0.0 <= self.min_evidence < 1.0:

@@ -31,3 +31,22 @@ class ArticleError(QAError):
 
 class UnknownArticle(QAError):
     """An article id that is not in the index (REST: 404)."""
+
+
+class UnknownCollection(QAError):
+    """A collection name the index does not have (REST: 404, to those who may know)."""
+
+
+class Forbidden(QAError):
+    """The caller may not read or write this collection (REST: 403).
+
+    The message names only what the caller gave, so it says nothing of what a
+    private collection holds, or whether one of that name exists."""
+
+
+class Unauthorized(QAError):
+    """A bearer token that is not (or no longer) in the token book (REST: 401)."""
+
+
+class AccessRulesUnreadable(QAError):
+    """The token book cannot be read: nobody is let in until it is fixed (REST: 503)."""

@@ -68,6 +68,8 @@ class Filters:
     category: str = ""
     since: date | None = None  # published on or after this day
     until: date | None = None  # published on or before this day
+    # set by the Assistant, never by the asker: the collection the question is in
+    collection: str = ""
 
     def __bool__(self) -> bool:
         return bool(self.source or self.category or self.since or self.until)
@@ -75,6 +77,8 @@ class Filters:
     def where(self) -> dict[str, Any] | None:
         """The Chroma ``where`` clause, or None when nothing is narrowed."""
         clauses: list[dict[str, Any]] = []
+        if self.collection:
+            clauses.append({"collection": self.collection})
         if self.source:
             clauses.append({"source": self.source})
         if self.category:

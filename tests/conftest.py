@@ -50,3 +50,12 @@ def seed_text() -> str:
     from qa.index.formats import load_file
 
     return load_file(SEED_ARTICLE, 10_000_000).articles[0].text
+
+
+@pytest.fixture(scope="session")
+def two_collections(tmp_path_factory):
+    """An index with a public ``default`` (the seeds) and a private ``legal`` (a memo),
+    and tokens for each (tests/collections_helpers.py). Read-only for the tests."""
+    from tests.collections_helpers import build_two_collections
+
+    return build_two_collections(tmp_path_factory.mktemp("two-collections") / "index", SEEDS)

@@ -17,7 +17,7 @@ from tests.server_helpers import running_app
 
 pytestmark = pytest.mark.slow  # a subprocess or the real server, with the real model
 
-TOOLS = {"ask", "search", "list_articles", "get_article"}
+TOOLS = {"ask", "search", "list_articles", "get_article", "list_collections"}
 QUESTION = "What did France promise in July?"
 
 
@@ -37,6 +37,7 @@ async def _session(target: Any) -> dict[str, Any]:
         article_id = listed.structured_content["articles"][0]["id"]
         article = await client.call_tool("get_article", {"article_id": article_id})
         unknown = await client.call_tool("get_article", {"article_id": "no-such-article"})
+        collections = await client.call_tool("list_collections", {})
         return {
             "tools": {t.name: t for t in tools},
             "answer": answer,
@@ -48,6 +49,7 @@ async def _session(target: Any) -> dict[str, Any]:
             "listed": listed,
             "article": article,
             "unknown": unknown,
+            "collections": collections,
         }
 
 
@@ -55,6 +57,11 @@ def _check(got: dict[str, Any], expected: dict[str, Any]) -> None:
     """``expected``: the same question's answer through the Python or REST API."""
     assert set(got["tools"]) == TOOLS
     assert "question" in got["tools"]["ask"].input_schema["properties"]
+    for name in TOOLS - {"list_collections"}:  # each reads one collection, the server's by default
+        assert got["tools"][name].input_schema["properties"]["collection"]["default"] == "default"
+    assert got["collections"].structured_content == {
+        "collections": [{"name": "default", "private": False}]
+    }
     described = got["tools"]["ask"].description
     assert described.startswith("Answer a question") and "\n    " not in described
     answer = got["answer"]

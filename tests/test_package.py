@@ -130,7 +130,7 @@ FRONTS = [
 # its own folder, and (the CLI's `qa eval`) the evaluation tools
 FRONT_MAY_IMPORT = ("qa", "qa.assistant", "qa.config", "qa.errors", "qa.limits", "qa.results",
                     "qa.offline", "qa.analysis", "qa.filters", "qa.watching", "qa.web",
-                    "qa.evaluation")  # fmt: skip
+                    "qa.evaluation", "qa.access", "qa.collections")  # fmt: skip
 
 
 @pytest.mark.parametrize("front", FRONTS)

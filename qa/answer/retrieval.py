@@ -174,7 +174,11 @@ class HybridRetriever(BaseRetriever):
         cues = time_cues(question)
         n = max(self.candidates, k)
         where = filters.where()
-        allowed = self.store.ids_where(where) if where else None
+        # a collection's ids are read once per index revision; a narrower filter each time
+        if where and not filters:
+            allowed: Collection[str] | None = self.store.ids_in(where, self.store.revision())
+        else:
+            allowed = self.store.ids_where(where) if where else None
         dense = dict(self.store.nearest(query_vector, n, where))
         lexical = self.lexical.search(terms, n, allowed)  # one index for the whole query
         bm25 = _normalised(dict(zip(lexical.ids, lexical.scores)))

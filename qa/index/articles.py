@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from qa.collections import DEFAULT
+
 _BINARY_SNIFF_BYTES = 8192
 # Limits checked before any work on the value (a title is embedded with every
 # chunk and shown in every citation; front matter is a few key: value lines).
@@ -38,6 +40,7 @@ class Article:
     pages: tuple[int, ...] = ()  # where each page starts in ``text`` (PDFs); () for none
     category: str = ""  # "business", "sport"... from the record or front matter
     author: str = ""  # a byline, from a feed entry, the record or front matter
+    collection: str = DEFAULT  # which collection it is written to (qa.collections)
 
     @property
     def content_hash(self) -> str:

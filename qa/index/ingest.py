@@ -19,10 +19,12 @@ import hashlib
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from qa.collections import DEFAULT, scoped_article_id
 from qa.index.articles import Article, Failure, LoadResult
 from qa.index.chunking import Chunk, make_chunks
 from qa.index.embeddings import Embedder, PassageVectors
@@ -128,13 +130,14 @@ class Loaded:
     notes: list[str] = field(default_factory=list)
     origins: set[str] = field(default_factory=set)  # files that gave articles
     oversized: set[str] = field(default_factory=set)  # files now over the size limit
+    collection: str = DEFAULT  # where the articles go
     seconds: float = 0.0
     _started: float = field(default_factory=time.perf_counter, repr=False)
 
     def add(self, result: LoadResult) -> None:
         self.failed.extend(result.failures)
         self.notes.extend(result.notes)
-        self.articles.extend(result.articles)
+        self.articles.extend(in_collection(a, self.collection) for a in result.articles)
         self.seconds = time.perf_counter() - self._started
 
 
@@ -159,14 +162,15 @@ class Ingestor:
         self.fetch_policy = fetch_policy or FetchPolicy()
         self.feed_full_pages = feed_full_pages
 
-    def load(self, paths: Iterable[str | Path]) -> Loaded:
+    def load(self, paths: Iterable[str | Path], collection: str = DEFAULT) -> Loaded:
         """Read every file and fetch every URL: no index write, so no write lock needed.
 
         Fetching can take up to the fetch policy's time limit per URL; done here, before
         the write lock is taken, it never keeps other writers waiting. A URL given twice
-        (in any spelling of the same resource) is fetched once.
+        (in any spelling of the same resource) is fetched once. The articles come back
+        in ``collection`` (their ids are that collection's).
         """
-        loaded = Loaded()
+        loaded = Loaded(collection=collection)
         paths = list(paths)
         given = [p for p in paths if isinstance(p, str) and is_url(p)]
         urls = list(dict.fromkeys(normalised_url(p) for p in given))
@@ -174,7 +178,9 @@ class Ingestor:
         loaded.failed.extend(found.failures)
         loaded.notes.extend(found.notes)
         for url in urls:
-            result = load_url(url, self.fetch_policy, self.feed_full_pages, self._indexed)
+            result = load_url(
+                url, self.fetch_policy, self.feed_full_pages, partial(self._indexed, collection)
+            )
             loaded.add(result)
         for path in found.files:
             result = load_file(path, self.max_file_bytes)
@@ -194,9 +200,10 @@ class Ingestor:
         prune: bool = False,
         progress: ProgressCallback | None = None,
         show_progress: bool = False,
+        collection: str = DEFAULT,
     ) -> IngestReport:
         """Load, then write: what ``qa ingest`` does when no other writer is about."""
-        return self.write(self.load(paths), prune, progress, show_progress)
+        return self.write(self.load(paths, collection), prune, progress, show_progress)
 
     def write(
         self,
@@ -212,9 +219,9 @@ class Ingestor:
         report.notes.extend(loaded.notes)
         self._ingest_articles(loaded.articles, report, progress, show_progress)
         if loaded.oversized:
-            self._remove_oversized(loaded.oversized, report)
+            self._remove_oversized(loaded.oversized, loaded.collection, report)
         if prune:
-            self._prune(loaded.articles, loaded.origins, report)
+            self._prune(loaded.articles, loaded.origins, loaded.collection, report)
         report.seconds = time.perf_counter() - started + loaded.seconds
         return report
 
@@ -223,8 +230,10 @@ class Ingestor:
         uploads: Sequence[tuple[str, bytes]],
         max_bytes: int,
         progress: ProgressCallback | None = None,
+        collection: str = DEFAULT,
     ) -> IngestReport:
-        """Ingest (file name, content) pairs; the origin is ``upload:<name>``."""
+        """Ingest (file name, content) pairs into ``collection``; the origin is
+        ``upload:<name>``."""
         started = time.perf_counter()
         report = IngestReport(changes=ChunkChanges(before=self.store.revision()))
         articles: list[Article] = []
@@ -233,21 +242,23 @@ class Ingestor:
             result = load_bytes(name, data, origin=f"upload:{name}", max_bytes=max_bytes)
             report.failed.extend(result.failures)
             report.notes.extend(result.notes)
-            articles.extend(result.articles)
+            articles.extend(in_collection(a, collection) for a in result.articles)
         self._ingest_articles(articles, report, progress, show_progress=False)
         report.seconds = time.perf_counter() - started
         return report
 
-    def remove_missing(self) -> IngestReport:
-        """Remove the articles whose files are gone (what ``prune`` does, alone)."""
+    def remove_missing(self, collection: str = DEFAULT) -> IngestReport:
+        """Remove the articles of ``collection`` whose files are gone (what ``prune``
+        does, alone)."""
         started = time.perf_counter()
         report = IngestReport(changes=ChunkChanges(before=self.store.revision()))
-        self._prune([], set(), report)
+        self._prune([], set(), collection, report)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _indexed(self, article_id: str) -> tuple[str, str] | None:
-        """The link and date the index holds for an article (a feed entry), if any."""
+    def _indexed(self, collection: str, article_id: str) -> tuple[str, str] | None:
+        """The link and date ``collection`` holds for an article (a feed entry), if any."""
+        article_id = scoped_article_id(collection, article_id)
         entry = self.store.manifest([article_id]).get(article_id)
         return (entry.url, entry.published) if entry else None
 
@@ -434,10 +445,16 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _remove_oversized(self, origins: set[str], report: IngestReport) -> None:
+    def _remove_oversized(
+        self, origins: set[str], collection: str, report: IngestReport
+    ) -> None:
         """A file that grew past the size limit: what the index holds of it is a stale
         earlier version, which would be quoted as if it were the file; it goes."""
-        doomed = [e for e in self.store.manifest().values() if e.origin in origins]
+        doomed = [
+            e
+            for e in self.store.manifest().values()
+            if e.origin in origins and e.collection == collection
+        ]
         if doomed:
             self._remove_entries(doomed, report)
             report.notes.append(
@@ -445,15 +462,21 @@ class Ingestor:
             )
 
     def _prune(
-        self, articles: list[Article], loaded_origins: set[str], report: IngestReport
+        self,
+        articles: list[Article],
+        loaded_origins: set[str],
+        collection: str,
+        report: IngestReport,
     ) -> None:
-        """Remove articles whose file is gone, or whose record left a re-read file."""
+        """Remove articles of ``collection`` whose file is gone, or whose record left a
+        re-read file."""
         present = {a.id for a in articles}
         manifest = self.store.manifest()
         doomed = [
             entry
             for entry in manifest.values()
-            if entry.article_id not in present
+            if entry.collection == collection
+            and entry.article_id not in present
             and not entry.origin.startswith("upload:")
             and not is_url(entry.origin)  # a feed lists only its latest entries
             and (not Path(entry.origin).exists() or entry.origin in loaded_origins)
@@ -468,6 +491,15 @@ class Ingestor:
         report.changes.removed += [c for e in doomed for c in e.chunk_ids]
         report.chunks_removed += sum(len(e.chunk_ids) for e in doomed)
         self.store.bump_revision()
+
+
+def in_collection(article: Article, collection: str) -> Article:
+    """The article as ``collection`` holds it: labelled, with that collection's id."""
+    if collection == DEFAULT:
+        return article
+    return replace(
+        article, id=scoped_article_id(collection, article.id), collection=collection
+    )
 
 
 def _groups(plans: list[_Planned], max_chunks: int) -> Iterable[list[_Planned]]:

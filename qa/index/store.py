@@ -21,6 +21,7 @@ write increments.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import threading
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ import numpy as np
 
 from qa.index.articles import Article
 from qa.index.chunking import Chunk
+from qa.collections import DEFAULT, CollectionInfo, parse_registry, registry_text
 from qa.config import Settings
 from qa.index.embeddings import Embedder, PassageVectors
 from qa.index.payloads import ChunkPayload, PayloadStore, dequantize, quantize
@@ -42,6 +44,7 @@ from qa.results import SentenceKey, StoredChunk
 log = logging.getLogger(__name__)
 _PAGE = 2000
 _WRITE_BATCH = 1000
+_ID_SETS = 16  # id sets remembered per revision (one per collection asked)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class ArticleEntry:
     published: str = ""
     category: str = ""
     author: str = ""
+    collection: str = DEFAULT  # chunks written before collections existed are default's
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class IndexStats:
     embedding_model: str
     location: str
     revision: int
+    collection: str = ""  # set by Assistant.stats(): the collection counted
     llm: str = ""  # set by Assistant.stats(): the configured model and whether it answers
     llm_answers: bool | None = None
 
@@ -116,20 +121,21 @@ class ArticleStore:
         with _opening(settings):
             self._client = _make_client(settings)
             self._chunks = self._client.get_or_create_collection(
-                settings.collection,
+                settings.chroma_collection,
                 metadata=metadata,
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
         self._check_model()
         self._payloads = PayloadStore(
-            settings.index_dir / "chunks" / f"{settings.collection}.sqlite3"
+            settings.index_dir / "chunks" / f"{settings.chroma_collection}.sqlite3"
         )
         self._check_payloads(self._chunks.metadata or {})
         self._drop_legacy_sentence_collection()
         self._payloads_checked = (self._chunks.metadata or {}).get("payload_store")
         self._vectorstore: Any = None  # qa.index.vectorstore.ArticleVectorStore, on first use
         self._generation = _LocalClients.NONE
+        self._id_sets: dict[tuple[int, str], frozenset[str]] = {}
         self.follow_other_writers()  # a client this process opened earlier may be stale
 
     def _check_model(self) -> None:
@@ -138,7 +144,7 @@ class ArticleStore:
             raise IndexModelMismatch(
                 f"the index at {self.location} was built with embedding model {built_with!r}, "
                 f"not {self.embedder.name!r}: set QA_EMBEDDING_MODEL={built_with} or use "
-                "another QA_INDEX_DIR / QA_COLLECTION (or delete the index to rebuild it)"
+                "another QA_INDEX_DIR / QA_CHROMA_COLLECTION (or delete the index to rebuild it)"
             )
 
     def _check_payloads(self, metadata: dict[str, Any]) -> None:
@@ -152,7 +158,7 @@ class ArticleStore:
         if recorded:
             if not self._payloads.exists() or self._payloads.store_id != recorded:
                 raise ConfigError(
-                    f"the collection {self.settings.collection!r} at {self.location} keeps its "
+                    f"the collection {self.settings.chroma_collection!r} at {self.location} keeps its "
                     f"chunk texts and sentence vectors in another index folder than "
                     f"{self.settings.index_dir} (no {self._payloads.path} with store id "
                     f"{recorded}): set QA_INDEX_DIR to the folder the index was written from"
@@ -162,7 +168,7 @@ class ArticleStore:
 
     def _claim_payload_store(self) -> None:
         """Record this folder's payload store in the collection before its first write."""
-        metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
+        metadata = dict(self._client.get_collection(self.settings.chroma_collection).metadata or {})
         if metadata.get("payload_store") == self._payloads.store_id:
             return
         self._check_payloads(metadata)  # another folder may have claimed it meanwhile
@@ -173,7 +179,7 @@ class ArticleStore:
         """Indexes from before sentence vectors moved into chunk metadata had a
         second collection; its vectors are re-made when the articles are next
         ingested (the pipeline version changed), so it is only dead weight."""
-        legacy = f"{self.settings.collection}-sentences"
+        legacy = f"{self.settings.chroma_collection}-sentences"
         try:
             sample = self._client.get_collection(legacy).peek(1)
         except Exception:  # the usual case: there is none
@@ -257,7 +263,7 @@ class ArticleStore:
         """Mark the index as changed, so derived indexes know to rebuild. The
         metadata is read afresh: another process may have bumped it since this
         one opened the collection (a cached copy would hand out its number again)."""
-        metadata = dict(self._client.get_collection(self.settings.collection).metadata or {})
+        metadata = dict(self._client.get_collection(self.settings.chroma_collection).metadata or {})
         metadata["revision"] = int(metadata.get("revision", 0)) + 1
         metadata["embedding_model"] = self.embedder.name
         metadata["dimension"] = self.embedder.dimension
@@ -292,13 +298,13 @@ class ArticleStore:
         if generation != self._generation:
             self._client = _make_client(self.settings)
             self._chunks = self._client.get_collection(
-                self.settings.collection, embedding_function=None
+                self.settings.chroma_collection, embedding_function=None
             )
             self._vectorstore = None
             self._generation = generation
 
     def _read_revision(self) -> int:
-        metadata = self._client.get_collection(self.settings.collection).metadata or {}
+        metadata = self._client.get_collection(self.settings.chroma_collection).metadata or {}
         if metadata.get("payload_store") != self._payloads_checked:
             self._check_payloads(metadata)  # a first write elsewhere may have claimed it
             self._payloads_checked = metadata.get("payload_store")
@@ -331,6 +337,7 @@ class ArticleStore:
                             meta.get("published", ""),
                             meta.get("category", ""),
                             meta.get("author", ""),
+                            meta.get("collection", DEFAULT),
                         ),
                     },
                 )
@@ -389,6 +396,50 @@ class ArticleStore:
         """The ids of the chunks whose metadata passes ``where``, or of all chunks
         for None (ids only: cheap)."""
         return set(self._chunks.get(where=where, include=[])["ids"])
+
+    def ids_in(self, where: dict[str, Any], revision: int) -> frozenset[str]:
+        """``ids_where`` remembered for the index's ``revision``: a collection's chunk
+        ids are read once per write, not once per question."""
+        key = (revision, json.dumps(where, sort_keys=True))
+        found = self._id_sets.get(key)
+        if found is None:
+            found = frozenset(self.ids_where(where))
+            self._id_sets = {k: v for k, v in self._id_sets.items() if k[0] == revision}
+            if len(self._id_sets) >= _ID_SETS:
+                self._id_sets.pop(next(iter(self._id_sets)))
+            self._id_sets[key] = found
+        return found
+
+    # Collections --------------------------------------------------------------------
+    def collections(self) -> dict[str, CollectionInfo]:
+        """The index's collections, read afresh (another process may have made one)."""
+        metadata = self._client.get_collection(self.settings.chroma_collection).metadata or {}
+        return parse_registry(metadata.get("collections"))
+
+    def save_collections(self, collections: dict[str, CollectionInfo]) -> None:
+        """Record the collection list (the caller holds the write lock) and move the
+        revision, so every process reads the new list."""
+        metadata = dict(self._client.get_collection(self.settings.chroma_collection).metadata or {})
+        metadata["collections"] = registry_text(collections)
+        self._chunks.modify(metadata=metadata)
+        self.bump_revision()
+
+    def label_unlabelled(self, collection: str = DEFAULT) -> int:
+        """Give chunks written before collections existed their collection's label
+        (metadata only: nothing is re-embedded); how many were labelled. Needed once,
+        before a second collection makes questions name theirs in the search."""
+        unlabelled: list[tuple[str, dict[str, Any]]] = []
+        for ids, metas, _ in self._pages(include=["metadatas"]):
+            unlabelled += [(cid, m) for cid, m in zip(ids, metas) if "collection" not in m]
+        for i in range(0, len(unlabelled), _WRITE_BATCH):
+            part = unlabelled[i : i + _WRITE_BATCH]
+            self._chunks.update(
+                ids=[cid for cid, _ in part],
+                metadatas=[{**meta, "collection": collection} for _, meta in part],
+            )
+        if unlabelled:
+            self.bump_revision()
+        return len(unlabelled)
 
     @property
     def vectorstore(self):
@@ -482,10 +533,11 @@ class ArticleStore:
                 found.update(zip(chunk.sentence_keys(), chunk.sentence_vectors))
         return found
 
-    def stats(self) -> IndexStats:
+    def stats(self, where: dict[str, Any] | None = None) -> IndexStats:
+        """Counts of what the index holds (of what passes ``where``, when given)."""
         articles: set[str] = set()
         chunks = sentences = 0
-        for ids, metas, _ in self._pages(include=["metadatas"]):
+        for ids, metas, _ in self._pages(include=["metadatas"], where=where):
             chunks += len(metas)
             articles.update(meta["article_id"] for meta in metas)
             counts = self._payloads.sentence_counts(ids)
@@ -611,6 +663,7 @@ def _article_metadata(article: Article, content_hash: str, chunk_count: int) -> 
         "origin": article.origin,
         "content_hash": content_hash,
         "chunk_count": chunk_count,
+        "collection": article.collection,
         **{key: value for key, value in optional.items() if value},
         **({"published_day": day_number(day)} if day else {}),
     }

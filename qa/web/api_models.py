@@ -321,8 +321,18 @@ class StatsOut(BaseModel):
     embedding_model: str
     location: str
     revision: int
+    collection: str = Field(description="The collection counted.")
     llm: str = Field(description="The configured QA_LLM, empty when answers are extractive.")
     llm_answers: bool | None = Field(description="Whether that model answers now.")
+
+
+class CollectionOut(BaseModel):
+    name: str
+    private: bool = Field(description="Readable only with a scope that names it.")
+
+
+class CollectionListOut(BaseModel):
+    collections: list[CollectionOut]
 
 
 class HealthOut(BaseModel):
@@ -335,7 +345,7 @@ def errors(*statuses: int, openai: bool = False) -> dict[int | str, dict]:
     described = {
         400: "Invalid input",
         401: "Missing or wrong bearer token",
-        403: "Writes are disabled",
+        403: "Not yours: a collection you may not read or write, or writes are disabled",
         404: "Not found",
         413: "Body too large",
         415: "Unsupported content type",

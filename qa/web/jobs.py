@@ -43,6 +43,7 @@ class Job:
     current: str = ""
     report: dict[str, Any] | None = None
     error: str | None = None
+    collection: str = "default"  # whose: only its writers may follow it
 
     @property
     def finished(self) -> bool:
@@ -72,7 +73,7 @@ class JobQueue:
         self._lock = threading.Lock()
         self._counter = itertools.count(1)
 
-    def submit(self, what: str, work: Work) -> Job:
+    def submit(self, what: str, work: Work, collection: str = "default") -> Job:
         """Queue ``work``; raises ``QueueFull`` when ``max_pending`` writes already wait."""
         with self._lock:
             waiting = sum(1 for job in self._jobs.values() if not job.finished)
@@ -81,7 +82,11 @@ class JobQueue:
                     f"{waiting} writes are already waiting; try again when "
                     "one has finished (GET /api/jobs/{id} shows their progress)"
                 )
-            job = Job(id=f"{next(self._counter)}-{uuid.uuid4().hex[:8]}", what=what)
+            job = Job(
+                id=f"{next(self._counter)}-{uuid.uuid4().hex[:8]}",
+                what=what,
+                collection=collection,
+            )
             self._jobs[job.id] = job
             self._futures[job.id] = self._executor.submit(self._run, job, work)
             self._forget_old()

@@ -9,9 +9,19 @@ articles, never from a prompt). The reply is the cited answer with its
 sources listed under it; ``"stream": true`` sends it as OpenAI's
 server-sent chunks, the words as a model writes them when one is configured.
 
-Like ``/api/ask`` it reads and needs no token; the same limits apply (the
-request body's size, the question's length, the history's), checked before
-any work, and the work runs on a worker thread, never the event loop.
+Each collection of articles the caller may read is a model (``GET
+/v1/models`` lists them; ``article-qa`` stays listed as the server's own
+collection), so a front end's model picker is its collection picker. The
+caller is who ``qa.access`` says: the client's API key is sent as
+``Authorization: Bearer``, so a token of the token book picks the private
+collections it names, and a trusted proxy's user headers count as for
+``/api``; with no key, or one the book does not hold, only the public
+collections. A model that is not one of the caller's gets OpenAI's own 403,
+worded the same whether or not a private collection of that name exists.
+
+The same limits apply as to ``/api/ask`` (the request body's size, the
+question's length, the history's), checked before any work, and the work
+runs on a worker thread, never the event loop.
 """
 
 # No "from __future__ import annotations": FastAPI reads the endpoint's body type, a model
@@ -21,17 +31,18 @@ import time
 import uuid
 from typing import Annotated, Any, Iterator, Literal
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 
+from qa.access import Gate, Scope
 from qa.assistant import Assistant
-from qa.errors import InvalidQuestion
+from qa.errors import Forbidden, InvalidQuestion
 from qa.limits import MAX_HISTORY_MESSAGES
 from qa.results import Answer
-from qa.web.api_models import VISIBLE_TEXT, errors
+from qa.web.api_models import VISIBLE_TEXT, OpenAIErrorBody, errors
 
-MODEL_ID = "article-qa"
+MODEL_ID = "article-qa"  # the server's own collection (QA_COLLECTION), whatever its name
 UserRole = Literal["user"]
 AssistantRole = Literal["assistant"]
 TextKind = Literal["text"]
@@ -108,7 +119,8 @@ def chat_request(max_question_chars: int) -> type[BaseModel]:
             Field(
                 default=MODEL_ID,
                 max_length=MAX_MODEL_CHARS,
-                description=f"Any name; {MODEL_ID!r} is listed.",
+                description="A collection you may read (GET /v1/models lists them); "
+                f"{MODEL_ID!r} is the server's own.",
             ),
         ),
         messages=(
@@ -162,13 +174,35 @@ class ModelListOut(BaseModel):
     data: list[ModelOut]
 
 
-def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
-    """Mount ``/v1/models`` and ``/v1/chat/completions`` on ``app``."""
-    ChatCompletionRequest = chat_request(assistant.settings.max_question_chars)  # noqa: N806
+def add_openai_routes(app: FastAPI, assistant: Assistant, gate: Gate | None = None) -> None:
+    """Mount ``/v1/models`` and ``/v1/chat/completions`` on ``app``.
 
-    @app.get("/v1/models", summary="The model list OpenAI clients ask for", tags=["openai"])
-    def models() -> ModelListOut:
-        return ModelListOut(data=[ModelOut(id=MODEL_ID)])
+    ``gate`` says who may read what (the server passes the one its ``/api`` uses);
+    without one, a gate from ``assistant``'s settings: never more access than
+    those settings give."""
+    ChatCompletionRequest = chat_request(assistant.settings.max_question_chars)  # noqa: N806
+    access = gate or Gate(assistant.settings)
+
+    def caller(request: Request) -> Scope:
+        return access.scope(request.headers, request.client.host if request.client else None)
+
+    def reader(request: Request, model: str) -> Assistant:
+        """The assistant in the collection ``model`` names, when the caller may read it;
+        otherwise OpenAI's "does not exist or you do not have access" (403), the same
+        for a private collection and for no collection at all."""
+        name = assistant.collection if model == MODEL_ID else model
+        try:
+            return access.reader(assistant, caller(request), name)
+        except Forbidden:
+            raise Forbidden(
+                f"The model {model!r} does not exist or you do not have access to it."
+            ) from None
+
+    @app.get("/v1/models", summary="The collections you may read, as models", tags=["openai"])
+    def models(request: Request) -> ModelListOut:
+        names = [c.name for c in access.readable(assistant, caller(request))]
+        aliased = [MODEL_ID] if assistant.collection in names else []
+        return ModelListOut(data=[ModelOut(id=name) for name in aliased + names])
 
     @app.post(
         "/v1/chat/completions",
@@ -177,24 +211,30 @@ def add_openai_routes(app: FastAPI, assistant: Assistant) -> None:
         responses={
             200: {"content": {"text/event-stream": {}}, "description": "the answer, or chunks"},
             **errors(400, 413, 422, openai=True),
+            403: {
+                "model": OpenAIErrorBody,
+                "description": "The model is not a collection you may read (or there is "
+                "no such collection: the two read the same)",
+            },
         },
         tags=["openai"],
     )
-    def chat_completions(body: ChatCompletionRequest) -> Any:  # type: ignore[valid-type]
-        request: Any = body
-        question, history = conversation(request.messages)
+    def chat_completions(request: Request, body: ChatCompletionRequest) -> Any:  # type: ignore[valid-type]
+        asked: Any = body
+        view = reader(request, asked.model)
+        question, history = conversation(asked.messages)
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-        if request.stream:  # validated before the first byte: a bad question is still a 4xx
-            events = assistant.ask_stream(question, history=history)
+        if asked.stream:  # validated before the first byte: a bad question is still a 4xx
+            events = view.ask_stream(question, history=history)
             return StreamingResponse(
-                _chunks(events, reply_id, created, request.model),
+                _chunks(events, reply_id, created, asked.model),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache"},
             )
-        answer = assistant.ask(question, history=history)
+        answer = view.ask(question, history=history)
         message = ChatMessageOut(content=with_sources(answer))
         return ChatCompletionOut(
-            id=reply_id, created=created, model=request.model, choices=[ChoiceOut(message=message)]
+            id=reply_id, created=created, model=asked.model, choices=[ChoiceOut(message=message)]
         )
 
 

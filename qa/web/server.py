@@ -1,12 +1,14 @@
 """FastAPI: the REST API, the web component script, and the chat UI mounted at ``/``.
 
-Every bad request gets a 4xx JSON body ``{"error": "..."}``; writes need
-``Authorization: Bearer $QA_API_TOKEN`` and are refused when no token is
-configured. CORS is granted only to ``QA_ALLOWED_ORIGINS``, on the parent
+Every bad request gets a 4xx JSON body ``{"error": "..."}``. Every endpoint
+works in one collection of articles, ``?collection=NAME`` (the server's
+``QA_COLLECTION`` when not given); who may read or write it is
+``qa.access``'s to say (403 otherwise, with nothing of the collection in the
+body). Writes need a bearer token: ``QA_API_TOKEN`` (everything) or one of the
+token book with write scope. CORS is granted only to ``QA_ALLOWED_ORIGINS``, on the parent
 app, so it covers the Gradio sub-app, its assets and ``/gradio.js`` alike.
 """
 
-import hmac
 import json
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,8 +23,17 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import __version__
+from qa.access import Gate, Scope
 from qa.assistant import SUPPORTED_SUFFIXES, Assistant
-from qa.errors import QAError, UnknownArticle
+from qa.collections import MAX_NAME_CHARS
+from qa.errors import (
+    AccessRulesUnreadable,
+    Forbidden,
+    QAError,
+    Unauthorized,
+    UnknownArticle,
+    UnknownCollection,
+)
 from qa.limits import MAX_FILTER_CHARS, MAX_K, MAX_PAGE
 from qa.offline import go_offline
 from qa.web.api_models import (
@@ -31,6 +42,7 @@ from qa.web.api_models import (
     ArticleOut,
     ArticlePageOut,
     ArticlesRequest,
+    CollectionListOut,
     FetchRequest,
     HealthOut,
     IngestReportOut,
@@ -121,7 +133,8 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     settings = assistant.settings
     jobs = jobs or JobQueue()
     AskRequest = ask_request(settings.max_question_chars)  # noqa: N806 (a model class)
-    mcp_routes, mcp_sessions = http_routes(build_mcp(assistant), settings)
+    gate = Gate(settings)  # who asks: every front checks collections through it
+    mcp_routes, mcp_sessions = http_routes(build_mcp(assistant, gate), settings)
     app = FastAPI(
         title="Article QA",
         version=__version__,
@@ -141,24 +154,45 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         allow_credentials=False,
     )
     _error_handlers(app)
+    chosen = Query(
+        default=assistant.collection,
+        max_length=MAX_NAME_CHARS,
+        description="the collection of articles (GET /api/collections lists those you may read)",
+    )
 
-    def require_token(request: Request) -> None:
-        if not settings.api_token:
-            raise ApiError(403, "writes are disabled: the server has no QA_API_TOKEN configured")
-        scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
-        # the scheme is case-insensitive (RFC 9110); the token is compared in constant time
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode("utf-8", "surrogateescape"), settings.api_token.encode("utf-8")
-        ):
-            raise ApiError(401, "missing or wrong bearer token")
+    def caller(request: Request) -> Scope:
+        return gate.scope(request.headers, request.client.host if request.client else None)
+
+    def reader(request: Request, collection: str = chosen) -> Assistant:
+        """The assistant in the asked collection, when the caller may read it."""
+        return gate.reader(assistant, caller(request), collection)
+
+    def writer(request: Request, collection: str = chosen) -> Assistant:
+        """The assistant in the asked collection, when the caller may write it."""
+        scope = gate.writer_scope(request.headers, request.client.host if request.client else None)
+        return gate.writer(assistant, scope, collection)
+
+    def job_owner(request: Request) -> Scope:
+        return gate.writer_scope(request.headers, request.client.host if request.client else None)
+
+    @app.get(
+        "/api/collections",
+        summary="The collections you may read",
+        response_model=CollectionListOut,
+    )
+    def collections(request: Request) -> dict:
+        return {"collections": [c.to_dict() for c in gate.readable(assistant, caller(request))]}
 
     @app.post(
         "/api/ask",
         summary="Answer a question with citations",
         response_model=AnswerOut,
-        responses={**SSE_RESPONSE, **errors(400, 413, 422)},
+        responses={**SSE_RESPONSE, **errors(400, 403, 413, 422)},
     )
-    def ask(body: AskRequest) -> Any:  # type: ignore[valid-type]  # a model built per settings
+    def ask(
+        body: AskRequest,  # type: ignore[valid-type]  # a model built per settings
+        assistant: Assistant = Depends(reader),
+    ) -> Any:
         ask: Any = body
         history = [m.model_dump() for m in ask.history]
         filters = ask.filters.model_dump() if ask.filters else None
@@ -175,7 +209,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         "/api/search",
         summary="Scored passages for a query",
         response_model=SearchOut,
-        responses=errors(400, 422),
+        responses=errors(400, 403, 422),
     )
     def search(
         q: str = Query(
@@ -186,6 +220,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         ),
         k: int = Query(default=settings.top_k, ge=1, le=MAX_K),
         filters: dict[str, Any] = Depends(_filter_params),
+        assistant: Assistant = Depends(reader),
     ) -> dict:
         found = assistant.search(q, k=k, filters=filters)
         return {"query": q, "passages": [p.to_dict() for p in found]}
@@ -197,7 +232,6 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         f"one of {', '.join(SUPPORTED_SUFFIXES)}; any other is reported as failed "
         "and the rest kept). The write runs as a job: with `wait=false` the answer "
         "is 202 and the job, to follow at `GET /api/jobs/{id}`.",
-        dependencies=[Depends(require_token)],
         response_model=IngestReportOut,
         responses={
             202: {"model": JobOut, "description": "Queued (wait=false)"},
@@ -208,12 +242,14 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     async def add_articles(
         request: Request,
         wait: bool = Query(default=True, description="wait for the write to finish"),
+        assistant: Assistant = Depends(writer),
     ) -> Any:
         uploads = await _read_uploads(request, settings.max_upload_bytes)
         return await write(
             f"{len(uploads)} upload(s) via the REST API",
             lambda progress: assistant.add_documents(uploads, progress),
             wait,
+            assistant.collection,
         )
 
     @app.post(
@@ -225,7 +261,6 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         "QA_FETCH_HOSTS are fetched, never a private or loopback address unless listed in "
         "QA_FETCH_PRIVATE_HOSTS; a refused or failed URL is reported in `failed` and the "
         "rest kept. Re-fetching a feed updates only new or changed entries.",
-        dependencies=[Depends(require_token)],
         response_model=IngestReportOut,
         responses={
             202: {"model": JobOut, "description": "Queued (wait=false)"},
@@ -235,17 +270,19 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     async def fetch_articles(
         body: FetchRequest,
         wait: bool = Query(default=True, description="wait for the write to finish"),
+        assistant: Assistant = Depends(writer),
     ) -> Any:
         return await write(
             f"{len(body.urls)} URL(s) via the REST API",
             lambda progress: assistant.ingest_urls(body.urls, progress),
             wait,
+            assistant.collection,
         )
 
-    async def write(what: str, work: Work, wait: bool) -> Any:
+    async def write(what: str, work: Work, wait: bool, collection: str) -> Any:
         """Queue a write; its report, or 202 and the job to follow when not waiting."""
         try:
-            job = jobs.submit(what, work)
+            job = jobs.submit(what, work, collection)
         except QueueFull as exc:
             raise ApiError(429, str(exc)) from None
         if not wait:
@@ -259,7 +296,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         "/api/articles",
         summary="The indexed articles, newest first, a page at a time",
         response_model=ArticlePageOut,
-        responses=errors(422),
+        responses=errors(403, 422),
     )
     def list_articles(
         limit: int = Query(default=50, ge=1, le=MAX_PAGE, description="articles per page"),
@@ -273,6 +310,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
             default="", max_length=MAX_FILTER_CHARS, description="words of the title or id"
         ),
         filters: dict[str, Any] = Depends(_filter_params),
+        assistant: Assistant = Depends(reader),
     ) -> dict:
         return assistant.articles(offset, limit, q, **filters).to_dict()
 
@@ -280,24 +318,25 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         "/api/articles/{article_id:path}",
         summary="One indexed article",
         response_model=ArticleOut,
-        responses=errors(404, 422),
+        responses=errors(403, 404, 422),
     )
-    def get_article(article_id: str) -> dict:
+    def get_article(article_id: str, assistant: Assistant = Depends(reader)) -> dict:
         return _known(assistant, article_id).to_dict()
 
     @app.delete(
         "/api/articles/{article_id:path}",
         summary="Remove an article: its chunks, vectors and BM25 entries (bearer token)",
-        dependencies=[Depends(require_token)],
         response_model=IngestReportOut,
         responses=errors(401, 403, 404, 422, 429),
     )
-    async def delete_article(article_id: str) -> Any:
+    async def delete_article(article_id: str, assistant: Assistant = Depends(writer)) -> Any:
         # 404 before any write is queued; the index read runs off the event loop
         await run_in_threadpool(_known, assistant, article_id)
         try:
             job = jobs.submit(
-                f"delete {article_id[:80]}", lambda progress: assistant.delete([article_id])
+                f"delete {article_id[:80]}",
+                lambda progress: assistant.delete([article_id]),
+                assistant.collection,
             )
         except QueueFull as exc:
             raise ApiError(429, str(exc)) from None
@@ -311,6 +350,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         article_id: str,
         start: int = Query(default=0, ge=0, le=100_000_000),
         end: int = Query(default=0, ge=0, le=100_000_000),
+        assistant: Assistant = Depends(reader),
     ) -> HTMLResponse:
         """The whole article with the quoted words marked: where a source without a
         URL of its own links to."""
@@ -324,18 +364,22 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     @app.get(
         "/api/jobs/{job_id}",
         summary="A write's progress and result (bearer token)",
-        dependencies=[Depends(require_token)],
         response_model=JobOut,
         responses=errors(401, 403, 404),
     )
-    def job_status(job_id: str) -> dict:
+    def job_status(job_id: str, scope: Scope = Depends(job_owner)) -> dict:
         job = jobs.get(job_id)
-        if job is None:
+        if job is None or not scope.may_write(job.collection):  # another's job: not yours
             raise ApiError(404, f"no job {job_id!r} (finished jobs are kept for a while only)")
         return job.to_dict()
 
-    @app.get("/api/stats", summary="What the index holds", response_model=StatsOut)
-    def stats() -> dict:
+    @app.get(
+        "/api/stats",
+        summary="What the collection holds",
+        response_model=StatsOut,
+        responses=errors(403, 422),
+    )
+    def stats(assistant: Assistant = Depends(reader)) -> dict:
         return assistant.stats().__dict__
 
     @app.get("/healthz", summary="Liveness", response_model=HealthOut)
@@ -344,7 +388,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
         pool behind every ask in flight, and a liveness probe would restart a busy server."""
         return {"status": "ok"}
 
-    add_openai_routes(app, assistant)
+    add_openai_routes(app, assistant, gate)
 
     @app.api_route("/api/{path:path}", methods=EVERY_METHOD, include_in_schema=False)
     @app.api_route("/v1/{path:path}", methods=EVERY_METHOD, include_in_schema=False)
@@ -540,13 +584,24 @@ async def _lifespan(mcp_sessions: Any, worker_threads: int) -> AsyncIterator[Non
         yield
 
 
+_STATUS: dict[type, int] = {
+    AccessRulesUnreadable: 503,
+    Unauthorized: 401,
+    Forbidden: 403,
+    UnknownArticle: 404,
+    UnknownCollection: 404,
+}
+
+
 def _error_handlers(app: FastAPI) -> None:
     def body(request: Request, status: int, message: str) -> dict:
         return error_body(request.url.path, status, message)
 
     @app.exception_handler(QAError)
     async def qa_error(request: Request, exc: QAError) -> JSONResponse:
-        return JSONResponse(body(request, 400, str(exc)), status_code=400)
+        status = _STATUS.get(type(exc), 400)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(body(request, status, str(exc)), status_code=status, headers=headers)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -575,11 +630,12 @@ def serve(
     host: str | None = None,
     port: int | None = None,
     seed_dir: Path | None = None,
+    collection: str | None = None,
 ) -> None:
     """Open the index (indexing ``seed_dir`` if it is empty) and serve until stopped."""
     import uvicorn
 
-    assistant = Assistant(index_dir=index_dir, host=host, port=port)
+    assistant = Assistant(index_dir=index_dir, host=host, port=port, collection=collection)
     if seed_dir and assistant.stats().chunks == 0:
         print(f"Indexing {seed_dir} …")
         print(assistant.ingest([seed_dir], show_progress=True).summary())
@@ -592,4 +648,8 @@ def serve(
         watch_in_background(watcher)
         print(f"Watching {', '.join(settings.watch)}")
     print(f"Article QA on http://{settings.host}:{settings.port}  (API docs at /docs)")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    # proxy_headers off: the peer address is the socket's, never an X-Forwarded-For
+    # value (QA_TRUSTED_PROXIES is checked against it: a client must not claim it)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level="warning", proxy_headers=False
+    )
