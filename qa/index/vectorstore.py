@@ -6,28 +6,43 @@ the vectors but not the texts (``qa.index.payloads``), so
 ``langchain_chroma.Chroma`` over the collection would return empty pages.
 Writes go through ``Assistant.ingest``: a chunk needs its sentence vectors,
 offsets and article fields, which plain ``add_texts`` cannot give.
+
+It reads the store through ``ChunkSource``, the three things it uses, and
+never imports ``qa.index.store``: the store makes this adapter on first use
+(importing this module then), so the two modules do not import each other.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
 from qa.results import StoredChunk
 
-if TYPE_CHECKING:
-    from qa.index.store import ArticleStore
-
 _READ_ONLY = "the index is written through Assistant.ingest (chunking, sentence vectors)"
+
+
+class ChunkSource(Protocol):
+    """What the adapter reads of the index (``qa.index.store.ArticleStore`` is one)."""
+
+    @property
+    def embedder(self) -> Embeddings: ...
+
+    def nearest(
+        self, query_vector: np.ndarray, n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]: ...
+
+    def chunks(self, ids: Sequence[str]) -> dict[str, tuple[StoredChunk, np.ndarray]]: ...
 
 
 class ArticleVectorStore(VectorStore):
     """Chunks by cosine similarity; ``filter`` is a Chroma ``where`` on article fields."""
 
-    def __init__(self, store: "ArticleStore") -> None:
+    def __init__(self, store: ChunkSource) -> None:
         self._store = store
 
     @property
@@ -54,8 +69,6 @@ class ArticleVectorStore(VectorStore):
     def similarity_search_by_vector_with_score(
         self, embedding: Sequence[float], k: int = 4, filter: dict[str, Any] | None = None
     ) -> list[tuple[Document, float]]:
-        import numpy as np
-
         hits = self._store.nearest(np.asarray(embedding, dtype=np.float32), k, where=filter)
         chunks = self._store.chunks([chunk_id for chunk_id, _ in hits])
         return [
