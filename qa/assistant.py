@@ -28,7 +28,9 @@ from qa.config import LexicalEngine, ReaderMode, Settings
 from qa.errors import InvalidQuestion, UnknownArticle, UnknownCollection
 from qa.filters import Filters, as_filters
 from qa.index.articles import MAX_ID_CHARS
-from qa.index.catalog import ArticleInfo, ArticlePage, describe, facets, page
+from qa.index.catalog import ArticleInfo as ArticleInfo  # the fronts show articles
+from qa.index.catalog import ArticlePage, describe, facets, page
+from qa.index.chunking import split_sentences as split_sentences  # an article's sentences
 from qa.index.embeddings import shared_embedder
 from qa.index.fetching import FetchPolicy
 from qa.index.fetching import is_url as is_url  # for the fronts: a URL or a path
@@ -38,7 +40,8 @@ from qa.index.ingest import IngestReport as IngestReport  # the fronts report wr
 from qa.index.ingest import ProgressCallback as ProgressCallback
 from qa.index.lexical import LexicalIndex, LexicalSearch
 from qa.index.locking import index_write_lock
-from qa.index.store import ArticleEntry, ArticleStore, ChunkChanges, IndexStats
+from qa.index.store import ArticleEntry, ArticleStore, ChunkChanges
+from qa.index.store import IndexStats as IndexStats  # the fronts show counts
 from qa.index.tantivy_lexical import SCHEMA_VERSION
 from qa.limits import (
     MAX_DELETE,

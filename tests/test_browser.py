@@ -95,6 +95,38 @@ def test_embedded_widget_answers_with_citations(served, browser, width, height, 
     page.close()
 
 
+@pytest.mark.parametrize("width, height, name", [(1280, 900, "desktop"), (390, 844, "phone")])
+def test_the_first_screen_offers_questions_from_the_collection(
+    served, browser, width, height, name
+):
+    """Opened on a desktop or a phone, the empty chat names the collection and its size
+    and offers three questions drawn from its articles, all in view without scrolling;
+    clicking one asks it and gets a cited answer."""
+    _, app_url = served
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(app_url)
+    chat = page.locator("#qa-chat")
+    examples = chat.locator("button.example")  # Gradio's examples inside the empty chat
+    expect(examples).to_have_count(3, timeout=60_000)
+    heading = chat.locator(".placeholder p").first
+    expect(heading).to_have_text("default · 1 article, 3 passages")
+    for shown in [heading, *examples.all()]:
+        expect(shown).to_be_in_viewport(ratio=1)
+    assert page.evaluate("window.scrollY") == 0
+    questions = examples.all_inner_texts()
+    assert len(set(questions)) == 3 and all(q.endswith("?") for q in questions), questions
+    assert _axe_violations(page) == []  # the examples are a labelled group, not a bare list
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"first-screen-{name}.png"))
+    examples.first.click()
+    page.locator(".qa-source").first.wait_for(timeout=60_000)
+    expect(chat.locator(".message-row.user-row")).to_have_text(questions[0])
+    assert page.locator(".qa-cite").count() >= 1
+    assert page.locator(".qa-answer").first.get_attribute("class") == "qa-answer"  # no refusal
+    expect(page.get_by_placeholder("Ask about the articles…")).to_have_value("")
+    page.close()
+
+
 def test_iframe_variant_loads_the_chat(served, browser):
     intranet_url, app_url = served
     page = browser.new_page()

@@ -54,6 +54,7 @@ from qa.web.api_models import (
     error_body,
     errors,
 )
+from qa.web.collection_paths import CollectionPaths
 from qa.web.http_limits import BodyLimit, UploadGate
 from qa.web.jobs import JobQueue, QueueFull, Work
 from qa.web.mcp_server import build_mcp, http_routes
@@ -143,6 +144,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     )
     app.router.routes.extend(mcp_routes)  # /mcp: the MCP tools (qa/web/mcp_server.py)
     app.add_middleware(UploadGate, enabled=settings.allow_uploads)
+    app.add_middleware(CollectionPaths)  # /c/legal/... = /...?collection=legal
     app.add_middleware(
         BodyLimit, limit_for=_body_limits(settings.max_request_bytes, settings.max_upload_bytes)
     )
@@ -419,7 +421,7 @@ def create_app(assistant: Assistant, jobs: JobQueue | None = None) -> FastAPI:
     def gradio_js() -> FileResponse:
         return FileResponse(frontend / "gradio.js", media_type="text/javascript")
 
-    demo = build_ui(assistant, jobs)
+    demo = build_ui(assistant, jobs, gate)
     demo.queue(default_concurrency_limit=4)
     return gr.mount_gradio_app(
         app,

@@ -16,22 +16,19 @@ go_offline()  # this module loads Gradio, which reads its switches when imported
 import tempfile  # noqa: E402
 from html import escape  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, Iterator  # noqa: E402
+from typing import Any, Callable, Iterator  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
+from qa.access import Gate, Scope  # noqa: E402
 from qa.analysis import written_sentences  # noqa: E402
-from qa.assistant import SUPPORTED_SUFFIXES, Assistant  # noqa: E402
+from qa.assistant import SUPPORTED_SUFFIXES, ArticleInfo, Assistant, IndexStats  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.results import Answer  # noqa: E402
+from qa.web.first_screen import StarterQuestions, placeholder  # noqa: E402
 from qa.web.jobs import JobQueue  # noqa: E402
 from qa.web.rendering import answer_html, transcript_json, transcript_markdown  # noqa: E402
 
-EXAMPLES = [
-    "What did France promise in July?",
-    "Who is Martin Hewitt?",
-    "Why do French police rarely intervene against the taxi-boats?",
-]
 UPLOAD_TYPES = list(SUPPORTED_SUFFIXES)  # the loader's own list
 STREAM_STEP_WORDS = 6
 # Gradio keeps uploaded files in its cache: check hourly, delete those over an hour old.
@@ -54,6 +51,15 @@ CSS = """
 .qa-refusal { font-style: italic; }
 .qa-notice { font-size: .85em; margin: .2em 0; }
 #qa-chat { min-height: 420px; }
+/* the first screen: the collection above its example questions, which look clickable */
+#qa-chat .placeholder-content .placeholder { justify-content: flex-start; flex-grow: 0;
+  height: auto; padding: var(--spacing-lg) var(--spacing-xxl) 0; }
+#qa-chat .placeholder-content .examples { margin: 0; padding-top: var(--spacing-md); }
+#qa-chat .placeholder-content button.example { border: 1px solid var(--border-color-primary);
+  background: var(--background-fill-secondary); }
+#qa-chat .placeholder-content button.example:hover { border-color: #3730a3; }
+#qa-chat .placeholder-content button.example:focus-visible { outline: 2px solid #3730a3; }
+.dark #qa-chat .placeholder-content button.example:hover { border-color: #c7d2fe; }
 .qa-article-list { max-height: 320px; overflow-y: auto; font-size: .88em; }
 .qa-article-list table { width: 100%; border-collapse: collapse; }
 .qa-article-list th, .qa-article-list td { text-align: left; padding: .2em .3em;
@@ -84,9 +90,10 @@ SHOW_NEWEST = """
 """
 
 # Runs once when the app loads, in the full page and in the web component alike:
-# clicking a [n] mark opens (and scrolls to) source n of the same answer. The
-# question box gets the focus without scrolling, and only in the full page: an
-# intranet page that embeds the chat (<gradio-app src=...>) must not move.
+# clicking a [n] mark opens (and scrolls to) source n of the same answer, and the
+# example questions are announced as a group. The question box gets the focus
+# without scrolling, and only in the full page: an intranet page that embeds the
+# chat (<gradio-app src=...>) must not move.
 JS = """
 () => {
   if (!document.querySelector("gradio-app[src]")) {
@@ -120,6 +127,16 @@ JS = """
       }
     }
   });
+  // Gradio marks the empty chat's example buttons up as role=list, which holds no
+  // list items (axe: aria-required-children): a labelled group is what they are.
+  const groupExamples = () => {
+    for (const list of document.querySelectorAll("#qa-chat .examples[role=list]")) {
+      list.setAttribute("role", "group");
+      list.setAttribute("aria-label", "Example questions");
+    }
+  };
+  new MutationObserver(groupExamples).observe(document.body, {childList: true, subtree: true});
+  groupExamples();
   document.documentElement.dataset.qaLoaded = "true";  // for tests: this has run
 }
 """
@@ -138,12 +155,61 @@ def theme() -> gr.themes.Base:
     )
 
 
-def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
-    """The chat page: conversation, examples, index panel and (optionally) upload.
+class _Collections:
+    """The collection each chat request is in (the page's ``?collection=``, else the
+    server's), and whether its caller may read it (``qa.access``: the same rules as
+    the REST API; without a gate, as in tests of the UI alone, everything is read)."""
 
+    def __init__(self, assistant: Assistant, gate: Gate | None) -> None:
+        self.assistant, self.gate = assistant, gate
+        self._starters: dict[str, StarterQuestions] = {}
+
+    def reader(self, request: gr.Request | None) -> Assistant:
+        """The assistant in the request's collection; ``Forbidden`` when not readable."""
+        if request is None or self.gate is None:
+            return self.assistant
+        name = _asked_collection(request, self.assistant.collection)
+        return self.gate.reader(self.assistant, self._scope(request), name)
+
+    def writer(self, request: gr.Request | None) -> Assistant:
+        """For the upload panel: a public collection as before (uploads are on for
+        the page's readers); a private one only with a scope that may write it."""
+        view = self.reader(request)
+        if request is None or self.gate is None:
+            return view
+        private = {c.name for c in view.collections() if c.private}
+        if view.collection in private:
+            return self.gate.writer(self.assistant, self._scope(request), view.collection)
+        return view
+
+    def starters(self, view: Assistant) -> StarterQuestions:
+        found = self._starters.get(view.collection)
+        if found is None:
+            found = self._starters.setdefault(view.collection, starter_questions(view))
+        return found
+
+    def _scope(self, request: gr.Request) -> Scope:
+        client = getattr(request, "client", None)
+        return self.gate.scope(request.headers, client.host if client else None)  # type: ignore[union-attr]
+
+
+def _asked_collection(request: gr.Request, default: str) -> str:
+    params = getattr(request, "query_params", None) or {}
+    return str(params.get("collection") or default)[:100]
+
+
+def build_ui(
+    assistant: Assistant, jobs: JobQueue | None = None, gate: Gate | None = None
+) -> gr.Blocks:
+    """The chat page: conversation, index panel and (optionally) upload.
+
+    The empty conversation is the first screen: the collection's name and size,
+    and example questions drawn from its own articles (``qa.web.first_screen``),
+    where a newcomer looks first, at any width; clicking one asks it.
     Uploads run as jobs on ``jobs`` (the server's one writer queue), so the chat
     and the REST API never write at the same time and never hold up an ask.
     """
+    collections = _Collections(assistant, gate)
     with gr.Blocks(title="Article QA", fill_height=True, delete_cache=UPLOAD_CACHE) as demo:
         gr.Markdown(
             "## Article QA\nAsk about the news articles. Every answer cites the "
@@ -162,6 +228,7 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
                     buttons=["copy", "copy_all"],
                     sanitize_html=True,
                     placeholder="Ask a question about the articles.",
+                    examples=None,  # filled in at page load (``first_screen``)
                 )
                 question = gr.Textbox(
                     placeholder="Ask about the articles…",
@@ -201,19 +268,22 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
                             )
                             for label, name in (("From", "since"), ("To", "until"))
                         )
-                gr.Examples(EXAMPLES, inputs=question, label="Try")
             with gr.Column(scale=1, min_width=240):
                 with gr.Accordion("Index", open=False):
-                    stats = gr.Markdown(_stats_markdown(assistant))
+                    stats = gr.Markdown("")
                     writes = jobs or JobQueue()
-                    list_articles, listed = _articles_panel(assistant, writes, stats)
+                    list_articles, listed = _articles_panel(collections, writes, stats)
                     if assistant.settings.allow_uploads:
-                        _upload_panel(assistant, writes, stats)
-        for trigger in (question.submit, send.click):
+                        _upload_panel(collections, writes, stats)
+        # an example in the empty chat is asked as if typed in the box and sent
+        picked = chatbot.example_select(
+            _picked_example, outputs=question, api_visibility="private", show_progress="hidden"
+        )
+        for trigger in (question.submit, send.click, picked.then):
             # no max_length on the box: it would cut a long question silently; the
             # answer says it is too long and what the limit is instead
             trigger(
-                _respond(assistant),
+                _respond(collections),
                 inputs=[question, chatbot, history, transcript, source, category, since, until],
                 outputs=[chatbot, history, question, transcript],
                 api_visibility="private",
@@ -228,26 +298,91 @@ def build_ui(assistant: Assistant, jobs: JobQueue | None = None) -> gr.Blocks:
             outputs=[chatbot, history, question, transcript, export_md, export_json],
             api_visibility="private",
         )
-        demo.load(lambda: _stats_markdown(assistant), outputs=stats, api_visibility="private")
+        demo.load(_stats_for(collections), outputs=stats, api_visibility="private")
+        for refresh in (demo.load, stats.change):  # after an upload or removal, too
+            refresh(
+                _first_screen(collections),
+                outputs=chatbot,
+                api_visibility="private",
+                show_progress="hidden",  # the pane stays usable while examples are found
+            )
         demo.load(list_articles, outputs=listed, api_visibility="private")
         for refresh in (demo.load, stats.change):  # at start, and after an upload or removal
             refresh(
-                lambda: _filter_choices(assistant),
+                _filter_choices(collections),
                 outputs=[source, category],
                 api_visibility="private",
             )
         gr.api(
-            _api_ask(assistant),
+            _api_ask(collections),
             api_name="ask",
             api_description="Answer a question with citations, as JSON.",
         )
         gr.api(
-            _api_ask_stream(assistant),
+            _api_ask_stream(collections),
             api_name="ask_stream",
             api_description="The same, streamed: partial text while a model writes, "
             "then the answer JSON.",
         )
     return demo
+
+
+def starter_questions(assistant: Assistant) -> StarterQuestions:
+    """The example questions of ``assistant``'s collection, checked by asking them."""
+    return StarterQuestions(
+        ask=assistant.ask,
+        articles=lambda count: _newest_articles(assistant, count),
+        revision=assistant.store.revision,
+    )
+
+
+def _first_screen(collections: _Collections) -> Callable[..., Iterator[Any]]:
+    """The empty chat's heading and examples: the heading at once, the examples
+    when worked out (the first page load after a change to the index waits for
+    a few asks; the others find them ready). A collection the caller may not
+    read gets that said in the pane, and nothing of it."""
+    counted: dict[str, tuple[int, IndexStats]] = {}  # sizes, counted once per revision
+
+    def first_screen(request: gr.Request) -> Iterator[Any]:
+        try:
+            assistant = collections.reader(request)
+        except QAError as exc:
+            yield gr.update(placeholder=f"⚠️ {escape(str(exc))}", examples=None)
+            return
+        revision = assistant.store.revision()
+        name = assistant.collection
+        if name not in counted or counted[name][0] != revision:
+            counted[name] = (revision, assistant.stats())
+        stats = counted[name][1]
+        starters = collections.starters(assistant)
+        examples = starters.ready() if stats.articles else []
+        yield _chat_start(name, stats, examples)
+        if examples is None:
+            yield _chat_start(name, stats, starters.questions())
+
+    return first_screen
+
+
+def _chat_start(name: str, stats: IndexStats, examples: list[str] | None) -> Any:
+    return gr.update(
+        placeholder=placeholder(name, stats, examples),
+        examples=[{"text": q} for q in examples] if examples else None,
+    )
+
+
+def _picked_example(example: gr.SelectData) -> str:
+    return str(example.value["text"])
+
+
+def _newest_articles(assistant: Assistant, count: int) -> list[tuple[ArticleInfo, str]]:
+    """The newest ``count`` articles with their text (one removed meanwhile is skipped)."""
+    found = []
+    for info in assistant.articles(0, count).articles:
+        try:
+            found.append(assistant.article_text(info.id))
+        except QAError:
+            continue
+    return found
 
 
 def _exports(turns: list[dict[str, Any]]) -> tuple[Any, Any]:
@@ -264,7 +399,7 @@ def _exports(turns: list[dict[str, Any]]) -> tuple[Any, Any]:
     )
 
 
-def _respond(assistant: Assistant):
+def _respond(collections: _Collections):
     def respond(
         message: str,
         chat: list[dict],
@@ -274,6 +409,7 @@ def _respond(assistant: Assistant):
         category: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        request: gr.Request = None,  # type: ignore[assignment]  # Gradio passes it
     ) -> Iterator[tuple]:
         filters = {
             "source": source or "",
@@ -292,6 +428,7 @@ def _respond(assistant: Assistant):
         ]
         yield shown, history, "", turns
         try:
+            assistant = collections.reader(request)
             answer: Answer | None = None
             written = ""
             settled: list[str] = []
@@ -332,26 +469,36 @@ def _respond(assistant: Assistant):
     return respond
 
 
-def _api_ask(assistant: Assistant):
-    def ask(question: str, history: list[dict] | None = None, k: int = 4) -> dict[str, Any]:
+def _api_ask(collections: _Collections):
+    def ask(
+        question: str,
+        history: list[dict] | None = None,
+        k: int = 4,
+        request: gr.Request = None,  # type: ignore[assignment]  # Gradio passes it
+    ) -> dict[str, Any]:
         """Answer ``question``; ``history`` is a list of {"role", "content"} messages."""
         try:
-            return assistant.ask(question, history=history or [], k=_whole(k)).to_dict()
+            view = collections.reader(request)
+            return view.ask(question, history=history or [], k=_whole(k)).to_dict()
         except QAError as exc:
             raise gr.Error(str(exc)) from None
 
     return ask
 
 
-def _api_ask_stream(assistant: Assistant):
+def _api_ask_stream(collections: _Collections):
     def ask_stream(
-        question: str, history: list[dict] | None = None, k: int = 4
+        question: str,
+        history: list[dict] | None = None,
+        k: int = 4,
+        request: gr.Request = None,  # type: ignore[assignment]  # Gradio passes it
     ) -> Iterator[dict[str, Any]]:
         """Stream the answer: {"text": written so far} while a model writes, then the
         answer as JSON (it has "citations")."""
         try:
             written = ""
-            for event in assistant.ask_stream(question, history=history or [], k=_whole(k)):
+            view = collections.reader(request)
+            for event in view.ask_stream(question, history=history or [], k=_whole(k)):
                 if event["event"] == "token":
                     written += event["text"]
                     yield {"text": written}
@@ -370,7 +517,9 @@ def _whole(k: Any) -> Any:
 LISTED = 50  # articles the index panel shows for a search
 
 
-def _articles_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) -> tuple[Any, list]:
+def _articles_panel(
+    collections: _Collections, jobs: JobQueue, stats: gr.Markdown
+) -> tuple[Any, list]:
     """The indexed articles, newest first, with a search box; with uploads enabled,
     one can be removed (after a confirmation)."""
     search = gr.Textbox(
@@ -382,8 +531,13 @@ def _articles_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) ->
     caption = gr.Markdown(elem_id="qa-article-count")
     table = gr.HTML(elem_id="qa-articles")
 
-    def listing(query: str) -> tuple[str, str, Any]:
-        page = assistant.articles(0, LISTED, (query or "")[:200])
+    assistant = collections.assistant
+
+    def listing(query: str, request: gr.Request) -> tuple[str, str, Any]:
+        try:
+            page = collections.reader(request).articles(0, LISTED, (query or "")[:200])
+        except QAError as exc:
+            return "", f"⚠️ {escape(str(exc))}", gr.update(choices=[], value=None)
         rows = articles_html(page.articles)
         listed = len(page.articles)
         shown = f"{listed} of {page.total:,}" if page.total > listed else f"{page.total:,}"
@@ -408,9 +562,19 @@ def _articles_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) ->
                 return gr.update(visible=False), "Choose an article first."
             return gr.update(visible=True), f"Remove {escape(article_id)} from the index?"
 
-        def delete(article_id: str | None, query: str) -> tuple:
-            message = _delete_now(assistant, jobs, article_id)
-            return (gr.update(visible=False), message, *listing(query), _stats_markdown(assistant))
+        def delete(article_id: str | None, query: str, request: gr.Request) -> tuple:
+            try:
+                view = collections.writer(request)
+            except QAError as exc:
+                refused = f"⚠️ {escape(str(exc))}"
+                return (gr.update(visible=False), refused, *listing(query, request), "")
+            message = _delete_now(view, jobs, article_id)
+            return (
+                gr.update(visible=False),
+                message,
+                *listing(query, request),
+                _stats_markdown(view),
+            )
 
         remove.click(
             ask_first, inputs=choice, outputs=[confirm_row, removed], api_visibility="private"
@@ -435,17 +599,34 @@ def _articles_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) ->
     stats.change(
         listing, inputs=search, outputs=[table, caption, choice], api_visibility="private"
     )  # after an upload
-    return lambda: listing(""), [table, caption, choice]
+    return lambda request: listing("", request), [table, caption, choice]
 
 
-def _filter_choices(assistant: Assistant) -> tuple[Any, Any]:
-    """The filter row's choices: the index's own sources and categories ("" = any)."""
-    found = assistant.facets()
+def _filter_choices(collections: _Collections) -> Callable[..., tuple[Any, Any]]:
+    """The filter row's choices: the collection's own sources and categories ("" = any)."""
 
-    def choices(name: str) -> Any:
-        return gr.update(choices=[("any", "")] + [(v, v) for v in found[name]], value="")
+    def filter_choices(request: gr.Request) -> tuple[Any, Any]:
+        try:
+            found = collections.reader(request).facets()
+        except QAError:
+            found = {"source": [], "category": []}
 
-    return choices("source"), choices("category")
+        def choices(name: str) -> Any:
+            return gr.update(choices=[("any", "")] + [(v, v) for v in found[name]], value="")
+
+        return choices("source"), choices("category")
+
+    return filter_choices
+
+
+def _stats_for(collections: _Collections) -> Callable[..., str]:
+    def stats(request: gr.Request) -> str:
+        try:
+            return _stats_markdown(collections.reader(request))
+        except QAError as exc:
+            return f"⚠️ {escape(str(exc))}"
+
+    return stats
 
 
 def articles_html(articles: list[Any]) -> str:
@@ -470,6 +651,7 @@ def _delete_now(assistant: Assistant, jobs: JobQueue, article_id: str | None) ->
         job = jobs.submit(
             f"delete {article_id[:80]} from the chat",
             lambda progress: assistant.delete([article_id]),
+            assistant.collection,
         )
     except QAError as exc:
         return f"⚠️ {escape(str(exc))}"
@@ -480,12 +662,22 @@ def _delete_now(assistant: Assistant, jobs: JobQueue, article_id: str | None) ->
     return f"Removed {escape(article_id)}."
 
 
-def _upload_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) -> None:
+def _upload_panel(collections: _Collections, jobs: JobQueue, stats: gr.Markdown) -> None:
     files = gr.File(label="Add articles", file_count="multiple", file_types=UPLOAD_TYPES)
     add = gr.Button("Add to index")
     status = gr.Markdown()
 
-    def add_files(paths: list[str] | None, progress=gr.Progress()) -> tuple[str, str, None]:  # noqa: B008 (Gradio's idiom)
+    def add_files(
+        paths: list[str] | None,
+        request: gr.Request,
+        progress=gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> tuple[str, str, None]:
+        try:
+            assistant = collections.writer(request)
+        except QAError as exc:
+            for path in paths or ():
+                Path(path).unlink(missing_ok=True)
+            return f"⚠️ {escape(str(exc))}", "", None
         if not paths:
             return "Choose one or more files first.", _stats_markdown(assistant), None
         uploads = [(Path(p).name, Path(p).read_bytes()) for p in paths]
@@ -495,6 +687,7 @@ def _upload_panel(assistant: Assistant, jobs: JobQueue, stats: gr.Markdown) -> N
             job = jobs.submit(
                 f"{len(uploads)} upload(s) from the chat",
                 lambda progress: assistant.add_documents(uploads, progress),
+                assistant.collection,
             )
         except QAError as exc:
             return f"⚠️ {escape(str(exc))}", _stats_markdown(assistant), None
