@@ -58,8 +58,9 @@ def main() -> None:
     ours_index, stock_index = args.index, args.stock_index
     if not ours_index.exists() or not stock_index.exists():
         raise SystemExit("run benchmarks/ingest.py first: it builds the indexes")
+    from _stock import StockPipeline
+
     from qa import Assistant
-    from qa.evaluation.baseline import StockPipeline
 
     questions = questions_from(args.data, args.questions, args.seed)
     stock = StockPipeline(persist_dir=stock_index)

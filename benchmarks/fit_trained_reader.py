@@ -40,9 +40,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import BBC, DATA, RESULTS  # noqa: E402
+from _squad import load_squad  # noqa: E402
 
 from qa.answer.answer_model import MODEL_DIR  # noqa: E402
-from qa.evaluation import EvalQuestion, contains_any, load_question_file, load_squad  # noqa: E402
+from qa.evaluation import EvalQuestion, contains_any, load_question_file  # noqa: E402
 
 FIRST10 = DATA / "squad-train" / "train-v2.0-first10.json"
 DEV = ROOT / "benchmarks" / "data" / "bbc_dev.jsonl"

@@ -49,7 +49,8 @@ def ours(data: Path, index: Path) -> dict:
 
 
 def stock(data: Path, index: Path) -> dict:
-    from qa.evaluation.baseline import StockPipeline
+    from _stock import StockPipeline
+
     from qa.index.formats import load_file
 
     shutil.rmtree(index, ignore_errors=True)

@@ -82,8 +82,9 @@ def build_stock(index: Path, stock_dir: Path) -> int:
 
 
 def measure(index: Path, stock_dir: Path, chunks: int) -> dict:
+    from _stock import StockPipeline
+
     from qa import Assistant
-    from qa.evaluation.baseline import StockPipeline
 
     dev = [json.loads(line) for line in DEV.read_text().splitlines() if line.strip()]
     questions = [d["question"] for d in dev if d["kind"] != "followup"]

@@ -1,13 +1,21 @@
-"""The evaluation harness: exact metrics on hand-made outcomes, then a tiny real run."""
+"""`qa eval`: exact metrics on hand-made outcomes, its usage, then tiny real runs."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from qa.evaluation import EvalQuestion, Outcome, contains_any, evaluate, score
+from qa.cli import main
+from qa.errors import QAError
+from qa.evaluation import (
+    EvalQuestion,
+    Outcome,
+    contains_any,
+    evaluate,
+    load_question_file,
+    score,
+)
 from tests.conftest import ROOT, SEEDS
 
 SEED_QUESTIONS = ROOT / "tests" / "data" / "seed_questions.jsonl"
@@ -67,80 +75,79 @@ def test_answer_matching_is_squad_style():
     assert not contains_any("Normandy", ["Norman"])
 
 
+def test_qa_eval_needs_a_dataset_and_a_corpus_and_says_what_a_line_looks_like(capsys):
+    """Without a dataset `qa eval` once read a SQuAD file from a folder beside the
+    development checkout, which no user has: now it is a usage error, as is a dataset
+    without the articles to ask it over, and the help shows a question line."""
+    for argv, missing in ((["eval"], "DATASET"), (["eval", "questions.jsonl"], "--corpus")):
+        with pytest.raises(SystemExit) as raised:
+            main(argv)
+        assert raised.value.code == 2
+        assert f"the following arguments are required: {missing}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as raised:
+        main(["eval", "--help"])
+    assert raised.value.code == 0
+    assert '{"question": "Who runs UK border security?", "expect_any"' in capsys.readouterr().out
+
+
+def test_the_harness_names_no_development_data():
+    package = ROOT / "qa" / "evaluation"
+    texts = {p.name: p.read_text() for p in package.glob("*.py")}
+    assert [n for n, t in texts.items() if '"shared"' in t or "shared" + "/data" in t] == []
+
+
+def test_a_question_file_line_that_is_not_a_question_says_which_line(tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "Who?", "expect_any": ["Ann"]}\n\n{"expect_any": []}\n')
+    with pytest.raises(QAError, match=r"q.jsonl line 3: not a question record .*a line looks"):
+        load_question_file(questions, [tmp_path])
+    with pytest.raises(QAError, match="no question file at"):
+        load_question_file(tmp_path / "missing.jsonl", [tmp_path])
+
+
 @pytest.mark.slow
-def test_tiny_squad_run_gets_the_known_numbers(tmp_path):
-    squad = {
-        "data": [
-            {
-                "title": "Ferries",
-                "paragraphs": [
-                    {
-                        "context": "The ferry strike in Calais ended on Tuesday after the unions "
-                        "accepted a 4% pay rise.",
-                        "qas": [
-                            {
-                                "question": "Why did the ferry strike in Calais end?",
-                                "is_impossible": False,
-                                "answers": [{"text": "the unions accepted a 4% pay rise"}],
-                            },
-                            {
-                                "question": "What is the capital of Australia?",
-                                "is_impossible": True,
-                                "answers": [],
-                            },
-                        ],
-                    }
-                ],
-            },
-            {
-                "title": "Volcanoes",
-                "paragraphs": [
-                    {
-                        "context": "Mount Etna erupted on Sunday, sending ash over Catania "
-                        "airport, which closed for six hours.",
-                        "qas": [
-                            {
-                                "question": "How long was Catania airport closed?",
-                                "is_impossible": False,
-                                "answers": [{"text": "six hours"}],
-                            }
-                        ],
-                    }
-                ],
-            },
-        ]
-    }
-    dataset = tmp_path / "tiny-squad.json"
-    dataset.write_text(json.dumps(squad))
-    reports, text = evaluate(
-        dataset,
-        None,
-        None,
-        7,
-        tmp_path / "out",
-        baseline=False,
-        progress=False,
-        workdir=tmp_path / "work",
+def test_qa_eval_on_a_question_file_over_its_corpus_gets_the_known_numbers(tmp_path, capsys):
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    (corpus / "ferries.txt").write_text(
+        "Calais ferry strike ends\n\nThe ferry strike in Calais ended on Tuesday after "
+        "the unions accepted a 4% pay rise."
     )
-    ours = reports[0]
-    assert (ours.answerable, ours.unanswerable) == (2, 1)
-    assert ours.recall[1] == 1.0 and ours.mrr == 1.0
-    assert ours.answer_hit_rate == 1.0 and ours.citation_hit_rate == 1.0
-    assert ours.refusal_recall == 1.0 and ours.false_refusal_rate == 0.0
-    assert "Article QA" in text
-    assert (tmp_path / "out" / "tiny-squad.json").exists()
-    assert (tmp_path / "out" / "tiny-squad.png").stat().st_size > 1000
+    (corpus / "etna.txt").write_text(
+        "Etna erupts\n\nMount Etna erupted on Sunday, sending ash over Catania airport, "
+        "which closed for six hours."
+    )
+    rows = [
+        {
+            "question": "Why did the ferry strike in Calais end?",
+            "expect_any": ["the unions accepted a 4% pay rise"],
+        },
+        {"question": "How long was Catania airport closed?", "expect_any": ["six hours"]},
+        {"question": "What is the capital of Australia?", "answerable": False},
+    ]
+    questions = tmp_path / "mine.jsonl"
+    questions.write_text("\n".join(json.dumps(r) for r in rows))
+    out = tmp_path / "out"
+    argv = ["eval", str(questions), "--corpus", str(corpus), "--out", str(out)]
+    assert main([*argv, "--workdir", str(tmp_path / "work")]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("mine.jsonl: 3 questions\n")
+    assert f"wrote {out / 'mine.json'} and {out / 'mine.png'}" in printed
+    [ours] = json.loads((out / "mine.json").read_text())["reports"]
+    assert ours["system"] == "Article QA (default)"
+    assert (ours["answerable"], ours["unanswerable"]) == (2, 1)
+    assert ours["recall"]["1"] == 1.0 and ours["mrr"] == 1.0
+    assert ours["answer_hit_rate"] == 1.0 and ours["citation_hit_rate"] == 1.0
+    assert ours["refusal_recall"] == 1.0 and ours["false_refusal_rate"] == 0.0
+    assert "| Article QA (default) | 2+1       | 1.000 | 1.000 | 1.000 | 1.000 | 1.000" in printed
+    assert (out / "mine.png").stat().st_size > 1000
 
 
-def _evaluate_over_seeds(dataset, tmp_path):
-    """Our rows only (no stock pipeline), seeds/ as the corpus."""
+def _evaluate_over_seeds(path, tmp_path):
+    """The default reader's rows, seeds/ as the corpus."""
     return evaluate(
-        dataset,
-        [str(SEEDS)],
-        None,
-        7,
+        load_question_file(path, [SEEDS]),
         tmp_path / "out",
-        baseline=False,
         progress=False,
         workdir=tmp_path / "work",
     )
@@ -187,14 +194,3 @@ def test_question_kinds_get_rows_and_conversations_are_asked_turn_by_turn(tmp_pa
     }, text
     assert by_name["Article QA (default) · followup"].answer_hit_rate == 1.0, text
     assert by_name["Article QA (default)"].refusal_recall == 1.0, text
-
-
-def test_the_default_data_paths_are_beside_the_checkout_and_in_it():
-    """`qa eval` with no dataset reads ../shared beside the checkout, and a JSONL
-    dataset's default corpus is the checkout's seeds/ (both were one folder off
-    once the harness became a package, and `qa eval` said "no dataset")."""
-    from qa.evaluation import CHECKOUT, DEFAULT_DATASET
-
-    root = Path(__file__).resolve().parent.parent
-    assert CHECKOUT == root and (CHECKOUT / "seeds").is_dir()
-    assert DEFAULT_DATASET == root.parent / "shared" / "data" / "squad" / "dev-v2.0.json"
