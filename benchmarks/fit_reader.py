@@ -41,11 +41,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _common import BBC, DATA, RESULTS  # noqa: E402
+from _squad import load_squad  # noqa: E402
 
 from qa.answer.crossencoder import cross_input  # noqa: E402
 from qa.answer.reader import question_evidence, shortlist_size  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluation import contains_any, load_squad  # noqa: E402
+from qa.evaluation import contains_any  # noqa: E402
 from qa.weights import (  # noqa: E402
     DEFAULT_SHORTLIST,
     READER_WEIGHTS_FILE,
@@ -83,6 +84,17 @@ class Sample:
     question: str
     answerable: bool
     rows: list[dict]  # per sentence: features, cross, rank, label
+
+
+def written(path: Path | None, dataset: str, half: str, limit: int, seed: int) -> list:
+    """Questions in readers' words (training/build_written_data.py writes them): the
+    training split's as more BBC questions to fit on, the held-out split's to report."""
+    if path is None:
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if limit and len(rows) > limit:
+        rows = random.Random(seed).sample(rows, limit)
+    return [(dataset, half, r["question"], tuple(r["expect_any"]), r["answerable"]) for r in rows]
 
 
 def questions(squad_path: Path, squad_n: int, seed: int, workdir: Path):
@@ -288,8 +300,10 @@ def fit_answerable(
 
 def report(samples: list[Sample], mode: str, fast, full, answerable) -> dict[str, dict]:
     out = {}
-    for dataset in ("bbc", "squad"):
+    for dataset in ("bbc", "squad", "written"):
         held = [s for s in samples if s.dataset == dataset and s.half == "report"]
+        if not held:
+            continue
         reads = []
         for s in held:
             rows, evidence = read(s, mode, fast, full)
@@ -327,6 +341,19 @@ def main() -> None:
         help="answerable and as many unanswerable SQuAD questions",
     )
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--written-train",
+        type=Path,
+        help="BBC questions in readers' words to fit on too (written-train-questions.jsonl)",
+    )
+    parser.add_argument(
+        "--written-train-questions", type=int, default=600, help="at most this many of them"
+    )
+    parser.add_argument(
+        "--written-dev",
+        type=Path,
+        help="the held-out split to report on (written-dev-questions.jsonl)",
+    )
     parser.add_argument("--write", action="store_true", help="write qa/models/reader_weights.json")
     parser.add_argument(
         "--reuse-samples",
@@ -342,6 +369,10 @@ def main() -> None:
     work = RESULTS / "fit-work"
     work.mkdir(parents=True, exist_ok=True)
     bbc_items, squad_items, squad = questions(args.squad, args.squad_questions, args.seed, work)
+    bbc_dev = list(bbc_items)
+    bbc_items += written(args.written_train, "bbc", "fit", args.written_train_questions, args.seed)
+    bbc_items += written(args.written_dev, "written", "report", 0, args.seed)
+    tag = f"{args.squad_questions}-{args.seed}-{len(bbc_items)}"
     cross = shared_cross_encoder()
     squad_dir = work / "squad-index"
     squad_index = Assistant(index_dir=squad_dir, reader="fast")
@@ -352,12 +383,12 @@ def main() -> None:
     # Each reader is fitted on retrieval as it sees it: the default and accurate
     # readers' passages are re-ranked by the cross-encoder, the fast reader's are not.
     fast_samples = cached(
-        work / f"samples-fast-v7-{args.squad_questions}-{args.seed}.json",
+        work / f"samples-fast-v7-{tag}.json",
         args.reuse_samples,
         lambda: collect(big, bbc_items) + collect(squad_index, squad_items),
     )
     samples = cached(
-        work / f"samples-v7-{args.squad_questions}-{args.seed}.json",
+        work / f"samples-v7-{tag}.json",
         args.reuse_samples,
         lambda: (
             collect(Assistant(index_dir=args.index, reader="default"), bbc_items, cross)
@@ -370,9 +401,11 @@ def main() -> None:
     full = fit_choice(samples, FULL_FEATURES, fast)
     fast_answerable = fit_answerable(fast_samples, "fast", fast, None)
     full_answerable = fit_answerable(samples, "default", fast, full)
+    extra = sum(1 for item in bbc_items if item[0] == "bbc" and item not in bbc_dev)
     fitted_on = (
-        f"even half of benchmarks/data/bbc_dev.jsonl (single questions) and of "
-        f"{2 * args.squad_questions} SQuAD 2.0 dev questions (seed {args.seed})"
+        "even half of benchmarks/data/bbc_dev.jsonl (single questions)"
+        + (f", {extra} written BBC training questions" if extra else "")
+        + f" and {2 * args.squad_questions} SQuAD 2.0 dev questions (seed {args.seed})"
     )
     fitted = FeatureWeights(
         fast=fast,
@@ -384,7 +417,14 @@ def main() -> None:
     )
     block = json.dumps(fitted.to_dict(), indent=2) + "\n"
     print(block)
+    from qa.weights import READER_WEIGHTS
+
+    shipped = READER_WEIGHTS
     results = {
+        "shipped fast": report(fast_samples, "fast", shipped.fast, None, shipped.fast_answerable),
+        "shipped default": report(
+            samples, "default", shipped.fast, shipped.full, shipped.full_answerable
+        ),
         "fast": report(fast_samples, "fast", fast, None, fast_answerable),
         "default": report(samples, "default", fast, full, full_answerable),
         "accurate": report(samples, "accurate", fast, full, full_answerable),

@@ -63,6 +63,9 @@ def test_the_legal_widget_answers_a_member_of_the_legal_team(intranet, browser):
     box.press("Enter")
     page.locator(".qa-source").first.wait_for(timeout=60_000)
     assert "41 million" in page.locator(".qa-answer").first.inner_text()
+    page.get_by_role("button", name="Index").click()  # its panel lists legal's articles
+    expect(page.locator("#qa-articles")).to_contain_text("Zorblax", timeout=30_000)
+    expect(page.locator("#qa-article-count")).to_contain_text("1 article")
     context.close()
 
 
@@ -74,6 +77,8 @@ def test_the_legal_widget_gives_an_outsider_nothing(intranet, browser, headers):
         page.goto(url)
         chat = page.locator("#qa-chat")
         expect(chat).to_contain_text(REFUSED, timeout=60_000)
+        page.get_by_role("button", name="Index").click()  # the panel says so too
+        expect(page.locator("#qa-article-count")).to_contain_text(REFUSED, timeout=30_000)
         box = page.get_by_placeholder("Ask about the articles…")
         box.fill(LEGAL_QUESTION)
         box.press("Enter")

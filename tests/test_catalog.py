@@ -82,9 +82,9 @@ def test_delete_removes_an_article_and_leaves_the_rest(fresh, tmp_path):
     [
         ("a-string", "as a list"),
         ([], "from 1"),
-        ([""], "1 to 200"),
-        ([3], "1 to 200"),
-        (["x" * 201], "1 to 200"),
+        ([""], "1 to 241"),
+        ([3], "1 to 241"),
+        (["x" * 242], "1 to 241"),  # 200 for the id, 40 and ":" for another collection's name
     ],
 )
 def test_bad_ids_and_listing_arguments_get_clear_errors(seeded, ids, message):

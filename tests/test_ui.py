@@ -113,11 +113,12 @@ def test_upload_adds_articles_answerable_at_once(tmp_path):
 
 @slow
 def test_a_question_over_the_limit_is_explained_and_kept_in_the_box(tmp_path):
-    from qa.web.ui import _respond
+    from qa.web.ui import _Collections, _respond
 
     assistant = Assistant(index_dir=tmp_path / "index")
     long_question = "Why " + "very " * 240 + "long?"
-    *_, (shown, history, box, turns) = _respond(assistant)(long_question, [], [])
+    respond = _respond(_Collections(assistant, None))
+    *_, (shown, history, box, turns) = respond(long_question, [], [])
     assert "too long (1,209 characters; the limit is 1,000)" in shown[-1]["content"]
     assert box == long_question and history == [] and turns == []
 
@@ -252,9 +253,9 @@ def test_the_first_screen_names_the_collection_and_its_size():
 @slow
 def test_the_seed_collections_examples_are_all_answered(seeded):
     """What a newcomer clicks on the seed collection gets a cited answer, every time."""
-    from qa.web.ui import _first_screen, starter_questions
+    from qa.web.ui import _Collections, _first_screen
 
-    *_, update = _first_screen(seeded, starter_questions(seeded))()
+    *_, update = _first_screen(_Collections(seeded, None))(None)
     examples = [e["text"] for e in update["examples"]]
     assert len(examples) == 3 and "**default** · 1 article" in update["placeholder"]
     for question in examples:
@@ -264,8 +265,8 @@ def test_the_seed_collections_examples_are_all_answered(seeded):
 
 @slow
 def test_an_empty_collection_says_so_instead_of_examples(fresh):
-    from qa.web.ui import _first_screen, starter_questions
+    from qa.web.ui import _Collections, _first_screen
 
-    (update,) = _first_screen(fresh, starter_questions(fresh))()
+    (update,) = _first_screen(_Collections(fresh, None))(None)
     assert update["examples"] is None
     assert "No articles yet" in update["placeholder"]

@@ -164,11 +164,18 @@ def main() -> None:
     for f in files.values():
         f.close()
     print(f"examples: {written}")
-    held_out = [r for r in rows if is_dev_article(r["article"])]
-    with (args.out / "written-dev-questions.jsonl").open("w") as out:
-        for row in held_out:  # the held-out split as `qa eval` reads a dataset
-            out.write(json.dumps(as_eval_question(row)) + "\n")
-    print(f"{len(held_out)} held-out questions for qa eval: {out.name}")
+    write_eval_questions(bbc_rows, args.out)
+
+
+def write_eval_questions(bbc_rows: list[dict], out: Path) -> None:
+    """The BBC questions of each split as `qa eval` (and benchmarks/fit_reader.py) read
+    a dataset: the held-out split to choose on, the rest to fit the default reader on."""
+    for split in ("dev", "train"):
+        chosen = [r for r in bbc_rows if is_dev_article(r["article"]) == (split == "dev")]
+        with (out / f"written-{split}-questions.jsonl").open("w") as handle:
+            for row in chosen:
+                handle.write(json.dumps(as_eval_question(row)) + "\n")
+        print(f"{len(chosen)} {split} questions for qa eval: {handle.name}")
 
 
 def as_eval_question(row: dict) -> dict:

@@ -599,7 +599,10 @@ def _articles_panel(
     stats.change(
         listing, inputs=search, outputs=[table, caption, choice], api_visibility="private"
     )  # after an upload
-    return lambda request: listing("", request), [table, caption, choice]
+    def first_listing(request: gr.Request) -> tuple[str, str, Any]:
+        return listing("", request)
+
+    return first_listing, [table, caption, choice]
 
 
 def _filter_choices(collections: _Collections) -> Callable[..., tuple[Any, Any]]:
