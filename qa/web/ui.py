@@ -599,6 +599,7 @@ def _articles_panel(
     stats.change(
         listing, inputs=search, outputs=[table, caption, choice], api_visibility="private"
     )  # after an upload
+
     def first_listing(request: gr.Request) -> tuple[str, str, Any]:
         return listing("", request)
 
