@@ -77,10 +77,21 @@ class Watcher:
         return [t for t in self.targets if isinstance(t, str) and is_url(t)]
 
     def run(self, stop: threading.Event) -> None:
-        """The first pass, then changes as they come, until ``stop`` is set."""
+        """The first pass, then changes as they come, until ``stop`` is set.
+
+        The folders are watched only once the first pass is done, so what changes
+        in between would be missed (a busy machine made that seconds, and a file
+        saved then was never indexed): the files as they were before the first
+        pass are remembered, and once the watch is on, any that differ now (new,
+        changed or gone) are taken as changes.
+        """
+        before: dict[Path, tuple[int, int]] | None = self._files()
         self._write("start", lambda: self.assistant.ingest(list(self.targets), prune=self.prune))
         next_read = time.monotonic() + self.interval
         for changes in self._changes(stop):
+            if before is not None:  # the watch is on now: what changed since the start
+                changes = changes | self._changed_since(before)
+                before = None
             if changes:
                 self._apply(changes)
             self._ingest_quiet_files()
@@ -106,6 +117,21 @@ class Watcher:
             raise_interrupt=False,
         ):
             yield {(change.name, Path(path)) for change, path in batch}
+
+    def _files(self) -> dict[Path, tuple[int, int]]:
+        """Every watchable file of the watched folders, with its size and time."""
+        found: dict[Path, tuple[int, int]] = {}
+        for target in self.folders:
+            paths = [target] if target.is_file() else target.rglob("*")
+            for path in paths:
+                if path.is_file() and _supported(None, str(path)):
+                    found[path] = _signature(path)
+        return found
+
+    def _changed_since(self, before: dict[Path, tuple[int, int]]) -> set[tuple[str, Path]]:
+        now = self._files()
+        changed = {("modified", p) for p, signature in now.items() if before.get(p) != signature}
+        return changed | {("deleted", p) for p in before if p not in now}
 
     def _apply(self, changes: set[tuple[str, Path]]) -> None:
         paths = {path for _, path in changes}
