@@ -38,7 +38,12 @@ def timed(fn, questions: list[str], before_each=None) -> dict:
         started = time.perf_counter()
         fn(q)
         times.append((time.perf_counter() - started) * 1000)
-    times.sort()
+    return summary(times)
+
+
+def summary(times: list[float]) -> dict:
+    """n, p50, p95 and mean of latencies in milliseconds."""
+    times = sorted(times)
     return {
         "n": len(times),
         "p50_ms": statistics.median(times),

@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BBC, RESULTS, print_table, write_json  # noqa: E402
-from ask import timed  # noqa: E402
+from ask import summary, timed  # noqa: E402
 
 COLLECTIONS = ["default"] + [f"c{n}" for n in range(1, 10)]
 
@@ -81,16 +80,7 @@ def timed_in_turns(pipelines: dict, questions: list[str], before_each) -> dict[s
             started = time.perf_counter()
             run(question)
             times[name].append((time.perf_counter() - started) * 1000)
-    return {name: summary(sorted(found)) for name, found in times.items()}
-
-
-def summary(times: list[float]) -> dict:
-    return {
-        "n": len(times),
-        "p50_ms": statistics.median(times),
-        "p95_ms": times[int(0.95 * (len(times) - 1))],
-        "mean_ms": statistics.fmean(times),
-    }
+    return {name: summary(found) for name, found in times.items()}
 
 
 def main() -> None:

@@ -372,10 +372,11 @@ class Assistant:
         return self._listing[1]
 
     def _narrowed(self, filters: Filters) -> Filters:
-        """``filters`` within this collection: its name goes into both searches,
-        unless it holds every article (an index of one collection asks as before)."""
-        every = self._shared.manifest(self.store)
-        if len(self._manifest()) == len(every):
+        """``filters`` within this collection: its name goes into both searches, unless
+        the index has no other collection (it then asks as before collections existed).
+        Decided from the collection list (one metadata read), never from the articles:
+        reading the manifest on the ask path after each write costs seconds at scale."""
+        if len(self.store.collections()) == 1:
             return filters
         return replace(filters, collection=self.collection)
 
