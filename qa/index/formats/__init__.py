@@ -14,8 +14,8 @@ import pkgutil
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from qa.index.articles import Failure, LoadResult, failed
 from qa.filters import parse_day
+from qa.index.articles import Failure, LoadResult, failed
 from qa.index.formats.base import FileFormat, Source
 
 

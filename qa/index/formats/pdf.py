@@ -11,7 +11,13 @@ import io
 import re
 from typing import Any
 
-from qa.index.articles import Article, LoadResult, article_id_for, clean_title, title_from_first_line
+from qa.index.articles import (
+    Article,
+    LoadResult,
+    article_id_for,
+    clean_title,
+    title_from_first_line,
+)
 from qa.index.formats.base import FileFormat, Source
 
 MAX_PAGES = 2_000  # a longer PDF is a book, not an article: refused before reading pages
