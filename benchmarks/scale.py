@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -263,35 +264,53 @@ def build_lexical(index: Path) -> float:
     return time.perf_counter() - started
 
 
-def measure_size(index: Path) -> dict:
+def measure_processes(index: Path, other: Path, env: dict[str, str] | None = None) -> dict:
+    """``measure`` on ``index`` while ``poll`` waits on ``other`` (the same folder, or
+    another host's), each in a fresh process with ``env`` added; one row."""
     work = index.parent
     ready, written = work / "poller.ready", work / "written.at"
     for f in (ready, written):
         f.unlink(missing_ok=True)
+    environment = {**os.environ, **(env or {})}
     me = [sys.executable, __file__]
     poller = subprocess.Popen(
-        [*me, "poll", str(index), str(ready), str(written)], stdout=subprocess.PIPE, text=True
+        [*me, "poll", str(other), str(ready), str(written)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment,
     )
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + 900
     while not ready.exists():  # open before the measured process starts: its cold start
         if poller.poll() is not None:  # is its own, not two processes loading on 2 cores
             raise SystemExit(f"the second process exited ({poller.returncode})")
         if time.monotonic() > deadline:
             poller.kill()
-            raise SystemExit("the second process did not open the index within 600 s")
+            raise SystemExit("the second process did not open the index within 900 s")
         time.sleep(0.2)
     measured = subprocess.run(
         [*me, "measure", str(index), str(ready), str(written)],
         stdout=subprocess.PIPE,
         text=True,
         check=True,
+        env=environment,
     )
-    other, _ = poller.communicate(timeout=600)
-    row = {**json.loads(measured.stdout.splitlines()[-1]), **json.loads(other.splitlines()[-1])}
-    row["bytes_per_chunk"] = round(disk_bytes(index) / row["chunks"])
-    from qa import Assistant  # the 10 marker articles go again, so the next size is clean
+    other_row, _ = poller.communicate(timeout=900)
+    row = {
+        **json.loads(measured.stdout.splitlines()[-1]),
+        **json.loads(other_row.splitlines()[-1]),
+    }
+    subprocess.run(  # the 10 marker articles go again, so the next size is clean
+        [sys.executable, "-m", "qa.cli", "delete", *[f"quillon-{i}" for i in range(10)]],
+        env={**environment, "QA_INDEX_DIR": str(index)},
+        check=True,
+        capture_output=True,
+    )
+    return row
 
-    Assistant(index_dir=index, reader="fast").delete([f"quillon-{i}" for i in range(10)])
+
+def measure_size(index: Path) -> dict:
+    row = measure_processes(index, index)
+    row["bytes_per_chunk"] = round(disk_bytes(index) / row["chunks"])
     return row
 
 

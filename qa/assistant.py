@@ -40,6 +40,7 @@ from qa.index.ingest import IngestReport as IngestReport  # the fronts report wr
 from qa.index.ingest import ProgressCallback as ProgressCallback
 from qa.index.lexical import LexicalIndex, LexicalSearch
 from qa.index.locking import index_write_lock
+from qa.index.log_follower import LogFollower
 from qa.index.store import ArticleEntry, ArticleStore, ChunkChanges
 from qa.index.store import IndexStats as IndexStats  # the fronts show counts
 from qa.index.tantivy_lexical import SCHEMA_VERSION
@@ -87,10 +88,13 @@ class Assistant:
         )
         self.store = ArticleStore(self.settings, self.embedder)
         analyzer = Analyzer()
+        lexical = build_lexical(self.settings, analyzer)
         self.retriever = HybridRetriever(
             store=self.store,
             embedder=self.embedder,
-            lexical=build_lexical(self.settings, analyzer),
+            lexical=lexical,
+            follower=build_follower(self.store, lexical),
+            follow_seconds=self.settings.follow_seconds,
             analyzer=analyzer,
             k=self.settings.top_k,
             candidates=self.settings.candidates,
@@ -546,6 +550,13 @@ class CompactReport:
 
     moved: int
     removed_folders: tuple[str, ...] = ()
+
+
+def build_follower(store: ArticleStore, lexical: LexicalSearch) -> LogFollower | None:
+    """In the chroma layout, what keeps the host's lexical index on the change log."""
+    if store.change_log is None:
+        return None
+    return LogFollower(store.change_log, lexical.folder, lexical.shared)
 
 
 def build_lexical(settings: Settings, analyzer: Analyzer) -> LexicalSearch:

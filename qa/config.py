@@ -42,6 +42,17 @@ class LexicalEngine(StrEnum):
 LEXICAL_ENGINES = tuple(engine.value for engine in LexicalEngine)
 
 
+class Layout(StrEnum):
+    """Where a chunk's text, offsets and sentence vectors live (docs/scaling.md)."""
+
+    AUTO = "auto"  # chroma with QA_CHROMA_URL, folder without (an index keeps its own)
+    FOLDER = "folder"  # a payload store in QA_INDEX_DIR: every process needs that folder
+    CHROMA = "chroma"  # all in Chroma, with a change log: app hosts keep only caches
+
+
+LAYOUTS = tuple(layout.value for layout in Layout)
+
+
 def _as_bool(text: str) -> bool:
     value = text.strip().lower()
     if value in {"1", "true", "yes", "on"}:
@@ -70,6 +81,10 @@ class Settings:
     candidates: int = 30
     reader: ReaderMode = ReaderMode.DEFAULT
     lexical: LexicalEngine = LexicalEngine.TANTIVY
+    # where chunk payloads live; "chroma": hosts on one Chroma server share nothing else
+    layout: Layout = Layout.AUTO
+    follow_seconds: float = 1.0  # chroma layout: how often a host reads the change log
+    log_keep_seconds: float = 86400.0  # chroma layout: change-log entries kept this long
     min_evidence: float = 0.0
     max_question_chars: int = 1000
     max_file_bytes: int = 20_000_000
@@ -181,6 +196,13 @@ class Settings:
                 f"QA_LEXICAL must be one of {', '.join(LEXICAL_ENGINES)}, not {self.lexical!r}"
             )
         object.__setattr__(self, "lexical", LexicalEngine(self.lexical))
+        if self.layout not in LAYOUTS:
+            raise ConfigError(f"QA_LAYOUT must be one of {', '.join(LAYOUTS)}, not {self.layout!r}")
+        object.__setattr__(self, "layout", Layout(self.layout))
+        if not 0.05 <= self.follow_seconds <= 60:
+            raise ConfigError("QA_FOLLOW_SECONDS must be from 0.05 to 60 seconds")
+        if self.log_keep_seconds < 3600:
+            raise ConfigError("QA_LOG_KEEP_SECONDS must be at least 3600 (an hour)")
         if self.candidates < self.top_k:
             object.__setattr__(self, "candidates", self.top_k)
 

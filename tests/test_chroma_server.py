@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -14,55 +13,24 @@ import pytest
 from qa import Assistant
 from qa.analysis import Analyzer
 from qa.errors import ConfigError
+from tests.chroma_helpers import chroma_url  # noqa: F401
 from tests.conftest import SEEDS
-from tests.server_helpers import free_port, running_app
+from tests.server_helpers import running_app
 
 pytestmark = pytest.mark.slow  # a `chroma run` server and subprocesses
 
 
-@pytest.fixture
-def chroma_url(tmp_path):
-    chroma = shutil.which("chroma")
-    if chroma is None:
-        pytest.fail("the chroma command (from the chromadb package) is missing")
-    port = free_port()
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    process = subprocess.Popen(
-        [
-            chroma,
-            "run",
-            "--path",
-            str(tmp_path / "chroma"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "chroma did not start"
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def test_two_processes_share_one_chroma_server(chroma_url, tmp_path):
-    """A writer in another process (`qa ingest`) on the same index folder; this
-    process's in-memory BM25 (bm25s) follows it."""
-    env = {**os.environ, "QA_CHROMA_URL": chroma_url, "QA_INDEX_DIR": str(tmp_path / "writer")}
+def test_two_processes_share_one_chroma_server_in_the_folder_layout(chroma_url, tmp_path):  # noqa: F811
+    """The folder layout on a Chroma server (how every such index was made before the
+    chroma layout; ``QA_LAYOUT=folder``): a writer in another process (`qa ingest`)
+    on the same index folder; this process's in-memory BM25 (bm25s) follows it.
+    (The chroma layout, where each host has its own folder: tests/test_server_mode.py.)"""
+    env = {
+        **os.environ,
+        "QA_CHROMA_URL": chroma_url,
+        "QA_INDEX_DIR": str(tmp_path / "writer"),
+        "QA_LAYOUT": "folder",
+    }
 
     def ingest_elsewhere(path) -> None:
         done = subprocess.run(
@@ -78,7 +46,11 @@ def test_two_processes_share_one_chroma_server(chroma_url, tmp_path):
     # the chunk texts and sentence vectors are in the writer's index folder, not in Chroma
     with pytest.raises(ConfigError, match="QA_INDEX_DIR to the folder the index was written from"):
         Assistant(index_dir=tmp_path / "elsewhere", chroma_url=chroma_url)
+    # the index records its layout: a process configured otherwise is told what to set
+    with pytest.raises(ConfigError, match="QA_LAYOUT=folder"):
+        Assistant(index_dir=tmp_path / "writer", chroma_url=chroma_url, layout="chroma")
     reader = Assistant(index_dir=tmp_path / "writer", chroma_url=chroma_url, lexical="bm25s")
+    assert reader.store.layout == "folder"  # auto keeps the layout the index was made with
     assert reader.stats().articles == 1
     assert reader.ask("What did France promise in July?").grounded
     story = tmp_path / "ferry.txt"
@@ -109,7 +81,10 @@ lexical.TantivyLexicalIndex.build = refuse
 """
 
 
-def test_two_app_processes_on_one_chroma_server_and_one_lexical_index(chroma_url, tmp_path):
+def test_two_app_processes_on_one_chroma_server_and_one_lexical_index(
+    chroma_url,  # noqa: F811
+    tmp_path,
+):
     """`qa serve --workers`' shape by hand: two app processes on one `chroma run`
     and one index folder (the shared lexical index, the write lock). A write
     through one is answered by the other, and neither ever rebuilds the whole

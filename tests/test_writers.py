@@ -166,9 +166,9 @@ def _assert_same_index(resumed: dict, clean: dict, label: str) -> None:
 # kill lands between two batches of one article, where the manifest must see a half.
 SLOW_BATCHES = (
     "import sys, time\n"
-    "import qa.index.store as store\n"
+    "import qa.index.folder_layout as layout\n"
     "from chromadb.api.models.Collection import Collection\n"
-    "store._WRITE_BATCH = 3\n"
+    "layout.WRITE_BATCH = 3\n"
     "plain = Collection.add\n"
     "def add(self, *args, **kwargs):\n"
     "    plain(self, *args, **kwargs)\n"

@@ -44,6 +44,7 @@ from qa.filters import NO_FILTERS, Filters
 from qa.index.embeddings import Embedder
 from qa.index.lexical import LexicalSearch
 from qa.index.locking import index_write_lock_if_free
+from qa.index.log_follower import LogFollower, follow_in_background
 from qa.index.store import ArticleStore, ChunkChanges
 from qa.results import Passage, Retrieval, StoredChunk
 from qa.weights import RETRIEVAL_WEIGHTS, RetrievalWeights
@@ -147,9 +148,13 @@ class HybridRetriever(BaseRetriever):
     refresh_seconds: float = 1.0
     weights: RetrievalWeights = RETRIEVAL_WEIGHTS
     reranker: Any = None  # a PairScorer: stage three; None leaves stage two's order
+    # the chroma layout's change log, which the lexical index follows (qa.index.log_follower)
+    follower: LogFollower | None = None
+    follow_seconds: float = 1.0
     _build_lock: Any = None
     _checked_at: float = 0.0
     _writers: int = 0
+    _following: bool = False
 
     def model_post_init(self, context: Any) -> None:
         self._build_lock = threading.Lock()
@@ -332,6 +337,9 @@ class HybridRetriever(BaseRetriever):
         process that has no lexical index yet, or ``force``, builds it in the
         caller's thread.
         """
+        if self.follower is not None:
+            self._start_following()
+            return
         now = time.monotonic()
         if self._writers or (not force and now - self._checked_at < self.refresh_seconds):
             return
@@ -358,7 +366,11 @@ class HybridRetriever(BaseRetriever):
     def apply(self, changes: ChunkChanges) -> None:
         """Bring BM25 up to date with this process's own write: an update of the
         chunks it added and removed when BM25 reflected the index the write started
-        from, a rebuild otherwise. Runs in the writer's thread, swaps at the end."""
+        from, a rebuild otherwise. Runs in the writer's thread, swaps at the end.
+        In the chroma layout the write is in the change log: it is followed from there."""
+        if self.follower is not None:
+            self.follow_log(holding_write_lock=True)
+            return
         revision = self.store.revision()
         with self._build_lock:
             current = self.lexical
@@ -371,6 +383,28 @@ class HybridRetriever(BaseRetriever):
                 updated = current.fresh()
                 updated.build(self.store.iter_chunks(), revision)
             self.lexical = updated
+
+    def follow_log(self, holding_write_lock: bool = False) -> None:
+        """Chroma layout: apply the change log's new records to the lexical index (or
+        build it from Chroma), unless another process of this folder is writing it."""
+        assert self.follower is not None
+        with self._build_lock:
+            if holding_write_lock:
+                self.lexical = self.follower.catch_up(self.lexical, self.store)
+                return
+            with index_write_lock_if_free(self.store.settings.index_dir) as free:
+                if free:
+                    self.lexical = self.follower.catch_up(self.lexical, self.store)
+
+    def _start_following(self) -> None:
+        """Build the lexical index on first use, then follow the log every
+        ``follow_seconds`` on a thread of its own: a write on another host is
+        searchable here within that, asked or not, and no ask waits for it."""
+        if self._following:
+            return
+        self._following = True
+        self.follow_log()
+        follow_in_background(self, HybridRetriever.follow_log, self.follow_seconds)
 
     def _rebuild(self, revision: int) -> None:
         with self._build_lock:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from typing import Any, ContextManager, Iterator
 from urllib.parse import urlparse
 
@@ -81,6 +82,9 @@ class ChunkCollection:
                 embedding_function=None,
             )
         self._generation = LocalClients.NONE
+        # revisions from the clock (unique, rising) instead of one more: writers on
+        # several hosts share no lock, and two of them must not hand out one number
+        self.clock_revisions = False
 
     def metadata(self) -> dict[str, Any]:
         """The collection's metadata read afresh (``collection.metadata`` is the copy
@@ -96,6 +100,8 @@ class ChunkCollection:
         collection (a cached copy would hand out its number again)."""
         metadata = self.metadata()
         revision = int(metadata.get("revision", 0)) + 1
+        if self.clock_revisions:
+            revision = max(revision, time.time_ns() // 1000)
         metadata["revision"] = revision
         metadata.update(recorded)
         self.save_metadata(metadata)
@@ -119,6 +125,10 @@ class ChunkCollection:
         self.collection = self.client.get_collection(self.name, embedding_function=None)
         self._generation = generation
         return True
+
+    def ids_where(self, where: dict[str, Any] | None) -> set[str]:
+        """The ids of the records whose metadata passes ``where`` (all for None)."""
+        return set(self.collection.get(where=where, include=[])["ids"])
 
     def pages(
         self, include: list[str], where: dict[str, Any] | None = None

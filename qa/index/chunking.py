@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
@@ -146,6 +146,15 @@ def make_chunks(
         )
         for n, group in enumerate(groups)
     ]
+
+
+def versioned(chunk: Chunk, version: str) -> Chunk:
+    """The chunk with an id that also names the article's version: two versions of
+    an article never share a chunk id (the chroma layout's writers, which share no
+    lock, upsert chunks and then keep the newest version)."""
+    place = f"{chunk.article_id}:{chunk.index}:{chunk.start}:{chunk.end}:{version}"
+    digest = hashlib.sha1(place.encode()).hexdigest()[:10]
+    return replace(chunk, id=f"{chunk.article_id}:{chunk.index}:{digest}")
 
 
 def _chunk(article_id: str, text: str, index: int, spans: list[Span], lead: Span | None) -> Chunk:

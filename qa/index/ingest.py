@@ -26,12 +26,12 @@ from typing import Callable, Iterable, Sequence
 
 from qa.collections import DEFAULT, scoped_article_id
 from qa.index.articles import Article, Failure, LoadResult
-from qa.index.chunking import Chunk, make_chunks
+from qa.index.chunking import Chunk, make_chunks, versioned
 from qa.index.embeddings import Embedder, PassageVectors
 from qa.index.fetching import FetchPolicy, is_url, normalised_url
 from qa.index.formats import find_files, load_bytes, load_file
-from qa.index.store import ArticleEntry, ArticleStore, ArticleWrite, ChunkChanges
 from qa.index.pages import load_url
+from qa.index.store import ArticleEntry, ArticleStore, ArticleWrite, ChunkChanges
 
 # Bump when chunking or what is embedded changes: every article is re-embedded.
 PIPELINE_VERSION = "chunks-v3"  # v3: texts and sentence vectors in the payload store
@@ -310,6 +310,8 @@ class Ingestor:
                 report.unchanged.append(article.id)
                 continue
             chunks = self._chunk(article)
+            if self.store.versioned_ids:
+                chunks = [versioned(chunk, index_hash) for chunk in chunks]
             if not chunks:
                 report.failed.append(Failure(article.origin, "no text to index"))
                 continue
@@ -445,9 +447,7 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _remove_oversized(
-        self, origins: set[str], collection: str, report: IngestReport
-    ) -> None:
+    def _remove_oversized(self, origins: set[str], collection: str, report: IngestReport) -> None:
         """A file that grew past the size limit: what the index holds of it is a stale
         earlier version, which would be quoted as if it were the file; it goes."""
         doomed = [
@@ -497,9 +497,7 @@ def in_collection(article: Article, collection: str) -> Article:
     """The article as ``collection`` holds it: labelled, with that collection's id."""
     if collection == DEFAULT:
         return article
-    return replace(
-        article, id=scoped_article_id(collection, article.id), collection=collection
-    )
+    return replace(article, id=scoped_article_id(collection, article.id), collection=collection)
 
 
 def _groups(plans: list[_Planned], max_chunks: int) -> Iterable[list[_Planned]]:

@@ -27,7 +27,7 @@ import uuid
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -77,9 +77,7 @@ class PayloadStore:
         """Forget every row and take a new id (the collection it served is gone)."""
         with self._write() as db:
             db.execute("DELETE FROM payloads")
-            db.execute(
-                "UPDATE about SET value = ? WHERE key = 'store_id'", (uuid.uuid4().hex,)
-            )
+            db.execute("UPDATE about SET value = ? WHERE key = 'store_id'", (uuid.uuid4().hex,))
 
     def put(self, rows: Iterable[tuple[str, ChunkPayload]]) -> None:
         """Write (or overwrite) the payloads of these chunk ids, in one transaction."""
@@ -192,10 +190,9 @@ def _open(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _encode(
-    chunk_id: str, payload: ChunkPayload
-) -> tuple[str, str, str, int, bytes, str, bytes]:
-    fields = {
+def payload_fields(payload: ChunkPayload) -> dict[str, Any]:
+    """A payload's offsets and small fields as JSON-ready values (no text, no vectors)."""
+    return {
         "start": payload.start,
         "end": payload.end,
         "index": payload.index,
@@ -205,25 +202,15 @@ def _encode(
         "embed_key": payload.embed_key,
         "pages": list(payload.pages),
     }
-    vectors = b"" if payload.sentence_vectors is None else quantize(payload.sentence_vectors)
-    return (
-        chunk_id,
-        payload.article_id,
-        payload.title,
-        len(payload.sentences),
-        zlib.compress(payload.text.encode("utf-8"), 6),
-        json.dumps(fields, separators=(",", ":")),
-        vectors,
-    )
 
 
-def _decode(
-    article_id: str, title: str, text: bytes, fields_json: str, vectors: bytes, dimension: int
+def payload_from_fields(
+    fields: dict[str, Any], article_id: str, title: str, text: str, vectors: bytes, dimension: int
 ) -> ChunkPayload:
-    fields = json.loads(fields_json)
+    """The inverse of ``payload_fields``, given what it leaves out."""
     flat = fields["sentences"]
     return ChunkPayload(
-        text=_unzip(text),
+        text=text,
         article_id=article_id,
         title=title,
         start=fields["start"],
@@ -235,6 +222,27 @@ def _decode(
         embed_key=fields["embed_key"],
         pages=tuple(fields["pages"]),
         sentence_vectors=dequantize(vectors, len(flat) // 2, dimension),
+    )
+
+
+def _encode(chunk_id: str, payload: ChunkPayload) -> tuple[str, str, str, int, bytes, str, bytes]:
+    vectors = b"" if payload.sentence_vectors is None else quantize(payload.sentence_vectors)
+    return (
+        chunk_id,
+        payload.article_id,
+        payload.title,
+        len(payload.sentences),
+        zlib.compress(payload.text.encode("utf-8"), 6),
+        json.dumps(payload_fields(payload), separators=(",", ":")),
+        vectors,
+    )
+
+
+def _decode(
+    article_id: str, title: str, text: bytes, fields_json: str, vectors: bytes, dimension: int
+) -> ChunkPayload:
+    return payload_from_fields(
+        json.loads(fields_json), article_id, title, _unzip(text), vectors, dimension
     )
 
 

@@ -18,7 +18,7 @@ Chroma is embedded or a server, and a test can check it without either.
 from __future__ import annotations
 
 import base64
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from qa.filters import day_number, parse_day
 from qa.index.articles import Article
 from qa.index.chunking import Chunk
 from qa.index.payloads import ChunkPayload, dequantize, quantize
-from qa.index.values import ArticleEntry
+from qa.index.values import ArticleEntry, ArticleWrite
 from qa.results import StoredChunk
 
 # What a record of the old layout held in Chroma that the payload store now holds.
@@ -86,6 +86,19 @@ def chunk_payload(
         pages=tuple(article.pages),
         sentence_vectors=sentence_vectors,
     )
+
+
+def write_records(
+    writes: Sequence[ArticleWrite],
+) -> list[tuple[str, np.ndarray, dict[str, Any], ChunkPayload]]:
+    """(chunk id, vector, Chroma metadata, payload) of every chunk the writes carry."""
+    records = []
+    for write in writes:
+        metadata = article_metadata(write.article, write.content_hash, len(write.chunks))
+        for chunk, vector, key in zip(write.chunks, write.vectors, write.embed_keys):
+            payload = chunk_payload(write.article, chunk, key, vector.sentences)
+            records.append((chunk.id, vector.passage, metadata, payload))
+    return records
 
 
 def stored_chunk(chunk_id: str, meta: dict[str, Any], payload: ChunkPayload) -> StoredChunk:

@@ -38,22 +38,13 @@ import numpy as np
 
 from qa.collections import DEFAULT, CollectionInfo, parse_registry, registry_text
 from qa.config import Settings
-from qa.errors import ConfigError, IndexModelMismatch
+from qa.errors import IndexModelMismatch
+from qa.index.change_log import ChangeLog
 from qa.index.chroma import ChunkCollection
 from qa.index.embeddings import Embedder, PassageVectors
-from qa.index.payloads import PayloadStore
-from qa.index.records import (
-    article_metadata,
-    chunk_payload,
-    is_old_record,
-    legacy_payload,
-    legacy_sentence_count,
-    manifest_entries,
-    pack_vectors,
-    stored_chunk,
-    unpack_vectors,
-    without_old_fields,
-)
+from qa.index.folder_layout import WRITE_BATCH
+from qa.index.layout import RecordLayout, layout_for_new_index, open_layout
+from qa.index.records import manifest_entries, pack_vectors, stored_chunk, unpack_vectors
 from qa.index.values import ArticleEntry, ArticleWrite, ChunkChanges, IndexStats
 from qa.results import SentenceKey, StoredChunk
 
@@ -70,7 +61,6 @@ __all__ = [
     "unpack_vectors",
 ]
 
-_WRITE_BATCH = 1000  # records per Chroma call (tests/test_writers.py makes it small here)
 _ID_SETS = 16  # id sets remembered per revision (one per collection asked)
 
 
@@ -87,15 +77,13 @@ class ArticleStore:
                 "embedding_model": embedder.name,
                 "dimension": embedder.dimension,
                 "revision": 0,
+                "layout": layout_for_new_index(settings).value,  # set when created, atomically
             },
         )
         self._check_model()
-        self._payloads = PayloadStore(
-            settings.index_dir / "chunks" / f"{settings.chroma_collection}.sqlite3"
-        )
-        self._check_payloads(self._chunks.metadata or {})
+        self._layout: RecordLayout = open_layout(settings, self._chroma, embedder.dimension)
+        self._chroma.clock_revisions = self._layout.versioned_ids
         self._chroma.drop_legacy_sentence_collection()
-        self._payloads_checked = (self._chunks.metadata or {}).get("payload_store")
         self._vectorstore: ArticleVectorStore | None = None  # made on first use
         self._id_sets: dict[tuple[int, str], frozenset[str]] = {}
         self.follow_other_writers()  # a client this process opened earlier may be stale
@@ -110,6 +98,27 @@ class ArticleStore:
         """The Chroma collection now in use (it changes when the path is reopened)."""
         return self._chroma.collection
 
+    @property
+    def _payloads(self) -> Any:
+        """The folder layout's payload store (for checks: the store itself reads
+        payloads through its layout)."""
+        return self._layout._payloads  # type: ignore[attr-defined]
+
+    @property
+    def layout(self) -> str:
+        """Where chunk payloads live: "folder" or "chroma" (``qa.index.layout``)."""
+        return self._layout.name
+
+    @property
+    def versioned_ids(self) -> bool:
+        """Whether chunk ids carry their article's version (the chroma layout's writers)."""
+        return self._layout.versioned_ids
+
+    @property
+    def change_log(self) -> ChangeLog | None:
+        """The chroma layout's change log, which a host's caches follow; None otherwise."""
+        return getattr(self._layout, "log", None)
+
     def _check_model(self) -> None:
         built_with = (self._chunks.metadata or {}).get("embedding_model")
         if built_with and built_with != self.embedder.name:
@@ -119,103 +128,21 @@ class ArticleStore:
                 "another QA_INDEX_DIR / QA_CHROMA_COLLECTION (or delete the index to rebuild it)"
             )
 
-    def _check_payloads(self, metadata: dict[str, Any]) -> None:
-        """Refuse a collection whose payloads live in another folder's store.
-
-        With a Chroma server, each process's ``QA_INDEX_DIR`` must be the same
-        folder: the chunk texts and sentence vectors are there, not in Chroma.
-        A store left behind by a deleted collection is emptied instead.
-        """
-        recorded = metadata.get("payload_store")
-        if recorded:
-            if not self._payloads.exists() or self._payloads.store_id != recorded:
-                raise ConfigError(
-                    f"the collection {self.settings.chroma_collection!r} at {self.location} keeps its "
-                    f"chunk texts and sentence vectors in another index folder than "
-                    f"{self.settings.index_dir} (no {self._payloads.path} with store id "
-                    f"{recorded}): set QA_INDEX_DIR to the folder the index was written from"
-                )
-        elif self._payloads.exists() and self._payloads.count() and self._chunks.count() == 0:
-            self._payloads.reset()
-
-    def _claim_payload_store(self) -> None:
-        """Record this folder's payload store in the collection before its first write."""
-        metadata = self._chroma.metadata()
-        if metadata.get("payload_store") == self._payloads.store_id:
-            return
-        self._check_payloads(metadata)  # another folder may have claimed it meanwhile
-        metadata["payload_store"] = self._payloads.store_id
-        self._chroma.save_metadata(metadata)
-
     # Writes -------------------------------------------------------------------------
     def write_articles(self, writes: Sequence[ArticleWrite]) -> None:
-        """Add articles' chunks and sentences, replacing older versions of them.
-
-        Everything is written in a few large batches: Chroma's cost is per
-        call, and deleting by metadata scans the collection, so only articles
-        that really replace an older version are deleted first.
-        """
-        self._claim_payload_store()
-        self._delete_where_article([w.article.id for w in writes if w.replaces])
-        ids, vectors, metadatas, payloads = [], [], [], []
-        for write in writes:
-            metadata = article_metadata(write.article, write.content_hash, len(write.chunks))
-            for chunk, vector, key in zip(write.chunks, write.vectors, write.embed_keys):
-                ids.append(chunk.id)
-                vectors.append(vector.passage)
-                metadatas.append(metadata)
-                payloads.append(chunk_payload(write.article, chunk, key, vector.sentences))
-        for i in range(0, len(ids), _WRITE_BATCH):
-            part = slice(i, i + _WRITE_BATCH)
-            # payloads first: a chunk Chroma can find always has one
-            self._payloads.put(zip(ids[part], payloads[part]))
-            self._chunks.add(
-                ids=ids[part], embeddings=np.stack(vectors[part]), metadatas=metadatas[part]
-            )
+        """Add articles' chunks and sentences, replacing older versions of them
+        (each layout says how: ``qa.index.folder_layout``, ``qa.index.chroma_layout``)."""
+        self._layout.write(writes)
 
     def move_old_records(self, on_batch: Callable[[int, int], None] | None = None) -> int:
-        """Move records of the old layout (text and packed sentence vectors in
-        Chroma) into the payload store, in place: their payload is written
-        first, then the record loses those fields (its document becomes empty:
-        Chroma cannot drop one without deleting the record). Returns how many
-        moved; ``on_batch(done, total)`` after each batch. Call under the write lock.
-        """
-        old = [
-            chunk_id
-            for ids, metas, docs in self._chroma.pages(include=["metadatas", "documents"])
-            for chunk_id, meta, doc in zip(ids, metas, docs)
-            if is_old_record(doc, meta)
-        ]
-        if old:
-            self._claim_payload_store()
-        dimension = self.embedder.dimension
-        for done in range(0, len(old), _WRITE_BATCH):
-            batch = old[done : done + _WRITE_BATCH]
-            got = self._chunks.get(ids=batch, include=["metadatas", "documents", "embeddings"])
-            self._payloads.put(
-                (cid, legacy_payload(doc, meta, dimension))
-                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])
-            )
-            self._chunks.update(
-                ids=got["ids"],
-                embeddings=got["embeddings"],  # given, so Chroma does not embed the new text
-                documents=[""] * len(got["ids"]),
-                metadatas=[without_old_fields(meta) for meta in got["metadatas"]],
-            )
-            if on_batch:
-                on_batch(done + len(batch), len(old))
-        return len(old)
+        """Move records of the old layout (text and sentence vectors in Chroma) into
+        the payload store; how many moved. Call under the write lock."""
+        return self._layout.move_old_records(on_batch)
 
     def remove_articles(self, article_ids: Sequence[str]) -> None:
-        self._delete_where_article(article_ids)
-
-    def _delete_where_article(self, article_ids: Sequence[str]) -> None:
-        if not article_ids:
-            return
-        ids = sorted(self.ids_where({"article_id": {"$in": list(article_ids)}}))
-        if ids:
-            self._chunks.delete(ids=ids)
-            self._payloads.delete(ids)  # after Chroma: at worst a payload outlives its chunk
+        if article_ids:
+            ids = self._chroma.ids_where({"article_id": {"$in": list(article_ids)}})
+            self._layout.delete(sorted(ids))
 
     def bump_revision(self) -> int:
         """Mark the index as changed, so derived indexes know to rebuild; the new
@@ -247,9 +174,7 @@ class ArticleStore:
 
     def _read_revision(self) -> int:
         metadata = self._chroma.metadata()
-        if metadata.get("payload_store") != self._payloads_checked:
-            self._check_payloads(metadata)  # a first write elsewhere may have claimed it
-            self._payloads_checked = metadata.get("payload_store")
+        self._layout.check(metadata)
         return int(metadata.get("revision", 0))
 
     def manifest(self, article_ids: Sequence[str] | None = None) -> dict[str, ArticleEntry]:
@@ -271,9 +196,9 @@ class ArticleStore:
     def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
         """(chunk id, article title, chunk text) for every chunk, page by page."""
         for ids, metas, docs in self._chroma.pages(include=["metadatas", "documents"]):
-            texts = self._payloads.texts(ids)
-            for chunk_id, meta, doc in zip(ids, metas, docs):
-                yield chunk_id, meta.get("title", ""), texts.get(chunk_id, ("", doc or ""))[1]
+            texts = self._layout.page_texts(ids, metas, docs)
+            for chunk_id, meta, text in zip(ids, metas, texts):
+                yield chunk_id, meta.get("title", ""), text
 
     def nearest(
         self, query_vector: np.ndarray, n: int, where: dict[str, Any] | None = None
@@ -298,7 +223,7 @@ class ArticleStore:
     def ids_where(self, where: dict[str, Any] | None) -> set[str]:
         """The ids of the chunks whose metadata passes ``where``, or of all chunks
         for None (ids only: cheap)."""
-        return set(self._chunks.get(where=where, include=[])["ids"])
+        return self._chroma.ids_where(where)
 
     def ids_in(self, where: dict[str, Any], revision: int) -> frozenset[str]:
         """``ids_where`` remembered for the index's ``revision``: a collection's chunk
@@ -333,8 +258,8 @@ class ArticleStore:
         unlabelled: list[tuple[str, dict[str, Any]]] = []
         for ids, metas, _ in self._chroma.pages(include=["metadatas"]):
             unlabelled += [(cid, m) for cid, m in zip(ids, metas) if "collection" not in m]
-        for i in range(0, len(unlabelled), _WRITE_BATCH):
-            part = unlabelled[i : i + _WRITE_BATCH]
+        for i in range(0, len(unlabelled), WRITE_BATCH):
+            part = unlabelled[i : i + WRITE_BATCH]
             self._chunks.update(
                 ids=[cid for cid, _ in part],
                 metadatas=[{**meta, "collection": collection} for _, meta in part],
@@ -364,14 +289,11 @@ class ArticleStore:
 
     def _read_chunks(self, got: dict[str, Any]) -> dict[str, tuple[StoredChunk, np.ndarray]]:
         """Chroma's records joined with their payloads (or, for old records, their own)."""
-        dimension = self.embedder.dimension
-        payloads = self._payloads.get(got["ids"], dimension)
-        documents = got.get("documents") or [None] * len(got["ids"])
-        found = {}
-        for cid, doc, meta, vec in zip(got["ids"], documents, got["metadatas"], got["embeddings"]):
-            payload = payloads.get(cid) or legacy_payload(doc, meta, dimension)
-            found[cid] = (stored_chunk(cid, meta, payload), np.asarray(vec, dtype=np.float32))
-        return found
+        payloads = self._layout.payloads(got)
+        return {
+            cid: (stored_chunk(cid, meta, payloads[cid]), np.asarray(vec, dtype=np.float32))
+            for cid, meta, vec in zip(got["ids"], got["metadatas"], got["embeddings"])
+        }
 
     def article_text(self, article_id: str) -> str:
         """The article's text rebuilt from its chunks at their offsets (what lies
@@ -399,7 +321,7 @@ class ArticleStore:
         by id 4. An article from before the payload store is found by the filter.
         """
         include = ["metadatas", "documents", "embeddings"]
-        ids = self._payloads.article_chunk_ids(article_id)
+        ids = self._layout.article_chunk_ids(article_id)
         if ids:  # any left behind by a crashed delete are not in Chroma: skipped
             got = self._chunks.get(ids=ids, include=include)
             got = {key: got[key][:limit] for key in ("ids", *include) if got.get(key) is not None}
@@ -411,17 +333,19 @@ class ArticleStore:
         """Chunk texts by id, titles first: cheap (no metadata, no vectors)."""
         if not ids:
             return {}
-        found = {
-            cid: f"{title}\n{text}" for cid, (title, text) in self._payloads.texts(ids).items()
-        }
-        old = [cid for cid in ids if cid not in found]  # records from before the payload store
-        if old:
-            got = self._chunks.get(ids=old, include=["documents", "metadatas"])
-            found.update(
-                (cid, f"{(meta or {}).get('title', '')}\n{doc or ''}")
-                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])
-            )
+        return {cid: f"{title}\n{text}" for cid, (title, text) in self._layout.texts(ids).items()}
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` the index holds (ids only: cheap)."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 1000):
+            part = list(ids[start : start + 1000])
+            found.update(self._chunks.get(ids=part, include=[])["ids"])
         return found
+
+    def titled_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """(title, text) of those chunks that exist, by id."""
+        return self._layout.texts(ids) if ids else {}
 
     def stored_vectors(self, ids: Sequence[str]) -> dict[str, PassageVectors]:
         """The vectors of stored chunks by their embed key, for reuse by identical text."""
@@ -447,11 +371,7 @@ class ArticleStore:
         for ids, metas, _ in self._chroma.pages(include=["metadatas"], where=where):
             chunks += len(metas)
             articles.update(meta["article_id"] for meta in metas)
-            counts = self._payloads.sentence_counts(ids)
-            sentences += sum(
-                counts[cid] if cid in counts else legacy_sentence_count(meta)
-                for cid, meta in zip(ids, metas)
-            )
+            sentences += sum(self._layout.sentence_counts(ids, metas))
         return IndexStats(
             articles=len(articles),
             chunks=chunks,
