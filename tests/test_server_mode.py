@@ -55,7 +55,8 @@ VISIBLE_WITHIN = 5.0  # seconds after a write's response: what the feature promi
 COLLECTION = "articles"  # the default QA_CHROMA_COLLECTION
 
 # Run in each app host before the app: small upserts, each journalled (article id,
-# content hash, written_at of every record) and followed by a pause the test can set.
+# content hash, written_at of every record) and followed by a pause the test can set;
+# every full build of the host's lexical index noted in a file of its own.
 HOST_PRELUDE = """
 import json, time
 from pathlib import Path
@@ -73,6 +74,13 @@ def _journalled_upsert(self, *args, **kwargs):
     if pause.exists():
         time.sleep(float(pause.read_text() or 0))
 Collection.upsert = _journalled_upsert
+import qa.index.tantivy_lexical as _lexical
+_plain_build = _lexical.TantivyLexicalIndex.build
+def _noted_build(self, chunks, revision):
+    with open({builds!r}, "a") as noted:
+        noted.write("full build\\n")
+    _plain_build(self, chunks, revision)
+_lexical.TantivyLexicalIndex.build = _noted_build
 """
 
 # `qa ingest` with upserts of 3 records; each change-log record (written before its
@@ -112,13 +120,16 @@ class Host:
         self.folder = root / name
         self.journal = root / f"{name}.journal"
         self.pause_file = root / f"{name}.pause"
+        self.builds_file = root / f"{name}.builds"
         self.chroma_url = chroma_url
         self.url = ""
         self._stack: ExitStack | None = None
 
     def start(self) -> None:
         stack = ExitStack()
-        prelude = HOST_PRELUDE.format(journal=str(self.journal), pause=str(self.pause_file))
+        prelude = HOST_PRELUDE.format(
+            journal=str(self.journal), pause=str(self.pause_file), builds=str(self.builds_file)
+        )
         self.url = stack.enter_context(
             running_app(
                 self.folder,
@@ -134,6 +145,10 @@ class Host:
         if self._stack is not None:
             self._stack.close()
             self._stack = None
+
+    def full_builds(self) -> int:
+        """How many times this host built its lexical index from scratch."""
+        return len(self.builds_file.read_text().splitlines()) if self.builds_file.exists() else 0
 
     def pause_after_upserts(self, seconds: float) -> None:
         self.pause_file.write_text(str(seconds))
@@ -496,6 +511,39 @@ def _batch(prefix: str, title_word: str, count: int) -> list[dict]:
         )
         for n in range(count)
     ]
+
+
+def test_a_host_that_was_down_catches_up_from_the_log_without_a_rebuild(hosts):
+    """B is stopped with its folder kept; meanwhile A writes one article and deletes
+    another that B had indexed. Started again, B reads the log from where it stopped:
+    within 5 s of being up its lexical index holds the new article and not the
+    deleted one, and it never built the index from scratch."""
+    kept = story(
+        "orvendale-ferry",
+        "Orvendale ferry timetable",
+        "The Orvendale ferry will sail twice a day from March, the operator said.",
+    )
+    posted_to_a_found_by_b(hosts, kept, "orvendale", "B seeing the article before it stops")
+    builds = hosts.b.full_builds()
+    hosts.b.stop()
+    written = story(
+        "quarnish-bridge",
+        "Quarnish bridge reopens",
+        "The Quarnish bridge reopened on Friday after eight months of repairs.",
+    )
+    post_articles(hosts.a, [written])
+    delete_article(hosts.a, kept["id"])
+    hosts.b.start()  # up once its first search (which reads the log) has answered
+    started = time.monotonic()
+    seen_within(
+        lambda: (search(hosts.b, "quarnish"), search(hosts.b, "orvendale")),
+        lambda found: (
+            bool(lexical_hits(found[0], written["id"])) and not lexical_hits(found[1], kept["id"])
+        ),
+        started,
+        "B, started again, following what A wrote and deleted while it was down",
+    )
+    assert hosts.b.full_builds() == builds
 
 
 def test_two_hosts_writing_the_same_articles_at_once_leave_one_copy_of_each(hosts):
