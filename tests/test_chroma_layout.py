@@ -10,6 +10,7 @@ model (the repo's convention: ``slow`` loads the model).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -552,3 +553,37 @@ def test_a_change_made_after_its_record_was_read_is_still_applied(tmp_path, monk
     follower.catch_up(lexical, store)
     saved = json.loads((host / STATE_FILE).read_text())
     assert not saved["settling"] and not saved["indexed"] and len(saved["seen"]) >= 3
+
+
+@pytest.mark.slow
+def test_following_goes_on_after_a_first_read_that_failed(tmp_path, monkeypatch):
+    """The first search reads the log in its own thread; when that read fails (Chroma
+    away for a moment) the search reports it, and the background reader still starts
+    and brings the lexical index up to date without another search."""
+    assistant = _chroma_assistant(tmp_path / "index")
+    (first,) = assistant.add_documents([("first.txt", RARE_1.encode())]).added
+    retriever = assistant.retriever
+    follower = retriever.follower
+    real_catch_up = follower.catch_up
+    calls: list[str] = []
+
+    def failing_once(lexical, store):
+        calls.append("read")
+        if len(calls) == 1:
+            raise ConnectionError("Chroma is away for a moment")
+        return real_catch_up(lexical, store)
+
+    monkeypatch.setattr(follower, "catch_up", failing_once)
+    retriever.follow_seconds = 0.1
+    retriever._following = False  # as in a process that has not searched yet
+    with pytest.raises(ConnectionError):
+        retriever.refresh()
+    # written by the ingest path alone, as another host would: no search, no apply here
+    data = RARE_2.encode()
+    assert assistant.ingestor.ingest_uploads([("second.txt", data)], len(data) + 1).added
+    quibbleflux = Analyzer().terms("quibbleflux")
+    deadline = time.monotonic() + 10
+    while not retriever.lexical.search(quibbleflux, 5).ids:
+        assert time.monotonic() < deadline, "the log was never read again after the failure"
+        time.sleep(0.1)
+    assert len(calls) >= 2

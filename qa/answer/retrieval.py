@@ -403,8 +403,10 @@ class HybridRetriever(BaseRetriever):
         if self._following:
             return
         self._following = True
-        self.follow_log()
-        follow_in_background(self, HybridRetriever.follow_log, self.follow_seconds)
+        try:
+            self.follow_log()
+        finally:  # a first read that failed (Chroma away a moment) is retried there
+            follow_in_background(self, HybridRetriever.follow_log, self.follow_seconds)
 
     def _rebuild(self, revision: int) -> None:
         with self._build_lock:
