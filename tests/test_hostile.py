@@ -300,9 +300,10 @@ def test_asks_and_health_stay_prompt_while_a_big_upload_is_ingested(app_url):
 
 
 def test_healthz_answers_promptly_while_forty_asks_are_in_flight(app_url):
-    """A liveness probe must not queue behind asks: the thread pool has 40 places, so
-    with 40 asks in flight a sync endpoint waits seconds for one; /healthz answers from
-    the event loop."""
+    """A liveness probe must not queue behind asks: sync endpoints share a pool of
+    QA_WORKER_THREADS places, so with 40 asks in flight a sync one waits seconds for one; /healthz answers from
+    the event loop. The bound is a probe's timeout, not a speed: CPU contention slows the
+    loop a little, only queueing behind the asks slows it by seconds."""
     import concurrent.futures
 
     questions = [f"What did France promise in July about boats {n}?" for n in range(40)]
@@ -322,7 +323,9 @@ def test_healthz_answers_promptly_while_forty_asks_are_in_flight(app_url):
             took.append(time.monotonic() - started)
             time.sleep(0.2)
         assert [a.result() for a in asks] == [200] * 40
-    assert sorted(took)[2] < 0.1 and max(took) < 0.5, took
+    # A liveness probe's usual timeout is 1 s. Measured on 2 cores: about 0.1 s each from
+    # the event loop; a sync /healthz waited 7 s for its place behind the asks.
+    assert max(took) < 1.0, took
     assert in_flight > 20, "the asks ended before the probes: nothing was measured"
 
 
