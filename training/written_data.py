@@ -37,7 +37,11 @@ SQUAD_TRAIN = SHARED / "squad-train" / "train-v1.1.json"
 SQUAD_CALIBRATION = SHARED / "squad-train" / "train-v2.0-first10.json"
 DATA = ROOT / "training" / "data"
 # Our own evaluation sets: their articles are never trained on.
-OWN_EVAL_SETS = (ROOT / "benchmarks/data/bbc_dev.jsonl", ROOT / "benchmarks/data/bbc_check.jsonl")
+OWN_EVAL_SETS = (
+    ROOT / "benchmarks/data/bbc_dev.jsonl",
+    ROOT / "benchmarks/data/bbc_check.jsonl",
+    ROOT / "benchmarks/data/bbc_check_written.jsonl",
+)
 DEV_SHARE = 8  # one BBC article in eight (by hash) is the held-out split
 
 
