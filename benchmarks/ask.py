@@ -73,11 +73,11 @@ def main() -> None:
     assistant.search("warm up the lexical index")
     results = {
         "stock similarity_search (k=4)": timed(lambda q: stock.search(q, k=4), questions),
-        "Article QA search() (hybrid + re-rank, k=4)": timed(
+        "Article QA search() (hybrid, k=4)": timed(
             lambda q: assistant.search(q, k=4), questions, assistant.embedder.clear_cache
         ),
     }
-    for reader in ("fast", "default", "accurate", "trained"):
+    for reader in ("fast", "default", "accurate"):
         mode = Assistant(index_dir=ours_index, reader=reader)
         results[f"Article QA ask(), reader {reader}"] = timed(
             mode.ask, questions, mode.embedder.clear_cache

@@ -391,8 +391,8 @@ def main() -> None:
         work / f"samples-v7-{tag}.json",
         args.reuse_samples,
         lambda: (
-            collect(Assistant(index_dir=args.index, reader="default"), bbc_items, cross)
-            + collect(Assistant(index_dir=squad_dir, reader="default"), squad_items, cross)
+            collect(Assistant(index_dir=args.index, reader="accurate"), bbc_items, cross)
+            + collect(Assistant(index_dir=squad_dir, reader="accurate"), squad_items, cross)
         ),
     )
 

@@ -2,10 +2,17 @@
 
     python benchmarks/fit_trained_reader.py --bbc-index /tmp/bbc-work/ours [--write]
 
-The reader's answer probability is sigmoid(scale * logit + bias) of the best
-sentence's logit. It is fitted (logistic regression) on questions the model
-never trained on, labelled 1 when the reader's answer holds an expected
-answer and 0 otherwise (wrong, or unanswerable):
+The reader's answer probability is a logistic model of the best sentence's
+logit and of the hand-made evidence of what the question asks for
+(``WEIGHED``: the share of the question's details its passage holds, its
+names and numbers missing from the passage, the kind of answer missing from
+the sentence). Every ``QUESTION_EVIDENCE`` feature is recorded, and the fit
+with all of them printed too: the vector similarities among them refuse short
+questions ("Who is Martin Hewitt?" is far from any passage's vector, answered
+or not), so they are left out. It is fitted (logistic regression) on
+questions the model never trained on, labelled 1 when the reader's answer
+holds an expected answer and 0 otherwise (wrong, or unanswerable), and
+printed beside the logit alone:
 
 - SQuAD 2.0 train, first 10 articles (../shared/data/squad-train/
   train-v2.0-first10.json, left out of training): up to ``--squad-answerable``
@@ -28,10 +35,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +51,9 @@ from _common import BBC, DATA, RESULTS  # noqa: E402
 from _squad import load_squad  # noqa: E402
 
 from qa.answer.answer_model import MODEL_DIR  # noqa: E402
+from qa.answer.features import QUESTION_EVIDENCE, Feature  # noqa: E402
 from qa.evaluation import EvalQuestion, contains_any, load_question_file  # noqa: E402
+from qa.weights import LogisticModel  # noqa: E402
 
 FIRST10 = DATA / "squad-train" / "train-v2.0-first10.json"
 DEV = ROOT / "benchmarks" / "data" / "bbc_dev.jsonl"
@@ -51,15 +61,34 @@ MAX_FALSE_REFUSALS = {"bbc": 0.05, "squad": 0.10, "written": 0.05}
 READINGS = RESULTS / "trained_reader_readings.json"
 
 
+FEATURES = (Feature.ANSWER, *QUESTION_EVIDENCE)  # recorded
+WEIGHED = (Feature.ANSWER, Feature.DETAIL_COVERAGE, Feature.TYPE_MISSING, Feature.KEYS_MISSING)
+
+
+class Recording:
+    """The reader, keeping its last reading: the fit needs the best sentence's features."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self.last: Any = None
+
+    @property
+    def threshold(self) -> float:
+        return 0.0  # never refuse: every question's best sentence is recorded
+
+    def read(self, retrieval: Any) -> Any:
+        self.last = self.reader.read(retrieval)
+        return self.last
+
+
 def read_all(questions: list[EvalQuestion], corpus: list[Path], index: Path) -> list[dict]:
-    """Each question through ``Assistant.ask``, with an identity calibration: the logit back."""
-    from qa.answer.trained_reader import Calibration
+    """Each question through ``Assistant.ask``; the features of the sentence it quoted first."""
     from qa.assistant import Assistant
 
-    assistant = Assistant(index_dir=index, reader="trained")
+    assistant = Assistant(index_dir=index, reader="default")
     assistant.ingest(corpus, show_progress=True)
-    reader = assistant.answerer.reader  # type: ignore[attr-defined]
-    reader.calibration = Calibration(1.0, 0.0, 0.0)  # never refuse; confidence = sigmoid(logit)
+    recording = Recording(assistant.answerer.reader)  # type: ignore[attr-defined]
+    assistant.answerer.reader = recording  # type: ignore[attr-defined]
     rows = []
     for number, q in enumerate(questions, start=1):
         history: list[dict[str, str]] = []
@@ -68,14 +97,15 @@ def read_all(questions: list[EvalQuestion], corpus: list[Path], index: Path) -> 
                 {"role": "user", "content": earlier},
                 {"role": "assistant", "content": assistant.ask(earlier, history).text},
             ]
+        recording.last = None
         answer = assistant.ask(q.question, history)
-        c = min(max(answer.confidence, 1e-9), 1 - 1e-9)
+        best = recording.last.sentences[0].features if recording.last.sentences else {}
         rows.append(
             {
                 "question": q.question,
                 "answerable": q.answerable,
                 "kind": q.kind,
-                "logit": math.log(c / (1 - c)),
+                "features": {f.value: float(best.get(f, 0.0)) for f in FEATURES},
                 "hit": bool(q.answerable and contains_any(answer.text, q.answers)),
             }
         )
@@ -84,7 +114,11 @@ def read_all(questions: list[EvalQuestion], corpus: list[Path], index: Path) -> 
     return rows
 
 
-def highest_threshold(groups: dict[str, list[dict]], a: float, b: float) -> float:
+def probabilities(rows: list[dict], model: LogisticModel) -> list[float]:
+    return [model.probability({Feature(k): v for k, v in r["features"].items()}) for r in rows]
+
+
+def highest_threshold(groups: dict[str, list[dict]], model: LogisticModel) -> float:
     """The highest threshold whose false refusals stay within each group's limit."""
     best = 0.0
     for step in range(1, 100):
@@ -92,21 +126,40 @@ def highest_threshold(groups: dict[str, list[dict]], a: float, b: float) -> floa
         ok = True
         for name, rows in groups.items():
             answerable = [r for r in rows if r["answerable"]]
-            refused = sum(1 / (1 + math.exp(-(a * r["logit"] + b))) < t for r in answerable)
+            refused = sum(p < t for p in probabilities(answerable, model))
             ok &= refused / max(len(answerable), 1) <= MAX_FALSE_REFUSALS[name]
         if ok:
             best = t
     return best
 
 
-def report(name: str, rows: list[dict], a: float, b: float, t: float) -> str:
-    prob = [1 / (1 + math.exp(-(a * r["logit"] + b))) for r in rows]
+def report(name: str, rows: list[dict], model: LogisticModel) -> str:
+    t = model.threshold
+    prob = probabilities(rows, model)
     ans = [(r, p) for r, p in zip(rows, prob) if r["answerable"]]
     una = [(r, p) for r, p in zip(rows, prob) if not r["answerable"]]
     hit = sum(r["hit"] and p >= t for r, p in ans) / max(len(ans), 1)
     refused = sum(p < t for _, p in una) / max(len(una), 1)
     false = sum(p < t for _, p in ans) / max(len(ans), 1)
     return f"| {name} | {len(ans)} | {len(una)} | {hit:.3f} | {refused:.3f} | {false:.3f} |"
+
+
+def fit(groups: dict[str, list[dict]], features: tuple[Feature, ...]) -> LogisticModel:
+    """Weighted logistic regression, each source weighing the same; then the threshold."""
+    from sklearn.linear_model import LogisticRegression
+
+    xs, ys, ws = [], [], []
+    for rows in groups.values():
+        for r in rows:
+            xs.append([r["features"][f.value] for f in features])
+            ys.append(1.0 if r["hit"] else 0.0)
+            ws.append(1.0 / len(rows))
+    x, y = np.array(xs), np.array(ys)
+    w = np.array(ws) * len(xs) / len(groups)  # SQuAD's 648 questions would drown BBC's 139
+    model = LogisticRegression(C=100.0, max_iter=1000).fit(x, y, sample_weight=w)
+    weights = {f: round(float(c), 4) for f, c in zip(features, model.coef_[0])}
+    fitted = LogisticModel(weights, round(float(model.intercept_[0]), 4))
+    return replace(fitted, threshold=highest_threshold(groups, fitted))
 
 
 def main() -> None:
@@ -141,51 +194,39 @@ def main() -> None:
         RESULTS.mkdir(parents=True, exist_ok=True)
         READINGS.write_text(json.dumps(groups))
 
-    # equal total weight to each source: SQuAD's 648 questions would drown BBC's 139
-    xs, ys, ws = [], [], []
-    for rows in groups.values():
-        for r in rows:
-            xs.append(r["logit"])
-            ys.append(1.0 if r["hit"] else 0.0)
-            ws.append(1.0 / len(rows))
-    x, y, w = np.array(xs), np.array(ys), np.array(ws) * len(xs) / len(groups)
-    a, b = fit_weighted(x, y, w)
-    t = highest_threshold(groups, a, b)
-    print(f"scale {a:.4f} bias {b:.4f} threshold {t:.2f}")
-    print("| fitting set | answerable | unanswerable | answer hit | refused | false refusals |")
-    print("|---|---|---|---|---|---|")
-    for name, rows in groups.items():
-        print(report(name, rows, a, b, t))
+    models = {
+        "the logit alone": fit(groups, (Feature.ANSWER,)),
+        "with all the evidence": fit(groups, FEATURES),
+        "with what the question asks for (written)": fit(groups, WEIGHED),
+    }
+    for title, model in models.items():
+        print(f"{title}: {dict((f.value, w) for f, w in model.weights.items())}")
+        print(f"bias {model.bias} threshold {model.threshold:.2f}")
+        print("| fitting set | answerable | unanswerable | answer hit | refused | false refusals |")
+        print("|---|---|---|---|---|---|")
+        for name, rows in groups.items():
+            print(report(name, rows, model))
     if args.write:
+        chosen = models["with what the question asks for (written)"]
+        sources = {
+            "squad": "SQuAD 2.0 train first10",
+            "bbc": "benchmarks/data/bbc_dev.jsonl",
+            "written": "training/data held-out split (written-dev-questions)",
+        }
         (MODEL_DIR / "calibration.json").write_text(
             json.dumps(
                 {
-                    "scale": round(a, 4),
-                    "bias": round(b, 4),
-                    "threshold": t,
+                    "weights": {f.value: w for f, w in chosen.weights.items()},
+                    "bias": chosen.bias,
+                    "threshold": chosen.threshold,
                     "fitted_by": "benchmarks/fit_trained_reader.py",
-                    "fitted_on": "; ".join(
-                        {
-                            "squad": "SQuAD 2.0 train first10",
-                            "bbc": "benchmarks/data/bbc_dev.jsonl",
-                            "written": "training/data held-out split (written-dev-questions)",
-                        }[name]
-                        for name in groups
-                    ),
+                    "fitted_on": "; ".join(sources[name] for name in groups),
                 },
                 indent=2,
             )
             + "\n"
         )
         print(f"wrote {MODEL_DIR / 'calibration.json'}")
-
-
-def fit_weighted(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Weighted logistic regression of y on x (scikit-learn, lightly regularised)."""
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=100.0).fit(x.reshape(-1, 1), y, sample_weight=w)
-    return float(model.coef_[0][0]), float(model.intercept_[0])
 
 
 if __name__ == "__main__":

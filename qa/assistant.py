@@ -54,7 +54,6 @@ from qa.limits import (
     MAX_URLS,
 )
 from qa.results import Answer, Passage
-from qa.weights import DEFAULT_SHORTLIST
 
 log = logging.getLogger("qa")
 
@@ -571,8 +570,12 @@ def build_lexical(settings: Settings, analyzer: Analyzer) -> LexicalSearch:
 
 
 def build_reranker(settings: Settings) -> PairScorer | None:
-    """The cross-encoder that re-ranks the best passages; none for the fast reader."""
-    if settings.reader == ReaderMode.FAST:
+    """The cross-encoder that re-ranks the best passages: the accurate reader's alone.
+
+    The default reader reads all of the best four passages in full, so a re-rank
+    would only reorder them, for about 120 ms (docs/reader.md).
+    """
+    if settings.reader != ReaderMode.ACCURATE:
         return None
     from qa.answer.crossencoder import shared_cross_encoder
 
@@ -582,17 +585,18 @@ def build_reranker(settings: Settings) -> PairScorer | None:
 def build_reader(settings: Settings, analyzer: Analyzer) -> SentenceReader:
     """The reader ``QA_READER`` names; ``QA_MIN_EVIDENCE`` overrides its fitted threshold.
 
-    "trained" is the SQuAD-trained model of ``qa/answer/trained_reader.py`` (short
-    answers; not yet better than "default" on the BBC sets: docs/reader.md).
+    "default" is the trained model of ``qa/answer/trained_reader.py``; "accurate" and
+    "fast" the hand-made evidence of ``qa/answer/reader.py``, with and without the
+    cross-encoder (their measured trade-offs: docs/reader.md).
     """
-    if settings.reader == ReaderMode.TRAINED:
+    if settings.reader == ReaderMode.DEFAULT:
         from qa.answer.answer_model import shared_answer_model
-        from qa.answer.trained_reader import Calibration, TrainedReader
+        from qa.answer.trained_reader import TrainedReader, load_calibration
 
-        calibration = Calibration.load()
+        calibration = load_calibration()
         if settings.min_evidence:
             calibration = replace(calibration, threshold=settings.min_evidence)
-        return TrainedReader(shared_answer_model(), calibration)
+        return TrainedReader(shared_answer_model(), calibration, Reader(analyzer))
 
     from qa.weights import READER_WEIGHTS
 
@@ -607,8 +611,7 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> SentenceReader:
         return Reader(analyzer, None, weights=weights)
     from qa.answer.crossencoder import shared_cross_encoder
 
-    shortlist = None if settings.reader == ReaderMode.ACCURATE else DEFAULT_SHORTLIST
-    return Reader(analyzer, shared_cross_encoder(), shortlist=shortlist, weights=weights)
+    return Reader(analyzer, shared_cross_encoder(), shortlist=None, weights=weights)
 
 
 def _valid_ids(article_ids: Any) -> list[str]:

@@ -214,7 +214,7 @@ def _parser() -> argparse.ArgumentParser:
         "--readers",
         default=("default",),
         type=_readers,
-        help="reader modes to run, comma-separated: default,accurate,fast,trained",
+        help="reader modes to run, comma-separated: default,accurate,fast",
     )
     evaluate.add_argument(
         "--workdir",

@@ -23,13 +23,14 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 class ReaderMode(StrEnum):
     """How the answer sentence is chosen (docs/reader.md has their measured cost)."""
 
-    DEFAULT = "default"  # a cross-encoder re-ranks the 4 best passages, reads 6-12 sentences
-    ACCURATE = "accurate"  # the cross-encoder over every sentence of twice as many passages
-    FAST = "fast"  # cheap evidence only, no cross-encoder
-    TRAINED = "trained"  # the SQuAD-trained reader model over every passage read
+    DEFAULT = "default"  # the trained reader model over every passage read
+    ACCURATE = "accurate"  # hand-made evidence; a cross-encoder re-ranks and reads every sentence
+    FAST = "fast"  # hand-made evidence only, no model
 
 
 READERS = tuple(mode.value for mode in ReaderMode)
+# the names a mode had before: "trained" is the model that became the default (2026-12-07)
+READER_ALIASES = {"trained": ReaderMode.DEFAULT}
 
 
 class LexicalEngine(StrEnum):
@@ -188,9 +189,10 @@ class Settings:
             raise ConfigError("QA_FETCH_MAX_REDIRECTS must be from 0 to 20")
         if self.llm_timeout <= 0:
             raise ConfigError("QA_LLM_TIMEOUT must be a positive number of seconds")
-        if self.reader not in READERS:
+        reader = READER_ALIASES.get(self.reader, self.reader)
+        if reader not in READERS:
             raise ConfigError(f"QA_READER must be one of {', '.join(READERS)}, not {self.reader!r}")
-        object.__setattr__(self, "reader", ReaderMode(self.reader))
+        object.__setattr__(self, "reader", ReaderMode(reader))
         if self.lexical not in LEXICAL_ENGINES:
             raise ConfigError(
                 f"QA_LEXICAL must be one of {', '.join(LEXICAL_ENGINES)}, not {self.lexical!r}"

@@ -60,7 +60,7 @@ class RetrievalWeights:
     # need not repeat the question's words ("That culminated last July... The focus then
     # was on plans to intercept the taxi boats").
     siblings: int = 3
-    # Stage three (reader modes "default" and "accurate"): the cross-encoder's logit for
+    # Stage three (reader mode "accurate"): the cross-encoder's logit for
     # each of the best rerank_depth passages, times rerank, joins its score. On 300 SQuAD
     # dev questions (seed 7) recall@1 was 0.827 without; with depth 4 and weight 0.05 /
     # 0.1 / 0.3 / 1.0 it was 0.870 / 0.877 / 0.883 / 0.883; on the BBC dev set's 95
@@ -149,7 +149,7 @@ class RankingModel:
 @dataclass(frozen=True)
 class FeatureWeights:
     fast: RankingModel  # which sentence answers, from cheap evidence (reader "fast")
-    full: RankingModel  # the same with the cross-encoder (readers "default", "accurate")
+    full: RankingModel  # the same with the cross-encoder (reader "accurate")
     fast_answerable: LogisticModel  # does the chosen sentence answer at all (reader "fast")
     full_answerable: LogisticModel  # the same with the cross-encoder's evidence
     version: str = ""

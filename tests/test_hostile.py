@@ -301,9 +301,9 @@ def test_asks_and_health_stay_prompt_while_a_big_upload_is_ingested(app_url):
 
 def test_healthz_answers_promptly_while_forty_asks_are_in_flight(app_url):
     """A liveness probe must not queue behind asks: sync endpoints share a pool of
-    QA_WORKER_THREADS places, so with 40 asks in flight a sync one waits seconds for one; /healthz answers from
-    the event loop. The bound is a probe's timeout, not a speed: CPU contention slows the
-    loop a little, only queueing behind the asks slows it by seconds."""
+    QA_WORKER_THREADS places, so with 40 asks in flight a sync one waits seconds for one;
+    /healthz answers from the event loop. The bound is a probe's timeout, not a speed: CPU
+    contention slows the loop a little, only queueing behind the asks slows it by seconds."""
     import concurrent.futures
 
     questions = [f"What did France promise in July about boats {n}?" for n in range(40)]

@@ -19,10 +19,12 @@ from qa.answer.answer_model import (
     load_tokenizer,
     sentence_logits,
 )
-from qa.answer.trained_reader import Calibration
+from qa.answer.features import Feature
+from qa.answer.trained_reader import TrainedReader, load_calibration
 from qa.index.chunking import split_sentences
 from qa.results import Answer, Citation, ShortAnswer
 from qa.web.rendering import answer_html
+from qa.weights import LogisticModel
 
 TEXT = (
     "Chief executive Rick Parry is the man at the helm of Liverpool. "
@@ -92,13 +94,19 @@ def test_the_phrase_is_searched_inside_the_sentence_only_and_never_ends_before_i
 
 def test_calibration_is_monotone_and_loads_what_the_fit_wrote(tmp_path):
     path = tmp_path / "calibration.json"
-    path.write_text(json.dumps({"scale": 0.8, "bias": -1.0, "threshold": 0.3}))
-    calibration = Calibration.load(path)
-    assert calibration == Calibration(0.8, -1.0, 0.3)
-    values = [calibration.probability(x) for x in (-5.0, 0.0, 1.25, 5.0)]
+    path.write_text(json.dumps({"weights": {"answer": 0.8}, "bias": -1.0, "threshold": 0.3}))
+    calibration = load_calibration(path)
+    assert calibration == LogisticModel({Feature.ANSWER: 0.8}, -1.0, 0.3)
+    values = [calibration.probability({Feature.ANSWER: x}) for x in (-5.0, 0.0, 1.25, 5.0)]
     assert values == sorted(values) and values[2] == pytest.approx(0.5)
-    shipped = Calibration.load()
-    assert shipped.scale > 0 and 0 < shipped.threshold < 1
+    shipped = load_calibration()
+    assert shipped.weights[Feature.ANSWER] > 0 and 0 < shipped.threshold < 1
+
+
+def test_a_calibration_that_weighs_evidence_needs_a_reader_to_compute_it(model):
+    weighs_coverage = LogisticModel({Feature.ANSWER: 0.5, Feature.COVERAGE: 2.0}, -1.0, 0.3)
+    with pytest.raises(ValueError, match="pass a Reader"):
+        TrainedReader(model, weighs_coverage)
 
 
 def _answer(short: ShortAnswer | None) -> Answer:
@@ -157,7 +165,7 @@ def trained(tmp_path_factory):
     from qa import Assistant
     from tests.conftest import SEEDS
 
-    assistant = Assistant(index_dir=tmp_path_factory.mktemp("trained-index"), reader="trained")
+    assistant = Assistant(index_dir=tmp_path_factory.mktemp("trained-index"), reader="default")
     assert assistant.ingest([SEEDS]).added
     return assistant
 

@@ -15,7 +15,7 @@ from qa.analysis import Analyzer
 from qa.answer.answering import NOT_ANSWERED, ExtractiveAnswerer
 from qa.answer.reader import Reading, SentenceEvidence
 from qa.answer.retrieval import HybridRetriever, first_stage, passage_score, rerank, time_cues
-from qa.config import Settings
+from qa.config import ReaderMode, Settings
 from qa.errors import ConfigError
 from qa.index.chunking import make_chunks, split_sentences
 from qa.index.lexical import LexicalIndex
@@ -181,6 +181,11 @@ def test_settings_parse_each_type_from_qa_variables():
     assert settings.reader == "fast" and settings.lexical == "bm25s"
     assert Settings.from_env({}).lexical == "tantivy"  # the shared on-disk index by default
     assert Settings.from_env({}, top_k=9).top_k == 9  # overrides beat the environment
+
+
+def test_the_reader_named_trained_before_it_became_the_default_is_still_accepted():
+    assert Settings.from_env({"QA_READER": "trained"}).reader == ReaderMode.DEFAULT
+    assert Settings.from_env({}, reader="trained").reader == ReaderMode.DEFAULT  # Assistant(...)
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,8 @@ class Feature(StrEnum):
     DETAIL_COVERAGE = "detail_coverage"  # share of the question's details in the passage
     KEYS_MISSING = "keys_missing"  # the question's key names the passage does not hold
     TYPE_MISSING = "type_missing"  # asks for a name or number; the sentence has none new
-    CROSS = "cross"  # the relevance cross-encoder's logit (readers default, accurate)
-    ANSWER = "answer"  # the trained reader model's logit (reader trained)
+    CROSS = "cross"  # the relevance cross-encoder's logit (reader accurate)
+    ANSWER = "answer"  # the trained reader model's logit (the default reader)
 
 
 # What says the chosen sentence answers at all: it and its own passage, nothing that

@@ -8,7 +8,7 @@ with the question. So each sentence is described by evidence of two kinds:
 
 - does it match the question: its vector and its passage's vector against
   the question's, the share of the question's words it and its passage hold,
-  and (reader modes "default" and "accurate") a cross-encoder's reading of the
+  and (reader mode "accurate") a cross-encoder's reading of the
   question and sentence together;
 - does it hold what the question asks for: a name not already in the question
   for who/which (a whole name for who), a number for how much/how many, a

@@ -13,9 +13,10 @@ On a SQuAD dev sample this scored recall@1 0.845 where reciprocal-rank
 fusion scored 0.775 and dense search alone 0.667 (2026-11-26, the README of commit
 0b4be13, "Quality"; `qa eval --limit 500 --seed 7` re-measures it).
 
-Stage three, when a ``reranker`` is given (reader modes "default" and
-"accurate"): a cross-encoder reads the question with each of the best four
-passages, and its logit, weighted, joins their scores. Vectors squeeze a
+Stage three, when a ``reranker`` is given (reader mode "accurate"; the
+default reader reads all four in full): a cross-encoder reads the question
+with each of the best four passages, and its logit, weighted, joins their
+scores. Vectors squeeze a
 passage into one point; the cross-encoder reads which one answers. On 300
 SQuAD dev questions recall@1 went from 0.827 to 0.883, on the BBC dev set
 from 0.779 to 0.800, for about 90 ms on two cores (``RetrievalWeights``).

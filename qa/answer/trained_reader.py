@@ -1,56 +1,59 @@
-"""The default and accurate reader: the trained model picks the sentence and says if any answers.
+"""The trained reader: its model picks the sentence; with the cheap evidence, says if any answers.
 
 ``qa.answer.answer_model`` reads the question with each retrieved passage and gives
 every sentence a logit that it holds the answer. The reader here turns that
 into a ``Reading``: the sentences best first, each with its share of a
 softmax over them (the answerer quotes a close runner-up too), and the
-probability that the best one answers at all, a logistic calibration of its
-logit fitted on SQuAD 2.0 unanswerables and the BBC dev questions
-(``benchmarks/fit_trained_reader.py``, values in
-``qa/models/reader/calibration.json``). That probability depends on the
-best sentence's own logit alone, so it does not move when unrelated articles
-are added to the index. The hand-written evidence of ``qa.answer.reader`` (answer
-types, names, coverage) is used by the fast reader only.
+probability that the best one answers at all.
+
+That probability is a logistic model (``qa/models/reader/calibration.json``,
+fitted by ``benchmarks/fit_trained_reader.py`` on questions the model never
+trained on) of the best sentence's logit and of the evidence about it and its
+own passage that the hand-made reader computes (``QUESTION_EVIDENCE``: how
+much of the question the passage covers, whether the question's names and
+numbers are in it, whether the sentence holds the kind of answer asked). The
+logit alone could not tell a near miss, a real story asked for a fact it
+does not state, from a question it answers: the model is as sure of the
+story's topic sentence either way. Nothing in it compares the sentence with
+other candidates, so it does not move when unrelated articles are added.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from qa.answer.answer_model import MODEL_DIR, NO_SCORE, AnswerModel, PassageReading
-from qa.answer.features import Feature
-from qa.answer.reader import Reading, SentenceEvidence, _news_first, _to_read
+from qa.answer.features import QUESTION_EVIDENCE, Feature
+from qa.answer.reader import Reader, Reading, SentenceEvidence, _news_first, _to_read
 from qa.results import Passage, Retrieval
+from qa.weights import LogisticModel
+
+CALIBRATION = MODEL_DIR / "calibration.json"
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """P(the best sentence answers) = sigmoid(scale * logit + bias); refuse below threshold."""
-
-    scale: float
-    bias: float
-    threshold: float
-
-    def probability(self, logit: float) -> float:
-        return 1.0 / (1.0 + math.exp(-(self.scale * logit + self.bias)))
-
-    @classmethod
-    def load(cls, path: Path = MODEL_DIR / "calibration.json") -> "Calibration":
-        data = json.loads(path.read_text())
-        return cls(float(data["scale"]), float(data["bias"]), float(data["threshold"]))
+def load_calibration(path: Path = CALIBRATION) -> LogisticModel:
+    """The refusal model as the fit wrote it: weights by feature name, bias, threshold."""
+    data = json.loads(path.read_text())
+    weights = {Feature(name): float(w) for name, w in data["weights"].items()}
+    return LogisticModel(weights, float(data["bias"]), float(data["threshold"]))
 
 
 class TrainedReader:
     """Reads each passage once with the trained model; the best sentence by its logit."""
 
-    def __init__(self, model: AnswerModel, calibration: Calibration) -> None:
+    def __init__(
+        self, model: AnswerModel, calibration: LogisticModel, evidence: Reader | None = None
+    ) -> None:
         self.model = model
         self.calibration = calibration
+        self.evidence = evidence  # computes what the calibration weighs beside the logit
+        if evidence is None and set(calibration.weights) - {Feature.ANSWER}:
+            raise ValueError("this calibration weighs the hand-made evidence: pass a Reader")
 
     @property
     def threshold(self) -> float:
@@ -64,10 +67,10 @@ class TrainedReader:
             return Reading([], 0.0)
         news = _news_first(read, retrieval.said_before)
         if news[0] is not read[0]:
-            fresh = self.calibration.probability(news[0].features[Feature.ANSWER])
+            fresh = self.calibration.probability(news[0].features)
             if fresh >= self.threshold:
                 return Reading(_with_phrase(news, phrases), fresh)
-        answerable = self.calibration.probability(read[0].features[Feature.ANSWER])
+        answerable = self.calibration.probability(read[0].features)
         return Reading(_with_phrase(read, phrases), answerable)
 
     def _sentences(
@@ -80,6 +83,7 @@ class TrainedReader:
         live = logits[logits > NO_SCORE]
         top = float(live.max()) if live.size else 0.0
         total = float(np.exp(live - top).sum()) if live.size else 1.0
+        evidence = self._evidence(retrieval)
         out: list[SentenceEvidence] = []
         phrases: dict[int, tuple[PassageReading, int]] = {}
         for (rank, passage), reading in zip(to_read, readings):
@@ -88,6 +92,7 @@ class TrainedReader:
                 logit = float(reading.logits[position])
                 if logit <= NO_SCORE:
                     continue
+                features = {**evidence.get((rank, position), {}), Feature.ANSWER: logit}
                 out.append(
                     SentenceEvidence(
                         passage,
@@ -95,12 +100,21 @@ class TrainedReader:
                         position,
                         span,
                         chunk.sentence_text(span),
-                        {Feature.ANSWER: logit},
+                        features,
                         math.exp(logit - top) / total,
                     )
                 )
                 phrases[id(out[-1])] = (reading, position)
         return out, phrases
+
+    def _evidence(self, retrieval: Retrieval) -> dict[tuple[int, int], dict[Feature, float]]:
+        """The hand-made evidence of each sentence the calibration weighs, by (rank, position)."""
+        if self.evidence is None:
+            return {}
+        return {
+            (candidate.rank, candidate.position): {f: features[f] for f in QUESTION_EVIDENCE}
+            for candidate, features in self.evidence.evidence(retrieval)
+        }
 
 
 def _with_phrase(

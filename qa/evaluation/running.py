@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from qa.config import ReaderMode
+from qa.config import READER_ALIASES, ReaderMode
 from qa.evaluation.dataset import Dataset, EvalQuestion, sample
 from qa.evaluation.report import system_name, table, write_results
 from qa.evaluation.scoring import Outcome, Report, score_systems
@@ -120,10 +120,10 @@ def progress_bar(items: Iterable[Any], label: str, enabled: bool) -> Iterable[An
 
 def _threshold(reader: str) -> float:
     """The refusal threshold the reader mode ships with: the dot on the chart."""
-    if reader == ReaderMode.TRAINED:
-        from qa.answer.trained_reader import Calibration
+    if READER_ALIASES.get(reader, reader) == ReaderMode.DEFAULT:
+        from qa.answer.trained_reader import load_calibration
 
-        return Calibration.load().threshold
+        return load_calibration().threshold
     from qa.weights import READER_WEIGHTS
 
     model = (
