@@ -299,6 +299,15 @@ def build_ui(
             api_visibility="private",
         )
         demo.load(_stats_for(collections), outputs=stats, api_visibility="private")
+        for refresh in (demo.load, stats.change):  # at start, and after an upload or removal
+            # first, and without a spinner: the examples below wait for a few asks, and
+            # a spinner over the filters would block them that long (30 s on a busy box)
+            refresh(
+                _filter_choices(collections),
+                outputs=[source, category],
+                api_visibility="private",
+                show_progress="hidden",
+            )
         for refresh in (demo.load, stats.change):  # after an upload or removal, too
             refresh(
                 _first_screen(collections),
@@ -307,12 +316,6 @@ def build_ui(
                 show_progress="hidden",  # the pane stays usable while examples are found
             )
         demo.load(list_articles, outputs=listed, api_visibility="private")
-        for refresh in (demo.load, stats.change):  # at start, and after an upload or removal
-            refresh(
-                _filter_choices(collections),
-                outputs=[source, category],
-                api_visibility="private",
-            )
         gr.api(
             _api_ask(collections),
             api_name="ask",
