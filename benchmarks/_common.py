@@ -7,6 +7,7 @@ import resource
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -62,3 +63,30 @@ def write_json(name: str, data: dict) -> Path:
     path.write_text(json.dumps(data, indent=2))
     print(f"\nwrote {path}")
     return path
+
+
+def fit_listwise(sets: list[tuple[str, Any, Any]], features: int) -> Any:
+    """Weights maximising the answering sentences' softmax share, per question.
+
+    ``sets``: (dataset, X, y) per question, X a sentence per row, y which answer.
+    Listwise, because choosing is a comparison within one question. Each dataset
+    weighs the same in total; L2 keeps the weights small.
+    """
+    import numpy as np
+    from scipy.optimize import minimize
+
+    counts = {d: sum(1 for ds, _, _ in sets if ds == d) for d, _, _ in sets}
+    weight = {d: len(sets) / (len(counts) * n) for d, n in counts.items()}
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.01 * float(w @ w), 0.02 * w
+        for dataset, X, y in sets:
+            z = X @ w
+            z = z - z.max()
+            p = np.exp(z) / np.exp(z).sum()
+            pos = p[y].sum()
+            total -= weight[dataset] * np.log(pos)
+            grad -= weight[dataset] * (X[y].T @ (p[y] / pos) - X.T @ p)
+        return total / len(sets), grad / len(sets)
+
+    return minimize(loss, np.zeros(features), jac=True, method="L-BFGS-B").x

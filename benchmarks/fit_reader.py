@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import BBC, DATA, RESULTS  # noqa: E402
+from _common import BBC, DATA, RESULTS, fit_listwise  # noqa: E402
 from _squad import load_squad  # noqa: E402
 
 from qa.answer.crossencoder import cross_input  # noqa: E402
@@ -236,8 +236,6 @@ def fit_choice(
 
     Each dataset weighs the same in total; L2 keeps weights small.
     """
-    from scipy.optimize import minimize
-
     sets = []
     for s in samples:
         if s.half != "fit" or not s.answerable:
@@ -254,21 +252,7 @@ def fit_choice(
                     np.array([r["label"] for r in rows]),
                 )
             )
-    counts = {d: sum(1 for ds, _, _ in sets if ds == d) for d, _, _ in sets}
-    weight = {d: len(sets) / (len(counts) * n) for d, n in counts.items()}
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total, grad = 0.01 * float(w @ w), 0.02 * w
-        for dataset, X, y in sets:
-            z = X @ w
-            z = z - z.max()
-            p = np.exp(z) / np.exp(z).sum()
-            pos = p[y].sum()
-            total -= weight[dataset] * np.log(pos)
-            grad -= weight[dataset] * (X[y].T @ (p[y] / pos) - X.T @ p)
-        return total / len(sets), grad / len(sets)
-
-    w = minimize(loss, np.zeros(len(names)), jac=True, method="L-BFGS-B").x
+    w = fit_listwise(sets, len(names))
     return RankingModel(weights={n: round(float(v), 4) for n, v in zip(names, w)})
 
 

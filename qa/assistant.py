@@ -591,12 +591,12 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> SentenceReader:
     """
     if settings.reader == ReaderMode.DEFAULT:
         from qa.answer.answer_model import shared_answer_model
-        from qa.answer.trained_reader import TrainedReader, load_calibration
+        from qa.answer.trained_reader import TrainedReader, load_calibration, load_choice
 
         calibration = load_calibration()
         if settings.min_evidence:
             calibration = replace(calibration, threshold=settings.min_evidence)
-        return TrainedReader(shared_answer_model(), calibration, Reader(analyzer))
+        return TrainedReader(shared_answer_model(), calibration, Reader(analyzer), load_choice())
 
     from qa.weights import READER_WEIGHTS
 

@@ -264,6 +264,23 @@ def test_the_reader_computes_every_feature_the_fitted_weights_weigh():
     assert computed <= set(Feature)
 
 
+def test_a_year_the_passage_never_mentions_is_missing_unless_it_is_the_articles_own():
+    from dataclasses import replace
+
+    from qa.answer.features import Feature
+
+    def year_missing(question: str, chunk: StoredChunk) -> float:
+        evidence = Reader(Analyzer()).evidence(_retrieval(question, chunk))
+        return evidence[0][1][Feature.YEAR_MISSING]
+
+    chunk = _chunk(TEXT + " The case was first brought in 1999.")
+    assert year_missing("Why was the tobacco case rejected in 2013?", chunk) == 1.0
+    assert year_missing("Why was the tobacco case brought in 1999?", chunk) == 0.0
+    assert year_missing("Why was the tobacco case rejected?", chunk) == 0.0
+    dated = replace(chunk, published="2013-05-02")  # an article of that year need not say it
+    assert year_missing("Why was the tobacco case rejected in 2013?", dated) == 0.0
+
+
 def test_weights_naming_a_feature_the_reader_does_not_compute_are_refused():
     from qa.weights import FeatureWeights
 

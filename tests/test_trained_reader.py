@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from qa.analysis import Analyzer
 from qa.answer.answer_model import (
     MAX_TOKENS,
     MODEL_DIR,
@@ -20,11 +21,14 @@ from qa.answer.answer_model import (
     sentence_logits,
 )
 from qa.answer.features import Feature
-from qa.answer.trained_reader import TrainedReader, load_calibration
+from qa.answer.reader import Reader
+from qa.answer.trained_reader import TrainedReader, load_calibration, load_choice
 from qa.index.chunking import split_sentences
 from qa.results import Answer, Citation, ShortAnswer
 from qa.web.rendering import answer_html
-from qa.weights import LogisticModel
+from qa.weights import LogisticModel, RankingModel
+from tests.test_reader import TEXT as COURT
+from tests.test_reader import _chunk, _retrieval
 
 TEXT = (
     "Chief executive Rick Parry is the man at the helm of Liverpool. "
@@ -107,6 +111,43 @@ def test_a_calibration_that_weighs_evidence_needs_a_reader_to_compute_it(model):
     weighs_coverage = LogisticModel({Feature.ANSWER: 0.5, Feature.COVERAGE: 2.0}, -1.0, 0.3)
     with pytest.raises(ValueError, match="pass a Reader"):
         TrainedReader(model, weighs_coverage)
+
+
+class _StandInModel:
+    """A stand-in for the answer model (plumbing only): fixed logits, the first sentence best."""
+
+    class Reading:
+        def __init__(self, n: int) -> None:
+            self.logits = np.array([3.0, 2.0] + [-1.0] * (n - 2))
+
+        def phrase(self, sentence: int) -> None:
+            return None  # no answer phrase marked
+
+    def read(self, question, inputs):
+        return [self.Reading(len(spans)) for _, _, spans in inputs]
+
+
+def test_the_choice_weighs_the_evidence_beside_the_logit_and_loads_from_the_fit(tmp_path):
+    retrieval = _retrieval("Why was the tobacco case rejected?", _chunk(COURT))
+    calibration = LogisticModel({Feature.ANSWER: 1.0}, 0.0, 0.1)
+    by_logit = TrainedReader(_StandInModel(), calibration, Reader(Analyzer())).read(retrieval)
+    assert by_logit.sentences[0].position == 0  # the model alone: the opening sentence
+    path = tmp_path / "calibration.json"
+    written = {"weights": {"answer": 1.0}, "bias": 0.0, "threshold": 0.1}
+    path.write_text(json.dumps({**written, "choice": {"weights": {"answer": 1.0, "lead": -2.0}}}))
+    choice = load_choice(path)
+    assert choice == RankingModel({Feature.ANSWER: 1.0, Feature.LEAD: -2.0})
+    chosen = TrainedReader(_StandInModel(), calibration, Reader(Analyzer()), choice).read(retrieval)
+    assert [s.position for s in chosen.sentences[:2]] == [1, 0]
+    shares = [s.probability for s in chosen.sentences]
+    assert shares == sorted(shares, reverse=True) and sum(shares) == pytest.approx(1.0)
+    # refused or not, from the chosen sentence's own features: 2.0 through the calibration
+    assert chosen.answerable == pytest.approx(calibration.probability({Feature.ANSWER: 2.0}))
+    path.write_text(json.dumps(written))
+    assert load_choice(path) is None
+    with pytest.raises(ValueError, match="pass a Reader"):
+        TrainedReader(_StandInModel(), calibration, None, choice)
+    assert load_choice() is not None  # the shipped reader chooses with the evidence
 
 
 def _answer(short: ShortAnswer | None) -> Answer:

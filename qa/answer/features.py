@@ -31,6 +31,7 @@ class Feature(StrEnum):
     DETAIL_COVERAGE = "detail_coverage"  # share of the question's details in the passage
     KEYS_MISSING = "keys_missing"  # the question's key names the passage does not hold
     TYPE_MISSING = "type_missing"  # asks for a name or number; the sentence has none new
+    YEAR_MISSING = "year_missing"  # 1 when the question names a year its passage never does
     CROSS = "cross"  # the relevance cross-encoder's logit (reader accurate)
     ANSWER = "answer"  # the trained reader model's logit (the default reader)
 
@@ -45,4 +46,5 @@ QUESTION_EVIDENCE = (
     Feature.DETAIL_COVERAGE,
     Feature.TYPE_MISSING,
     Feature.KEYS_MISSING,
+    Feature.YEAR_MISSING,
 )

@@ -277,6 +277,11 @@ def _plain(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+# A year a question names ("Who hosted Eurovision in 2013?"): a passage that never
+# mentions it is about another year, however close its story.
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+
+
 def _missing(keys: list[str], passage: str) -> float:
     """The share of the question's names and numbers the passage does not hold.
 
@@ -455,6 +460,7 @@ class Reader:
         n_own = max(len(own), 1)  # a question of no words ("ÿĄ") has none
         details = set(self.analyzer.terms(detail_words(question)))
         keys = key_words(question)
+        years = [k for k in keys if _YEAR.fullmatch(k)]
         out = []
         for rank, passage in _to_read(retrieval):
             chunk = passage.chunk
@@ -462,6 +468,8 @@ class Reader:
             context_coverage = len(asked & passage_terms) / n_asked
             detail_coverage = len(details & passage_terms) / len(details) if details else 1.0
             keys_missing = _missing(keys, f"{chunk.title}\n{chunk.text}")
+            dated = f"{chunk.title}\n{chunk.text}\n{chunk.published}"  # its own year counts
+            year_missing = float(_missing(years, dated) > 0)
             sentences = [chunk.sentence_text(span) for span in chunk.sentences]
             for position, (span, text) in enumerate(zip(chunk.sentences, sentences)):
                 terms = set(self.analyzer.terms(text))
@@ -489,6 +497,7 @@ class Reader:
                     Feature.SHORT: 1.0 if len(terms) < 5 else 0.0,
                     Feature.DETAIL_COVERAGE: detail_coverage,
                     Feature.KEYS_MISSING: keys_missing,
+                    Feature.YEAR_MISSING: year_missing,
                     Feature.TYPE_MISSING: float(
                         kind == "name" and names == 0 or kind == "number" and numbers == 0
                     ),

@@ -16,22 +16,28 @@ logit alone could not tell a near miss, a real story asked for a fact it
 does not state, from a question it answers: the model is as sure of the
 story's topic sentence either way. Nothing in it compares the sentence with
 other candidates, so it does not move when unrelated articles are added.
+
+Which sentence is the best is a choice among the sentences read: with a
+``choice`` (the same file's ``"choice"``, fitted listwise by the same script
+on the same held-out questions) the logit is weighed with the rest of that
+evidence, every sentence's share of a softmax over the weighted sums. The
+model alone still quoted a story's opening sentence for a question asked
+after reading it ("Why had McLetchie's role come under scrutiny?"), or a
+sentence repeating the question's words that held no name for a "who"
+question; the evidence knows both. Without one, the logit alone orders them.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from qa.answer.answer_model import MODEL_DIR, NO_SCORE, AnswerModel, PassageReading
-from qa.answer.features import QUESTION_EVIDENCE, Feature
+from qa.answer.features import Feature
 from qa.answer.reader import Reader, Reading, SentenceEvidence, _news_first, _to_read
 from qa.results import Passage, Retrieval
-from qa.weights import LogisticModel
+from qa.weights import LogisticModel, RankingModel
 
 CALIBRATION = MODEL_DIR / "calibration.json"
 
@@ -43,16 +49,30 @@ def load_calibration(path: Path = CALIBRATION) -> LogisticModel:
     return LogisticModel(weights, float(data["bias"]), float(data["threshold"]))
 
 
+def load_choice(path: Path = CALIBRATION) -> RankingModel | None:
+    """The weights that choose among the sentences read, if the fit wrote any."""
+    data = json.loads(path.read_text()).get("choice")
+    if not data:
+        return None
+    return RankingModel({Feature(name): float(w) for name, w in data["weights"].items()})
+
+
 class TrainedReader:
-    """Reads each passage once with the trained model; the best sentence by its logit."""
+    """Reads each passage once with the trained model; the best sentence by the fitted choice."""
 
     def __init__(
-        self, model: AnswerModel, calibration: LogisticModel, evidence: Reader | None = None
+        self,
+        model: AnswerModel,
+        calibration: LogisticModel,
+        evidence: Reader | None = None,
+        choice: RankingModel | None = None,
     ) -> None:
         self.model = model
         self.calibration = calibration
-        self.evidence = evidence  # computes what the calibration weighs beside the logit
-        if evidence is None and set(calibration.weights) - {Feature.ANSWER}:
+        self.choice = choice
+        self.evidence = evidence  # computes what the calibration and choice weigh beside the logit
+        weighed = set(calibration.weights) | set(choice.weights if choice else ())
+        if evidence is None and weighed - {Feature.ANSWER}:
             raise ValueError("this calibration weighs the hand-made evidence: pass a Reader")
 
     @property
@@ -62,7 +82,7 @@ class TrainedReader:
 
     def read(self, retrieval: Retrieval) -> Reading:
         sentences, phrases = self._sentences(retrieval)
-        read = sorted(sentences, key=lambda s: -s.features[Feature.ANSWER])
+        read = sorted(sentences, key=lambda s: -s.probability)
         if not read:
             return Reading([], 0.0)
         news = _news_first(read, retrieval.said_before)
@@ -79,40 +99,37 @@ class TrainedReader:
         """Every sentence read, and where to find its answer phrase (by ``id``)."""
         to_read = [(rank, p) for rank, p in _to_read(retrieval) if p.chunk.sentences]
         readings = self.model.read(retrieval.question, [_model_input(p) for _, p in to_read])
-        logits = np.concatenate([r.logits for r in readings]) if readings else np.zeros(0)
-        live = logits[logits > NO_SCORE]
-        top = float(live.max()) if live.size else 0.0
-        total = float(np.exp(live - top).sum()) if live.size else 1.0
         evidence = self._evidence(retrieval)
+        found: list[tuple[Passage, int, int, dict[Feature, float], PassageReading]] = []
+        for (rank, passage), reading in zip(to_read, readings):
+            for position in range(len(passage.chunk.sentences)):
+                logit = float(reading.logits[position])
+                if logit > NO_SCORE:
+                    features = {**evidence.get((rank, position), {}), Feature.ANSWER: logit}
+                    found.append((passage, rank, position, features, reading))
+        shares = self._shares([features for *_, features, _ in found])
         out: list[SentenceEvidence] = []
         phrases: dict[int, tuple[PassageReading, int]] = {}
-        for (rank, passage), reading in zip(to_read, readings):
-            chunk = passage.chunk
-            for position, span in enumerate(chunk.sentences):
-                logit = float(reading.logits[position])
-                if logit <= NO_SCORE:
-                    continue
-                features = {**evidence.get((rank, position), {}), Feature.ANSWER: logit}
-                out.append(
-                    SentenceEvidence(
-                        passage,
-                        rank,
-                        position,
-                        span,
-                        chunk.sentence_text(span),
-                        features,
-                        math.exp(logit - top) / total,
-                    )
-                )
-                phrases[id(out[-1])] = (reading, position)
+        for (passage, rank, position, features, reading), share in zip(found, shares):
+            span = passage.chunk.sentences[position]
+            text = passage.chunk.sentence_text(span)
+            out.append(SentenceEvidence(passage, rank, position, span, text, features, share))
+            phrases[id(out[-1])] = (reading, position)
         return out, phrases
 
+    def _shares(self, features: list[dict[Feature, float]]) -> list[float]:
+        """Each sentence's share of the softmax that chooses: the choice's, or the logit's."""
+        if self.choice is not None:
+            return self.choice.shares(features)
+        return RankingModel({Feature.ANSWER: 1.0}).shares(features)
+
     def _evidence(self, retrieval: Retrieval) -> dict[tuple[int, int], dict[Feature, float]]:
-        """The hand-made evidence of each sentence the calibration weighs, by (rank, position)."""
+        """The hand-made evidence of each sentence, by (rank, position): the choice and the
+        calibration weigh it beside the logit."""
         if self.evidence is None:
             return {}
         return {
-            (candidate.rank, candidate.position): {f: features[f] for f in QUESTION_EVIDENCE}
+            (candidate.rank, candidate.position): features
             for candidate, features in self.evidence.evidence(retrieval)
         }
 
