@@ -234,9 +234,11 @@ def _filter_flags(command: argparse.ArgumentParser) -> None:
 
 
 def _readers(text: str) -> tuple[str, ...]:
-    from qa.config import READERS
+    """Reader modes by name; a mode's old name (``trained``) as QA_READER takes it."""
+    from qa.config import READER_ALIASES, READERS
 
-    readers = tuple(r.strip() for r in text.split(",") if r.strip())
+    names = (r.strip() for r in text.split(",") if r.strip())
+    readers = tuple(str(READER_ALIASES.get(r, r)) for r in names)
     if not readers or any(r not in READERS for r in readers):
         raise argparse.ArgumentTypeError(
             f"takes {', '.join(READERS)} (comma-separated), not {text!r}"

@@ -186,6 +186,9 @@ def test_settings_parse_each_type_from_qa_variables():
 def test_the_reader_named_trained_before_it_became_the_default_is_still_accepted():
     assert Settings.from_env({"QA_READER": "trained"}).reader == ReaderMode.DEFAULT
     assert Settings.from_env({}, reader="trained").reader == ReaderMode.DEFAULT  # Assistant(...)
+    from qa.cli import _readers
+
+    assert _readers("trained,fast") == ("default", "fast")  # qa eval --readers
 
 
 @pytest.mark.parametrize(
