@@ -77,7 +77,7 @@ def main() -> None:
             lambda q: assistant.search(q, k=4), questions, assistant.embedder.clear_cache
         ),
     }
-    for reader in ("fast", "default", "accurate"):
+    for reader in ("fast", "default"):
         mode = Assistant(index_dir=ours_index, reader=reader)
         results[f"Article QA ask(), reader {reader}"] = timed(
             mode.ask, questions, mode.embedder.clear_cache

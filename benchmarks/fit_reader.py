@@ -1,24 +1,23 @@
-"""Fit the reader's weights and refusal thresholds; report them on held-out halves.
+"""Fit the fast reader's weights and refusal threshold; report them on held-out halves.
 
     python benchmarks/fit_reader.py --index /path/to/seeds+bbc-index [--write]
 
 Data: SQuAD 2.0 dev (its paragraphs in an index of their own) and the BBC dev
 set (benchmarks/data/bbc_dev.jsonl, asked over seeds/ + all BBC articles in
 one index). Each is split in two halves by question order: the even half
-fits, the odd half reports. Every sentence of the top-8 passages is a sample,
-labelled by whether it holds one of the question's expected answers. The
-samples are collected twice, with retrieval as each reader sees it: re-ranked
-by the cross-encoder (default and accurate readers) and not (fast reader). SQuAD's
-questions copy their paragraph's words, the BBC ones do not, so the two
-datasets get equal total weight in the fit.
+fits, the odd half reports. Every sentence of the passages the reader reads
+is a sample, labelled by whether it holds one of the question's expected
+answers. SQuAD's questions copy their paragraph's words, the BBC ones do
+not, so the two datasets get equal total weight in the fit.
 
-Four models are fitted, in order: the fast choice model (which sentence, cheap
-evidence; listwise, a softmax over each question's sentences), the full
-choice model (the fast model's best sentences re-read with the
-cross-encoder), and for each an answerable model (logistic: does the chosen
-sentence answer at all). Each answerable model's threshold is the highest one that
-keeps false refusals on the fitting half within 5% (BBC) and 10% (SQuAD),
-with every question read exactly as ``Reader.read`` reads it.
+Two models are fitted, in order: the choice model (which sentence, from the
+cheap evidence; listwise, a softmax over each question's sentences) and the
+answerable model (logistic: does the chosen sentence answer at all). Its
+threshold is the highest one that keeps false refusals on the fitting half
+within 5% (BBC) and 10% (SQuAD), with every question read exactly as
+``Reader.read`` reads it. (Until 2026-12-08 it also fitted the "accurate"
+reader's models, with the cross-encoder; the default reader's choice and
+refusal are fitted by ``fit_trained_reader.py``.)
 
 ``--write`` writes the fitted weights to qa/models/reader_weights.json (what
 ``qa.weights.READER_WEIGHTS`` loads); without it they are only printed.
@@ -43,12 +42,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _common import BBC, DATA, RESULTS, fit_listwise  # noqa: E402
 from _squad import load_squad  # noqa: E402
 
-from qa.answer.crossencoder import cross_input  # noqa: E402
-from qa.answer.reader import question_evidence, shortlist_size  # noqa: E402
+from qa.answer.reader import question_evidence  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import contains_any  # noqa: E402
 from qa.weights import (  # noqa: E402
-    DEFAULT_SHORTLIST,
     READER_WEIGHTS_FILE,
     FeatureWeights,
     LogisticModel,
@@ -56,25 +53,8 @@ from qa.weights import (  # noqa: E402
 )
 
 DEV = ROOT / "benchmarks" / "data" / "bbc_dev.jsonl"
-DEFAULT_PASSAGES = Settings().top_k  # what the fast and default readers read
-PASSAGES = 2 * DEFAULT_PASSAGES  # what the accurate reader reads
+PASSAGES = Settings().top_k  # what the reader reads (and the top article's other chunks)
 MAX_FALSE_REFUSALS = {"bbc": 0.05, "squad": 0.10}
-# The full model's evidence. With all 14 cheap features beside the cross-encoder the
-# weights came out noisy (a sentence being short weighed more than the cross-encoder);
-# this set scored best in a two-fold check on the samples (fit on one half, test on
-# the other, then swapped): BBC 0.820, SQuAD 0.860 top-1, against 0.799 / 0.857 for all
-# features and 0.768 / 0.863 for the cross-encoder and sentence similarity alone.
-FULL_FEATURES = [
-    "cross",
-    "dense",
-    "passage",
-    "coverage",
-    "name_answer",
-    "number_answer",
-    "reason_answer",
-    "lead",
-    "time",
-]
 
 
 @dataclass
@@ -83,7 +63,7 @@ class Sample:
     half: str  # "fit" or "report"
     question: str
     answerable: bool
-    rows: list[dict]  # per sentence: features, cross, rank, label
+    rows: list[dict]  # per sentence: features, rank, label
 
 
 def written(path: Path | None, dataset: str, half: str, limit: int, seed: int) -> list:
@@ -123,9 +103,8 @@ def questions(squad_path: Path, squad_n: int, seed: int, workdir: Path):
     return bbc, rows, squad
 
 
-def collect(assistant, items, cross=None) -> list[Sample]:
-    """Every read sentence of each question, labelled; with the cross-encoder's logit
-    when ``cross`` is given (the samples of the default and accurate readers)."""
+def collect(assistant, items) -> list[Sample]:
+    """Every read sentence of each question, labelled."""
     from tqdm import tqdm
 
     samples = []
@@ -135,20 +114,14 @@ def collect(assistant, items, cross=None) -> list[Sample]:
     ):
         retrieval = assistant.retriever.search(question, PASSAGES)
         evidence = reader.evidence(retrieval)
-        logits = (
-            cross.score(question, [cross_input(c.passage.chunk.title, c.text) for c, _ in evidence])
-            if cross is not None
-            else [None] * len(evidence)
-        )
         rows = [
             {
                 **f,
-                **({"cross": float(x)} if x is not None else {}),
                 "rank": -1 if c.passage.sibling else c.rank,
                 "text": c.text[:300],
                 "label": bool(answerable and contains_any(c.text, answers)),
             }
-            for (c, f), x in zip(evidence, logits)
+            for c, f in evidence
         ]
         samples.append(Sample(dataset, half, question, answerable, rows))
     return samples
@@ -200,38 +173,28 @@ def as_model(
 # sentence. Given to the fast choice model, it took a positive weight (more of the
 # question's names missing, more likely chosen) and cost held-out SQuAD 0.775 → 0.770.
 REFUSAL_ONLY = ("keys_missing",)
-CROSS_FEATURES = ("cross",)  # the cross-encoder's readings: not for the fast reader
 
 
-def candidates(sample: Sample, passages: int, cross: bool = True) -> list[dict]:
-    drop = () if cross else CROSS_FEATURES
-    return [
-        {k: v for k, v in r.items() if k not in drop} for r in sample.rows if r["rank"] < passages
-    ]  # the top article's other chunks have rank -1: always read
+def candidates(sample: Sample) -> list[dict]:
+    """The sentences the reader reads (samples made before 2026-12-08 hold the best 8
+    passages; the top article's other chunks have rank -1 and are always read)."""
+    return [r for r in sample.rows if r["rank"] < PASSAGES]
 
 
 def ranked(rows: list[dict], model: RankingModel) -> list[tuple[float, dict]]:
     return sorted(zip(model.shares(rows), rows), key=lambda pr: -pr[0])
 
 
-def read(sample: Sample, mode: str, fast: RankingModel, full: RankingModel | None):
+def read(sample: Sample, choice: RankingModel):
     """(rows best first, evidence for the answerable model) exactly as ``Reader.read``."""
-    rows = candidates(
-        sample, PASSAGES if mode == "accurate" else DEFAULT_PASSAGES, cross=mode != "fast"
-    )
+    rows = candidates(sample)
     if not rows:
         return [], None
-    order = ranked(rows, fast)
-    if mode != "fast" and full is not None:
-        cap = None if mode == "accurate" else DEFAULT_SHORTLIST
-        picked = [r for _, r in order[: shortlist_size([p for p, _ in order], cap)]]
-        order = ranked(picked, full)
+    order = ranked(rows, choice)
     return [r for _, r in order], question_evidence(order[0][1])
 
 
-def fit_choice(
-    samples: list[Sample], names: list[str], shortlist_by: RankingModel | None
-) -> RankingModel:
+def fit_choice(samples: list[Sample], names: list[str]) -> RankingModel:
     """Listwise: maximise the answering sentences' softmax share, per question.
 
     Each dataset weighs the same in total; L2 keeps weights small.
@@ -240,10 +203,7 @@ def fit_choice(
     for s in samples:
         if s.half != "fit" or not s.answerable:
             continue
-        rows = candidates(s, DEFAULT_PASSAGES)
-        if shortlist_by is not None:
-            order = ranked(rows, shortlist_by)
-            rows = [r for _, r in order[: shortlist_size([p for p, _ in order], DEFAULT_SHORTLIST)]]
+        rows = candidates(s)
         if any(r["label"] for r in rows):
             sets.append(
                 (
@@ -256,14 +216,12 @@ def fit_choice(
     return RankingModel(weights={n: round(float(v), 4) for n, v in zip(names, w)})
 
 
-def fit_answerable(
-    samples: list[Sample], mode: str, fast: RankingModel, full: RankingModel | None
-) -> LogisticModel:
+def fit_answerable(samples: list[Sample], choice: RankingModel) -> LogisticModel:
     X, y, groups, names = [], [], [], None
     for s in samples:
         if s.half != "fit":
             continue
-        rows, evidence = read(s, mode, fast, full)
+        rows, evidence = read(s, choice)
         if evidence is None:
             continue
         names = names or sorted(evidence)
@@ -274,7 +232,7 @@ def fit_answerable(
     scores: dict[str, list[float]] = {}
     for s in samples:
         if s.half == "fit" and s.answerable:
-            _, evidence = read(s, mode, fast, full)
+            _, evidence = read(s, choice)
             scores.setdefault(s.dataset, []).append(
                 model.probability(evidence) if evidence else 0.0
             )
@@ -282,7 +240,7 @@ def fit_answerable(
     return LogisticModel(model.weights, model.bias, round(float(cut) * 0.999, 4))
 
 
-def report(samples: list[Sample], mode: str, fast, full, answerable) -> dict[str, dict]:
+def report(samples: list[Sample], choice: RankingModel, answerable) -> dict[str, dict]:
     out = {}
     for dataset in ("bbc", "squad", "written"):
         held = [s for s in samples if s.dataset == dataset and s.half == "report"]
@@ -290,7 +248,7 @@ def report(samples: list[Sample], mode: str, fast, full, answerable) -> dict[str
             continue
         reads = []
         for s in held:
-            rows, evidence = read(s, mode, fast, full)
+            rows, evidence = read(s, choice)
             p = answerable.probability(evidence) if evidence else 0.0
             reads.append((s.answerable, p >= answerable.threshold, bool(rows and rows[0]["label"])))
         ans = [r for r in reads if r[0]]
@@ -348,7 +306,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from qa import Assistant
-    from qa.answer.crossencoder import shared_cross_encoder
 
     work = RESULTS / "fit-work"
     work.mkdir(parents=True, exist_ok=True)
@@ -357,34 +314,21 @@ def main() -> None:
     bbc_items += written(args.written_train, "bbc", "fit", args.written_train_questions, args.seed)
     bbc_items += written(args.written_dev, "written", "report", 0, args.seed)
     tag = f"{args.squad_questions}-{args.seed}-{len(bbc_items)}"
-    cross = shared_cross_encoder()
     squad_dir = work / "squad-index"
     squad_index = Assistant(index_dir=squad_dir, reader="fast")
     squad_index.ingest(squad.corpus_paths, show_progress=True)
     big = Assistant(index_dir=args.index, reader="fast")
     if big.stats().articles < 2000:
         big.ingest([ROOT / "seeds", BBC], show_progress=True)
-    # Each reader is fitted on retrieval as it sees it: the default and accurate
-    # readers' passages are re-ranked by the cross-encoder, the fast reader's are not.
-    fast_samples = cached(
+    samples = cached(
         work / f"samples-fast-v7-{tag}.json",
         args.reuse_samples,
         lambda: collect(big, bbc_items) + collect(squad_index, squad_items),
     )
-    samples = cached(
-        work / f"samples-v7-{tag}.json",
-        args.reuse_samples,
-        lambda: (
-            collect(Assistant(index_dir=args.index, reader="accurate"), bbc_items, cross)
-            + collect(Assistant(index_dir=squad_dir, reader="accurate"), squad_items, cross)
-        ),
-    )
 
-    raw = [n for n in fast_samples[0].rows[0] if n not in ("rank", "label", "text", *REFUSAL_ONLY)]
-    fast = fit_choice(fast_samples, raw, None)
-    full = fit_choice(samples, FULL_FEATURES, fast)
-    fast_answerable = fit_answerable(fast_samples, "fast", fast, None)
-    full_answerable = fit_answerable(samples, "default", fast, full)
+    raw = [n for n in samples[0].rows[0] if n not in ("rank", "label", "text", *REFUSAL_ONLY)]
+    choice = fit_choice(samples, raw)
+    answerable = fit_answerable(samples, choice)
     extra = sum(1 for item in bbc_items if item[0] == "bbc" and item not in bbc_dev)
     fitted_on = (
         "even half of benchmarks/data/bbc_dev.jsonl (single questions)"
@@ -392,10 +336,8 @@ def main() -> None:
         + f" and {2 * args.squad_questions} SQuAD 2.0 dev questions (seed {args.seed})"
     )
     fitted = FeatureWeights(
-        fast=fast,
-        full=full,
-        fast_answerable=fast_answerable,
-        full_answerable=full_answerable,
+        fast=choice,
+        fast_answerable=answerable,
         version=f"{time.strftime('%Y-%m-%d')} fit",
         fitted_on=fitted_on,
     )
@@ -405,15 +347,10 @@ def main() -> None:
 
     shipped = READER_WEIGHTS
     results = {
-        "shipped fast": report(fast_samples, "fast", shipped.fast, None, shipped.fast_answerable),
-        "shipped default": report(
-            samples, "default", shipped.fast, shipped.full, shipped.full_answerable
-        ),
-        "fast": report(fast_samples, "fast", fast, None, fast_answerable),
-        "default": report(samples, "default", fast, full, full_answerable),
-        "accurate": report(samples, "accurate", fast, full, full_answerable),
+        "shipped": report(samples, shipped.fast, shipped.fast_answerable),
+        "fitted": report(samples, choice, answerable),
     }
-    print("\nHeld-out halves (the odd questions), as each reader mode reads them:")
+    print("\nHeld-out halves (the odd questions), as the fast reader reads them:")
     for mode, by_dataset in results.items():
         for dataset, row in by_dataset.items():
             cells = "  ".join(

@@ -82,9 +82,9 @@ WEIGHED = (
     Feature.KEYS_MISSING,
     Feature.YEAR_MISSING,
 )
-# Recorded for every sentence read: everything the reader computes (the cross-encoder is the
-# accurate mode's).
-SENTENCE_FEATURES = tuple(f for f in Feature if f != Feature.CROSS)
+# Recorded for every sentence read: everything the reader computes (the cached readings
+# store them in this order; "cross", the cross-encoder's, was never among them).
+SENTENCE_FEATURES = tuple(Feature)
 # The choice weighs all but the passage's retrieval rank: that order moves with the word
 # statistics of unrelated articles and other collections (BM25's are index-wide), and the
 # sentence chosen among those read should not. It was worth 0.010 / 0.027 / 0.010 out of

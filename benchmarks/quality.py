@@ -1,7 +1,7 @@
 """Answer quality beside the stock LangChain pipeline: BBC dev set, SQuAD 2.0 dev, seed questions.
 
     python benchmarks/quality.py [--only bbc,squad,seeds] [--squad PATH] [--bbc PATH]
-        [--limit 500] [--seed 7] [--readers default,accurate,fast] [--no-baseline]
+        [--limit 500] [--seed 7] [--readers default,fast] [--no-baseline]
         [--workdir DIR]
 
 The same harness as `qa eval` (qa/evaluation), on three datasets, with the
@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BBC, DATA, RESULTS, ROOT, write_json  # noqa: E402
 
-READERS = ("default", "accurate", "fast")
+READERS = ("default", "fast")
 DATASETS = ("bbc", "squad", "seeds")
 
 

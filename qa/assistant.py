@@ -22,7 +22,7 @@ from qa.analysis import Analyzer
 from qa.answer.answering import Answerer, ExtractiveAnswerer, for_chat
 from qa.answer.chain import Step, build_chain
 from qa.answer.reader import Reader, SentenceReader
-from qa.answer.retrieval import HybridRetriever, PairScorer
+from qa.answer.retrieval import HybridRetriever
 from qa.collections import DEFAULT, MAX_NAME_CHARS, CollectionInfo, valid_name
 from qa.config import LexicalEngine, ReaderMode, Settings
 from qa.errors import InvalidQuestion, UnknownArticle, UnknownCollection
@@ -97,12 +97,8 @@ class Assistant:
             analyzer=analyzer,
             k=self.settings.top_k,
             candidates=self.settings.candidates,
-            reranker=build_reranker(self.settings),
         )
         self.answerer = for_chat(answerer or build_answerer(self.settings, self.embedder, analyzer))
-        self.passages_read = self.settings.top_k * (
-            2 if self.settings.reader == ReaderMode.ACCURATE else 1
-        )
         self.ingestor = Ingestor(
             self.store,
             self.embedder,
@@ -454,7 +450,7 @@ class Assistant:
         return {
             "question": self._valid_question(question),
             "history": _valid_history(history, self.settings.max_question_chars * 20),
-            "k": self._valid_k(k) if k is not None else self.passages_read,
+            "k": self._valid_k(k) if k is not None else self.settings.top_k,
             "filters": self._narrowed(self._as_stored(as_filters(filters))),
         }
 
@@ -569,25 +565,12 @@ def build_lexical(settings: Settings, analyzer: Analyzer) -> LexicalSearch:
     return LexicalIndex(folder, analyzer)
 
 
-def build_reranker(settings: Settings) -> PairScorer | None:
-    """The cross-encoder that re-ranks the best passages: the accurate reader's alone.
-
-    The default reader reads all of the best four passages in full, so a re-rank
-    would only reorder them, for about 120 ms (docs/reader.md).
-    """
-    if settings.reader != ReaderMode.ACCURATE:
-        return None
-    from qa.answer.crossencoder import shared_cross_encoder
-
-    return shared_cross_encoder()
-
-
 def build_reader(settings: Settings, analyzer: Analyzer) -> SentenceReader:
     """The reader ``QA_READER`` names; ``QA_MIN_EVIDENCE`` overrides its fitted threshold.
 
-    "default" is the trained model of ``qa/answer/trained_reader.py``; "accurate" and
-    "fast" the hand-made evidence of ``qa/answer/reader.py``, with and without the
-    cross-encoder (their measured trade-offs: docs/reader.md).
+    "default" is the trained model of ``qa/answer/trained_reader.py``; "fast" the
+    hand-made evidence of ``qa/answer/reader.py`` alone (their measured trade-off:
+    docs/reader.md).
     """
     if settings.reader == ReaderMode.DEFAULT:
         from qa.answer.answer_model import shared_answer_model
@@ -605,13 +588,8 @@ def build_reader(settings: Settings, analyzer: Analyzer) -> SentenceReader:
         weights = replace(
             weights,
             fast_answerable=replace(weights.fast_answerable, threshold=settings.min_evidence),
-            full_answerable=replace(weights.full_answerable, threshold=settings.min_evidence),
         )
-    if settings.reader == ReaderMode.FAST:
-        return Reader(analyzer, None, weights=weights)
-    from qa.answer.crossencoder import shared_cross_encoder
-
-    return Reader(analyzer, shared_cross_encoder(), shortlist=None, weights=weights)
+    return Reader(analyzer, weights=weights)
 
 
 def _valid_ids(article_ids: Any) -> list[str]:

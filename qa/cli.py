@@ -214,7 +214,7 @@ def _parser() -> argparse.ArgumentParser:
         "--readers",
         default=("default",),
         type=_readers,
-        help="reader modes to run, comma-separated: default,accurate,fast",
+        help="reader modes to run, comma-separated: default,fast",
     )
     evaluate.add_argument(
         "--workdir",
@@ -234,11 +234,12 @@ def _filter_flags(command: argparse.ArgumentParser) -> None:
 
 
 def _readers(text: str) -> tuple[str, ...]:
-    """Reader modes by name; a mode's old name (``trained``) as QA_READER takes it."""
+    """Reader modes by name, each once; a mode's old name (``trained``, ``accurate``) as
+    QA_READER takes it."""
     from qa.config import READER_ALIASES, READERS
 
     names = (r.strip() for r in text.split(",") if r.strip())
-    readers = tuple(str(READER_ALIASES.get(r, r)) for r in names)
+    readers = tuple(dict.fromkeys(str(READER_ALIASES.get(r, r)) for r in names))
     if not readers or any(r not in READERS for r in readers):
         raise argparse.ArgumentTypeError(
             f"takes {', '.join(READERS)} (comma-separated), not {text!r}"

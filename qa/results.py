@@ -59,7 +59,6 @@ class Passage:
     dense: float  # cosine similarity of the chunk to the question
     lexical: float  # BM25 score (0 when BM25 did not find it)
     sibling: bool = False  # read because it is part of the top passage's article
-    cross: float | None = None  # the cross-encoder's logit, when it re-ranked the passage
 
     def to_dict(self) -> dict:
         c = self.chunk

@@ -60,14 +60,6 @@ class RetrievalWeights:
     # need not repeat the question's words ("That culminated last July... The focus then
     # was on plans to intercept the taxi boats").
     siblings: int = 3
-    # Stage three (reader mode "accurate"): the cross-encoder's logit for
-    # each of the best rerank_depth passages, times rerank, joins its score. On 300 SQuAD
-    # dev questions (seed 7) recall@1 was 0.827 without; with depth 4 and weight 0.05 /
-    # 0.1 / 0.3 / 1.0 it was 0.870 / 0.877 / 0.883 / 0.883; on the BBC dev set's 95
-    # answerable single questions 0.779 without, 0.789 / 0.800 / 0.800 / 0.811. Depth 8
-    # (twice the cost, ~180 ms) was no better on SQuAD and worse on BBC (0.768-0.789).
-    rerank: float = 0.3
-    rerank_depth: int = 4
 
 
 RETRIEVAL_WEIGHTS = RetrievalWeights()
@@ -76,20 +68,6 @@ RETRIEVAL_WEIGHTS = RetrievalWeights()
 # The reader's reading, the answer's shape and the verifier: numbers set by hand or by
 # a fit other than the reader's, each with where it came from.
 
-# At most this many sentences go to the default reader's cross-encoder (~13 ms each on
-# 2 cores, one pair at a time); fewer when the fast model is sure
-# (qa.answer.reader.shortlist_size). 16 until 2026-12-07: the 11 of 117 BBC dev questions
-# that reached 16 were the slowest asks, and 12 answered the same (BBC dev answer hit 0.829,
-# SQuAD 300+300 0.827 with 0.047 false refusals, both as with 16); 10 lost one BBC dev
-# answer (0.821). docs/scaling.md, "The default reader's tail".
-DEFAULT_SHORTLIST = 12
-# The cross-encoder reads a sentence only when the fast model gives it at least this
-# share of the best sentence's probability (at least SHORTLIST_FLOOR sentences, at most
-# the reader's shortlist). On the fit's samples with a cap of 16 this read 9.6 (BBC) and
-# 7.6 (SQuAD) sentences a question instead of 15.7 and 14.6, and chose the same answering
-# sentence as often (BBC 0.779, SQuAD 0.843 top-1); a fixed 10 chose it for 0.768 (BBC).
-SHORTLIST_SHARE = 0.01
-SHORTLIST_FLOOR = 6
 # A second sentence joins the answer when it is at least this share as likely as the
 # best (set by hand: a close runner-up often holds the rest of the answer).
 RUNNER_UP_SHARE = 0.5
@@ -148,10 +126,10 @@ class RankingModel:
 
 @dataclass(frozen=True)
 class FeatureWeights:
-    fast: RankingModel  # which sentence answers, from cheap evidence (reader "fast")
-    full: RankingModel  # the same with the cross-encoder (reader "accurate")
-    fast_answerable: LogisticModel  # does the chosen sentence answer at all (reader "fast")
-    full_answerable: LogisticModel  # the same with the cross-encoder's evidence
+    """The hand-made reader's models (reader "fast"; its evidence also feeds the default's choice)."""
+
+    fast: RankingModel  # which sentence answers, from cheap evidence
+    fast_answerable: LogisticModel  # does the chosen sentence answer at all
     version: str = ""
     fitted_on: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -169,9 +147,7 @@ class FeatureWeights:
 
         return cls(
             fast=ranking("fast"),
-            full=ranking("full"),
             fast_answerable=logistic("fast_answerable"),
-            full_answerable=logistic("full_answerable"),
             version=data.get("version", ""),
             fitted_on=data.get("fitted_on", ""),
             notes=tuple(data.get("notes", ())),
@@ -193,9 +169,7 @@ class FeatureWeights:
             "fitted_on": self.fitted_on,
             "notes": list(self.notes),
             "fast": {"weights": weights(self.fast)},
-            "full": {"weights": weights(self.full)},
             "fast_answerable": logistic(self.fast_answerable),
-            "full_answerable": logistic(self.full_answerable),
         }
 
     @classmethod

@@ -209,19 +209,6 @@ def test_the_top_articles_chunks_read_beside_it_are_its_neighbours(fresh, tmp_pa
     assert {order.index(p.chunk.id) for p in siblings} <= set(range(at - 2, at + 3))
 
 
-def test_only_the_accurate_reader_reranks_with_the_cross_encoder(seeded):
-    """The default reader reads all of the best four in full: a re-rank would only reorder
-    them, for about 120 ms a question."""
-    from qa import Assistant
-
-    question = "What did France promise in July?"
-    accurate = Assistant(index_dir=seeded.settings.index_dir, reader="accurate")
-    reranked = accurate.retriever.search(question, 4).passages
-    assert reranked and all(p.cross is not None for p in reranked[:4] if not p.sibling)
-    for mode in (seeded, Assistant(index_dir=seeded.settings.index_dir, reader="fast")):
-        assert all(p.cross is None for p in mode.retriever.search(question, 4).passages)
-
-
 def test_retrieved_documents_carry_the_chunk_text_once(seeded):
     """(The count of documents for ``k`` is langchain-tests' job: test_langchain_conformance.)"""
     for document in seeded.retriever.invoke("What did France promise in July?", k=3):

@@ -58,7 +58,7 @@ def test_bad_reader_settings_are_one_line_errors(tmp_path):
         "eval", str(tmp_path / "q.jsonl"), "--readers", "default,psychic", index=tmp_path
     )
     assert bad_eval.returncode == 2
-    assert "--readers: takes default, accurate, fast" in bad_eval.stderr
+    assert "--readers: takes default, fast" in bad_eval.stderr
     assert "Traceback" not in bad_eval.stderr
     env_bad = subprocess.run(
         [sys.executable, "-m", "qa.cli", "--index", str(tmp_path), "stats"],

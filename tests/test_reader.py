@@ -10,6 +10,7 @@ import pytest
 from qa.analysis import Analyzer, contains_phrase, full_names
 from qa.answer.answering import NOT_ANSWERED, ExtractiveAnswerer
 from qa.answer.conversation import condense
+from qa.answer.features import Feature
 from qa.answer.reader import Reader, new_names, new_numbers, question_kind
 from qa.results import Passage, Retrieval, StoredChunk
 from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel, RankingModel
@@ -142,16 +143,19 @@ def _retrieval(question: str, chunk: StoredChunk) -> Retrieval:
     )
 
 
-class _StandInCrossEncoder:
-    """A stand-in for the model (plumbing only): likes sentences holding a word."""
+class _LikingReader(Reader):
+    """A stand-in for a model (plumbing only): the fast reader, with each sentence's
+    similarity to the question replaced by 8 where it holds a word and -8 where not."""
 
-    def __init__(self, word: str) -> None:
+    def __init__(self, word: str, weights: FeatureWeights | None = None) -> None:
+        super().__init__(Analyzer(), weights=weights or _BY_LIKING)
         self.word = word
-        self.calls: list[int] = []
 
-    def score(self, question, texts):
-        self.calls.append(len(texts))
-        return np.array([8.0 if self.word in t else -8.0 for t in texts], dtype=np.float32)
+    def evidence(self, retrieval):
+        return [
+            (c, {**f, Feature.DENSE: 8.0 if self.word in c.text else -8.0})
+            for c, f in super().evidence(retrieval)
+        ]
 
 
 TEXT = (
@@ -162,61 +166,22 @@ TEXT = (
 
 
 # Explicit weights: these tests are about the plumbing, not about fitted values.
-_BY_CROSS = FeatureWeights(
+_BY_LIKING = FeatureWeights(
     fast=RankingModel(weights={"dense": 1.0}),
-    full=RankingModel(weights={"cross": 1.0}),
     fast_answerable=LogisticModel(bias=0.0, weights={"dense": 1.0}, threshold=0.5),
-    full_answerable=LogisticModel(bias=0.0, weights={"cross": 1.0}, threshold=0.5),
 )
-
-
-def test_reader_reads_only_its_shortlist_and_ranks_by_the_full_model():
-    chunk = _chunk(TEXT)
-    cross = _StandInCrossEncoder("anti-racketeering")
-    reader = Reader(Analyzer(), cross, shortlist=2, weights=_BY_CROSS)
-    reading = reader.read(_retrieval("Why did the court reject the tobacco case?", chunk))
-    assert cross.calls == [2]
-    assert len(reading.sentences) == 2
-    assert all("cross" in s.features for s in reading.sentences)
-    assert [s.probability for s in reading.sentences] == sorted(
-        (s.probability for s in reading.sentences), reverse=True
-    )
-
-
-def test_the_shortlist_holds_the_likely_sentences_within_its_floor_and_cap():
-    from qa.answer.reader import shortlist_size
-    from qa.weights import SHORTLIST_FLOOR
-
-    sure = [0.9] + [0.0001] * 20  # the fast model is sure: the floor is read
-    unsure = [0.05] * 21  # every sentence as likely: the cap is read
-    assert shortlist_size(sure, 16) == SHORTLIST_FLOOR
-    assert shortlist_size(unsure, 16) == 16
-    assert shortlist_size([0.5, 0.4, 0.1], 16) == 3  # fewer sentences than the floor
-    assert shortlist_size(unsure, None) == 21  # the accurate reader reads them all
-    assert shortlist_size([], 16) == 0
-
-
-def test_the_cross_encoder_reads_the_title_with_the_sentence():
-    cross = _StandInCrossEncoder("Court rejects case. The judges")
-    reader = Reader(Analyzer(), cross, shortlist=None, weights=_BY_CROSS)
-    reading = reader.read(_retrieval("Why was the case rejected?", _chunk(TEXT)))
-    assert reading.sentences[0].text.startswith("The judges found")
 
 
 def test_answerer_quotes_the_best_sentence_at_its_offsets_and_refuses_on_weak_evidence():
     retrieval = _retrieval("Why did the court reject the tobacco case?", _chunk(TEXT))
-    reader = Reader(
-        Analyzer(), _StandInCrossEncoder("anti-racketeering"), shortlist=None, weights=_BY_CROSS
-    )
+    reader = _LikingReader("anti-racketeering")
     answer = ExtractiveAnswerer(reader).answer(retrieval)
     assert answer.grounded
-    assert answer.confidence > 0.99  # sigmoid(cross logit 8) of the best sentence
+    assert answer.confidence > 0.99  # sigmoid(8) of the best sentence
     assert "anti-racketeering" in answer.citations[0].quote
     for c in answer.citations:
         assert TEXT[c.start : c.end] == c.quote
-    unconvinced = Reader(
-        Analyzer(), _StandInCrossEncoder("no sentence has this"), shortlist=None, weights=_BY_CROSS
-    )
+    unconvinced = _LikingReader("no sentence has this")
     refused = ExtractiveAnswerer(unconvinced).answer(retrieval)
     assert not refused.grounded and refused.text == NOT_ANSWERED and refused.citations == []
 
@@ -230,16 +195,15 @@ def test_a_sentence_two_copies_of_a_story_punctuate_differently_is_quoted_once()
         _retrieval("How much did the test cost?", copies[0]),
         passages=[Passage(chunk, 1.0, 0.6, 0.5) for chunk in copies],
     )
-    reader = Reader(Analyzer(), _StandInCrossEncoder("worth"), shortlist=None, weights=_BY_CROSS)
+    reader = _LikingReader("worth")
     answer = ExtractiveAnswerer(reader).answer(retrieval)
     assert answer.grounded
     assert [c.quote.startswith("The test cost") for c in answer.citations] == [True]
 
 
 def test_fitted_weights_define_every_model_and_a_threshold_to_refuse_by():
-    for model in (READER_WEIGHTS.fast_answerable, READER_WEIGHTS.full_answerable):
-        assert 0.0 < model.threshold < 1.0
-    assert "cross" not in str(READER_WEIGHTS.fast.weights)
+    assert 0.0 < READER_WEIGHTS.fast_answerable.threshold < 1.0
+    assert READER_WEIGHTS.fast.weights
 
 
 def test_the_reader_computes_every_feature_the_fitted_weights_weigh():
@@ -248,19 +212,17 @@ def test_the_reader_computes_every_feature_the_fitted_weights_weigh():
     from qa.answer.features import Feature
     from qa.answer.reader import question_evidence
 
-    reader = Reader(Analyzer(), _StandInCrossEncoder("anti-racketeering"), shortlist=None)
+    reader = Reader(Analyzer())
     reading = reader.read(_retrieval("Why did the court reject the tobacco case?", _chunk(TEXT)))
     computed = set(reading.sentences[0].features)
     for name, model in (
         ("fast", READER_WEIGHTS.fast),
-        ("full", READER_WEIGHTS.full),
         ("fast_answerable", READER_WEIGHTS.fast_answerable),
-        ("full_answerable", READER_WEIGHTS.full_answerable),
     ):
         assert set(model.weights) <= computed, name
     evidence = set(question_evidence(reading.sentences[0].features))
-    for model in (READER_WEIGHTS.fast_answerable, READER_WEIGHTS.full_answerable):
-        assert set(model.weights) <= evidence  # refusal reads only the chosen sentence's own
+    # refusal reads only the chosen sentence's own evidence
+    assert set(READER_WEIGHTS.fast_answerable.weights) <= evidence
     assert computed <= set(Feature)
 
 
@@ -286,8 +248,8 @@ def test_weights_naming_a_feature_the_reader_does_not_compute_are_refused():
 
     data = READER_WEIGHTS.to_dict()
     assert FeatureWeights.from_dict(data) == READER_WEIGHTS  # the file round-trips
-    data["full"]["weights"]["crosss"] = 1.0
-    with pytest.raises(ValueError, match="crosss"):
+    data["fast"]["weights"]["densse"] = 1.0
+    with pytest.raises(ValueError, match="densse"):
         FeatureWeights.from_dict(data)
 
 
@@ -469,7 +431,7 @@ def test_a_reason_that_opens_the_next_chunk_is_quoted_with_its_sentence():
         _retrieval(question, first),
         passages=[Passage(first, 1.0, 0.6, 0.5), Passage(second, 0.5, 0.4, 0.0, sibling=True)],
     )
-    reader = Reader(Analyzer(), _StandInCrossEncoder("glad"), shortlist=None, weights=_BY_CROSS)
+    reader = _LikingReader("glad")
     answer = ExtractiveAnswerer(reader).answer(retrieval)
     assert [c.quote for c in answer.citations] == [glad, reason]
     # Without the next chunk among the passages, only the chosen sentence is quoted.
@@ -484,12 +446,12 @@ def test_a_why_answer_reads_on_until_a_sentence_states_the_cause():
     reason = "The game is being translated into 13 languages, which takes longer because of that."
     chunk = _chunk(f"{late} {delay} {reason} Sales were strong.", "gt4")
     question = "Why is the European version of the game late?"
-    reader = Reader(Analyzer(), _StandInCrossEncoder("wait"), shortlist=None, weights=_BY_CROSS)
+    reader = _LikingReader("wait")
     answer = ExtractiveAnswerer(reader).answer(_retrieval(question, chunk))
     assert [c.quote for c in answer.citations] == [f"{late} {delay} {reason}"]
     # A sentence that states a cause itself hands on to nothing.
     stated = _chunk(f"{reason} {late} {delay}", "gt4")
-    reader = Reader(Analyzer(), _StandInCrossEncoder("13"), shortlist=None, weights=_BY_CROSS)
+    reader = _LikingReader("13")
     assert [
         c.quote for c in ExtractiveAnswerer(reader).answer(_retrieval(question, stated)).citations
     ] == [reason]
@@ -499,7 +461,7 @@ def test_a_who_answer_that_names_no_one_brings_the_next_sentence_when_it_opens_w
     academic = "Nuclear strikes are the key terror risk, says a top academic."
     named = "Amitai Etzioni, a key influence on New Labour, says the focus is misplaced."
     question = "Which academic says nuclear strikes are the main terror risk?"
-    reader = Reader(Analyzer(), _StandInCrossEncoder("academic"), shortlist=None, weights=_BY_CROSS)
+    reader = _LikingReader("academic")
     answer = ExtractiveAnswerer(reader).answer(
         _retrieval(question, _chunk(f"{academic} {named} Officials agreed."))
     )
@@ -555,14 +517,11 @@ def test_a_follow_up_gets_news_not_the_sentence_the_last_answer_quoted():
     quoted = "French actress Audrey Tautou will play the female lead."
     question = "Which other films has Audrey Tautou starred in?"
     # The stand-in prefers the quoted sentence; the other one still passes the threshold.
-    cross = _StandInCrossEncoder("female lead")
     weights = FeatureWeights(
         fast=RankingModel(weights={"dense": 1.0}),
-        full=RankingModel(weights={"cross": 1.0}),
-        fast_answerable=LogisticModel(bias=0.0, weights={"dense": 1.0}, threshold=0.5),
-        full_answerable=LogisticModel(bias=9.0, weights={"cross": 1.0}, threshold=0.5),
+        fast_answerable=LogisticModel(bias=9.0, weights={"dense": 1.0}, threshold=0.5),
     )
-    reader = Reader(Analyzer(), cross, shortlist=None, weights=weights)
+    reader = _LikingReader("female lead", weights)
 
     def best(said_before: tuple[str, ...]) -> str:
         retrieval = replace(_retrieval(question, chunk), said_before=said_before)
@@ -573,9 +532,9 @@ def test_a_follow_up_gets_news_not_the_sentence_the_last_answer_quoted():
     # When nothing new passes the threshold the quoted sentence is still the answer:
     # the last answer may already have held what the follow-up asks ("How much was it?").
     sure_only_of_it = replace(
-        weights, full_answerable=LogisticModel(bias=0.0, weights={"cross": 1.0}, threshold=0.5)
+        weights, fast_answerable=LogisticModel(bias=0.0, weights={"dense": 1.0}, threshold=0.5)
     )
-    strict = Reader(Analyzer(), cross, shortlist=None, weights=sure_only_of_it)
+    strict = _LikingReader("female lead", sure_only_of_it)
     retrieval = replace(_retrieval(question, chunk), said_before=(quoted,))
     assert strict.read(retrieval).sentences[0].text == quoted
 
@@ -589,11 +548,9 @@ def test_a_follow_up_sentence_is_judged_by_what_it_asks_now_not_by_the_topic_it_
     question = "What will Palace do about it? (United fans planning wear Cantona masks)"
     by_coverage = FeatureWeights(
         fast=RankingModel(weights={"coverage": 1.0}),
-        full=RankingModel(weights={"coverage": 1.0}),
         fast_answerable=LogisticModel(bias=9.0, weights={}, threshold=0.5),
-        full_answerable=LogisticModel(bias=9.0, weights={}, threshold=0.5),
     )
-    reader = Reader(Analyzer(), None, weights=by_coverage)
+    reader = Reader(Analyzer(), weights=by_coverage)
 
     def best(said_before: tuple[str, ...]) -> str:
         retrieval = replace(_retrieval(question, chunk), said_before=said_before)
@@ -606,7 +563,7 @@ def test_a_follow_up_sentence_is_judged_by_what_it_asks_now_not_by_the_topic_it_
 
 
 def test_a_question_with_no_words_is_read_without_error():
-    reader = Reader(Analyzer(), None, weights=_BY_CROSS)
+    reader = Reader(Analyzer(), weights=_BY_LIKING)
     for question in ("\u00ff\u0104", "???", "(()) ?"):
         retrieval = _retrieval(question, _chunk(TEXT))
         assert retrieval.terms == []
@@ -664,28 +621,6 @@ def test_previous_quotes_are_the_text_before_each_mark_of_the_last_answer():
     assert previous_quotes(history + [{"role": "user", "content": "And then?"}]) == ()
 
 
-@pytest.mark.slow
-def test_the_real_cross_encoder_scores_on_topic_sentences_far_above_off_topic_ones():
-    """The model itself, not a stand-in. It measures relevance, which is what the
-    reader uses it for: both sentences about the case score far above the weather.
-    It does not tell which one answers (here it gives "welcomed the ruling" 5.7
-    and the reason 0.7): that is why its logit is one feature among the reader's
-    evidence, and why the trained reader exists (docs/reader.md)."""
-    from qa.answer.crossencoder import shared_cross_encoder
-
-    question = "Why did the court reject the tobacco case?"
-    sentences = [
-        "Court rejects case. The judges found that the case could not be brought under "
-        "anti-racketeering laws.",
-        "Court rejects case. Tobacco companies welcomed the ruling.",
-        "Court rejects case. The weather in Washington was mild on Friday.",
-    ]
-    logits = shared_cross_encoder().score(question, sentences)
-    assert logits.shape == (3,)
-    assert min(logits[0], logits[1]) - logits[2] > 5
-    assert logits.tolist() == shared_cross_encoder().score(question, sentences).tolist()
-
-
 def test_touching_and_overlapping_quote_ranges_merge_and_keep_the_best_support():
     from qa.answer.answering import _merge
 
@@ -730,20 +665,3 @@ def test_the_short_answer_points_into_the_citation_that_quotes_it_only_when_sure
     assert _short(best(sure), [_cited(chunk, at, phrase_end)]) is not None  # exactly
     no_phrase = SentenceEvidence(passage, 0, 2, (0, 1), "s", {}, 0.9, None)
     assert _short(no_phrase, covering) is None
-
-
-@pytest.mark.slow
-def test_a_pairs_cross_encoder_logit_is_its_own_whatever_is_scored_beside_it():
-    """The int8 model quantizes activations per run: batched, a pair's logit moved
-    with its companions' lengths (up to 1.0 on BBC sentences)."""
-    from qa.answer.crossencoder import shared_cross_encoder
-
-    model = shared_cross_encoder()
-    question = "Why did the court reject the government's case against the tobacco firms?"
-    short = "The court said the firms could not be brought under anti-racketeering laws."
-    long = "The judges wrote at length about the history of the case. " * 12
-    alone = model.score(question, [short])
-    beside = model.score(question, [long, short, "Shares rose."])
-    assert beside.shape == (3,) and beside[1] == alone[0]
-    assert beside[1] > beside[2]  # and it still reads: the answer over an unrelated line
-    assert model.score(question, []).shape == (0,)

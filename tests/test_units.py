@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from qa.analysis import Analyzer
 from qa.answer.answering import NOT_ANSWERED, ExtractiveAnswerer
 from qa.answer.reader import Reading, SentenceEvidence
-from qa.answer.retrieval import HybridRetriever, first_stage, passage_score, rerank, time_cues
+from qa.answer.retrieval import HybridRetriever, first_stage, passage_score, time_cues
 from qa.config import ReaderMode, Settings
 from qa.errors import ConfigError
 from qa.index.chunking import make_chunks, split_sentences
@@ -48,33 +47,6 @@ def test_a_whole_name_outranks_any_similarity_and_focus_does_not():
     best_unnamed = passage_score(1.0, 1.0, 1.0) - w.bm25 * 1.0  # perfect cosine, no BM25
     assert named > best_unnamed
     assert passage_score(0.2, 0.2, 0.0, focused=True) < passage_score(0.6, 0.6, 0.0)
-
-
-class _StandInScorer:
-    """Stands in for the cross-encoder (plumbing only): likes texts holding a word."""
-
-    def __init__(self, word: str) -> None:
-        self.word, self.read = word, []
-
-    def score(self, question, texts):
-        self.read.append(list(texts))
-        return np.array([5.0 if self.word in t else -5.0 for t in texts])
-
-
-def test_rerank_reorders_the_best_passages_by_the_cross_encoder_and_leaves_the_rest():
-    texts = ["a topic sentence", "the answer is here", "more topic", "far down"]
-    passages = [
-        Passage(_chunk_with(f"c{i}", text), score, 0.5, 0.0)
-        for i, (text, score) in enumerate(zip(texts, (1.0, 0.9, 0.8, 0.1)))
-    ]
-    weights = replace(RETRIEVAL_WEIGHTS, rerank_depth=3, rerank=0.3)
-    scorer = _StandInScorer("answer")
-    out = rerank("what?", passages, scorer, weights)
-    assert [p.chunk.id for p in out] == ["c1", "c0", "c2", "c3"]
-    assert out[0].score == pytest.approx(0.9 + 0.3 * 5.0) and out[0].cross == 5.0
-    assert out[3] is passages[3] and out[3].cross is None  # below the depth: not read
-    assert scorer.read == [[f"Title. {t}" for t in texts[:3]]]  # the title comes first
-    assert rerank("what?", passages, None, weights) == passages
 
 
 def test_time_cues_are_capitalised_months_and_years():
@@ -183,12 +155,16 @@ def test_settings_parse_each_type_from_qa_variables():
     assert Settings.from_env({}, top_k=9).top_k == 9  # overrides beat the environment
 
 
-def test_the_reader_named_trained_before_it_became_the_default_is_still_accepted():
-    assert Settings.from_env({"QA_READER": "trained"}).reader == ReaderMode.DEFAULT
-    assert Settings.from_env({}, reader="trained").reader == ReaderMode.DEFAULT  # Assistant(...)
+@pytest.mark.parametrize("old_name", ["trained", "accurate"])
+def test_a_reader_modes_old_name_asks_for_the_default(old_name):
+    """The default was named "trained" before it became the default (2026-12-07), and
+    "accurate" was removed (2026-12-08): a setting or script naming either keeps working."""
+    assert Settings.from_env({"QA_READER": old_name}).reader == ReaderMode.DEFAULT
+    assert Settings.from_env({}, reader=old_name).reader == ReaderMode.DEFAULT  # Assistant(...)
     from qa.cli import _readers
 
-    assert _readers("trained,fast") == ("default", "fast")  # qa eval --readers
+    assert _readers(f"{old_name},fast") == ("default", "fast")  # qa eval --readers
+    assert _readers(f"default,{old_name}") == ("default",)  # each mode runs once
 
 
 @pytest.mark.parametrize(

@@ -44,9 +44,9 @@ VALIDATION_ARTICLES = 12
 def _tokenizer_counter():
     from tokenizers import Tokenizer
 
-    from qa.answer.crossencoder import packaged_model_dir
+    from qa.answer.answer_model import MODEL_DIR
 
-    tokenizer = Tokenizer.from_file(str(packaged_model_dir() / "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
     tokenizer.no_truncation()
     tokenizer.no_padding()
 

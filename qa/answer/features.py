@@ -32,7 +32,6 @@ class Feature(StrEnum):
     KEYS_MISSING = "keys_missing"  # the question's key names the passage does not hold
     TYPE_MISSING = "type_missing"  # asks for a name or number; the sentence has none new
     YEAR_MISSING = "year_missing"  # 1 when the question names a year its passage never does
-    CROSS = "cross"  # the relevance cross-encoder's logit (reader accurate)
     ANSWER = "answer"  # the trained reader model's logit (the default reader)
 
 

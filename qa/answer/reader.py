@@ -7,9 +7,7 @@ while the sentence holding the name, number or reason often shares few words
 with the question. So each sentence is described by evidence of two kinds:
 
 - does it match the question: its vector and its passage's vector against
-  the question's, the share of the question's words it and its passage hold,
-  and (reader mode "accurate") a cross-encoder's reading of the
-  question and sentence together;
+  the question's, the share of the question's words it and its passage hold;
 - does it hold what the question asks for: a name not already in the question
   for who/which (a whole name for who), a number for how much/how many, a
   date for when, a stated cause for why/how; and how much it says beyond the
@@ -36,19 +34,11 @@ from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 from qa.analysis import Analyzer, asked_names, asked_part, contains_phrase, key_words
-from qa.answer.crossencoder import cross_input
 from qa.answer.features import QUESTION_EVIDENCE, Feature
-from qa.answer.retrieval import PairScorer, mentions
+from qa.answer.retrieval import mentions
 from qa.index.chunking import Span
 from qa.results import Passage, Retrieval
-from qa.weights import (
-    DEFAULT_SHORTLIST,
-    READER_WEIGHTS,
-    SHORTLIST_FLOOR,
-    SHORTLIST_SHARE,
-    FeatureWeights,
-    LogisticModel,
-)
+from qa.weights import READER_WEIGHTS, FeatureWeights, LogisticModel
 
 # A sentence that leans on the one before it ("That culminated...", "He said...").
 DEPENDENT_START = re.compile(
@@ -305,14 +295,11 @@ def question_evidence(best: dict[Feature, float]) -> dict[Feature, float]:
     """What says the chosen sentence answers at all: it and its own passage, nothing else.
 
     Nothing here compares it with the other candidates (its softmax share, the
-    best cross-encoder score among them): with that, 300 look-alike distractor
-    stories pulled the seed question under the threshold. The decision to
-    refuse must not move because other articles are in the index.
+    best model score among them): with that, 300 look-alike distractor stories
+    pulled the seed question under the threshold. The decision to refuse must
+    not move because other articles are in the index.
     """
-    evidence = {name: best[name] for name in QUESTION_EVIDENCE}
-    if Feature.CROSS in best:
-        evidence[Feature.CROSS] = best[Feature.CROSS]
-    return evidence
+    return {name: best[name] for name in QUESTION_EVIDENCE}
 
 
 def question_kind(question: str) -> str:
@@ -361,36 +348,15 @@ def new_numbers(text: str, question: str) -> int:
     return sum(1 for n in found if n not in asked)
 
 
-def shortlist_size(shares: Sequence[float], cap: int | None) -> int:
-    """How many of the sentences (fast-model shares, best first) the cross-encoder reads.
-
-    ``cap`` None reads them all (the accurate reader).
-    """
-    if cap is None or not shares:
-        return len(shares)
-    likely = sum(1 for share in shares[:cap] if share >= SHORTLIST_SHARE * shares[0])
-    return min(max(likely, SHORTLIST_FLOOR), cap, len(shares))
-
-
 class Reader:
-    """Scores every sentence of the retrieved passages; best first.
+    """Scores every sentence of the retrieved passages from the hand-made evidence; best first.
 
-    ``cross_encoder`` None is the fast reader (no model call). Otherwise the
-    sentences the fast model finds likely (up to ``shortlist``; see
-    ``shortlist_size``) are read by the cross-encoder and re-scored with the full
-    model (``shortlist`` None reads them all).
+    It is the fast reader (no model call), and its ``evidence`` is what the
+    default reader weighs beside its model's logit (``qa/answer/trained_reader.py``).
     """
 
-    def __init__(
-        self,
-        analyzer: Analyzer,
-        cross_encoder: PairScorer | None = None,
-        shortlist: int | None = DEFAULT_SHORTLIST,
-        weights: FeatureWeights | None = None,
-    ) -> None:
+    def __init__(self, analyzer: Analyzer, weights: FeatureWeights | None = None) -> None:
         self.analyzer = analyzer
-        self.cross_encoder = cross_encoder
-        self.shortlist = shortlist
         self.weights = weights or READER_WEIGHTS
 
     @property
@@ -400,7 +366,7 @@ class Reader:
 
     @property
     def _answerable_model(self) -> LogisticModel:
-        return self.weights.full_answerable if self.cross_encoder else self.weights.fast_answerable
+        return self.weights.fast_answerable
 
     def read(self, retrieval: Retrieval) -> Reading:
         candidates = self.evidence(retrieval)
@@ -410,20 +376,6 @@ class Reader:
         read = sorted(
             (c.scored(f, p) for (c, f), p in zip(candidates, shares)), key=lambda s: -s.probability
         )
-        if self.cross_encoder is not None:
-            picked = read[: shortlist_size([s.probability for s in read], self.shortlist)]
-            logits = self.cross_encoder.score(
-                retrieval.question, [self._context(s) for s in picked]
-            )
-            features = [{**s.features, Feature.CROSS: float(x)} for s, x in zip(picked, logits)]
-            shares = self.weights.full.shares(features)
-            read = sorted(
-                (
-                    SentenceEvidence(s.passage, s.rank, s.position, s.span, s.text, f, p)
-                    for s, f, p in zip(picked, features, shares)
-                ),
-                key=lambda s: -s.probability,
-            )
         answerable = self._answerable_model.probability(question_evidence(read[0].features))
         news = _news_first(read, retrieval.said_before)
         if news[0] is not read[0]:
@@ -431,10 +383,6 @@ class Reader:
             if fresh >= self.threshold:
                 return Reading(news, fresh)
         return Reading(read, answerable)
-
-    @staticmethod
-    def _context(sentence: SentenceEvidence) -> str:
-        return cross_input(sentence.passage.chunk.title, sentence.text)
 
     def _asked_now(self, retrieval: Retrieval) -> set[str]:
         """A follow-up's own words, without the earlier topic condensing added.
@@ -444,14 +392,15 @@ class Reader:
         the sentence restating the last exchange wins: "What will Crystal Palace
         do about it? (Manchester United fans planning wear Cantona masks)" chose
         "United fans ... had planned to wear masks" over the stadium manager's
-        warning (dev follow-ups 13 → 14 of 22, 12 → 13 in the accurate mode).
+        warning (dev follow-ups 13 → 14 of 22, 12 → 13 with the cross-encoder the
+        reader then had).
         """
         if not retrieval.said_before:
             return set()
         return set(self.analyzer.terms(asked_part(retrieval.question)))
 
     def evidence(self, retrieval: Retrieval) -> list[tuple[_Candidate, dict[Feature, float]]]:
-        """Every sentence with its cheap evidence (all but the cross-encoder's)."""
+        """Every sentence with its evidence: cheap, no model call."""
         question = retrieval.question
         kind = question_kind(question)
         asked = set(retrieval.terms)

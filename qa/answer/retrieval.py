@@ -13,13 +13,10 @@ On a SQuAD dev sample this scored recall@1 0.845 where reciprocal-rank
 fusion scored 0.775 and dense search alone 0.667 (2026-11-26, the README of commit
 0b4be13, "Quality"; `qa eval --limit 500 --seed 7` re-measures it).
 
-Stage three, when a ``reranker`` is given (reader mode "accurate"; the
-default reader reads all four in full): a cross-encoder reads the question
-with each of the best four passages, and its logit, weighted, joins their
-scores. Vectors squeeze a
-passage into one point; the cross-encoder reads which one answers. On 300
-SQuAD dev questions recall@1 went from 0.827 to 0.883, on the BBC dev set
-from 0.779 to 0.800, for about 90 ms on two cores (``RetrievalWeights``).
+The default reader then reads each of the best four in full, with the
+chunks around the top one (its siblings). A cross-encoder once re-ranked
+them (reader mode "accurate", removed 2026-12-08): the default reads all
+four anyway, so a re-rank only reordered what it read (docs/reader.md).
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Collection, Iterator, Protocol, Sequence
+from typing import Any, Collection, Iterator, Sequence
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -39,7 +36,6 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from qa.analysis import MONTHS, Analyzer, asked_names, contains_phrase
-from qa.answer.crossencoder import cross_input
 from qa.answer.dating import date_adjustments
 from qa.filters import NO_FILTERS, Filters
 from qa.index.embeddings import Embedder
@@ -55,12 +51,6 @@ log = logging.getLogger(__name__)
 FOCUS_LOOKUP = 3  # BM25 hits searched for each quote of the previous answer
 MAX_ARTICLE_CHUNKS = 200  # read of the top article to find its neighbours (a long one is rare)
 _TIME_CUE = re.compile(r"\b(" + "|".join(m.capitalize() for m in MONTHS) + r"|(?:19|20)\d\d)\b")
-
-
-class PairScorer(Protocol):
-    """A cross-encoder: one relevance logit per (question, text) pair."""
-
-    def score(self, question: str, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def first_stage(
@@ -99,27 +89,6 @@ def passage_score(
     )
 
 
-def rerank(
-    question: str,
-    passages: list[Passage],
-    scorer: PairScorer | None,
-    weights: RetrievalWeights = RETRIEVAL_WEIGHTS,
-) -> list[Passage]:
-    """Stage three: the best ``rerank_depth`` passages, their scores joined by the
-    cross-encoder's logit times ``rerank``, in the new order; the rest as they were."""
-    depth = weights.rerank_depth
-    if scorer is None or not passages or depth < 1:
-        return passages
-    head, tail = passages[:depth], passages[depth:]
-    logits = scorer.score(question, [cross_input(p.chunk.title, p.chunk.text) for p in head])
-    head = [
-        replace(p, score=p.score + weights.rerank * float(x), cross=float(x))
-        for p, x in zip(head, logits)
-    ]
-    head.sort(key=lambda p: p.score, reverse=True)
-    return head + tail
-
-
 def time_cues(question: str) -> tuple[str, ...]:
     """Months (capitalised, so "may" the verb is not one) and years in a question."""
     return tuple(dict.fromkeys(m.lower() for m in _TIME_CUE.findall(question)))
@@ -148,7 +117,6 @@ class HybridRetriever(BaseRetriever):
     candidates: int = 30
     refresh_seconds: float = 1.0
     weights: RetrievalWeights = RETRIEVAL_WEIGHTS
-    reranker: Any = None  # a PairScorer: stage three; None leaves stage two's order
     # the chroma layout's change log, which the lexical index follows (qa.index.log_follower)
     follower: LogFollower | None = None
     follow_seconds: float = 1.0
@@ -229,7 +197,7 @@ class HybridRetriever(BaseRetriever):
                 replace(p, score=p.score - cut) if cut else p for p, cut in zip(passages, cuts)
             ]
         passages.sort(key=lambda p: p.score, reverse=True)
-        passages = rerank(question, passages[:k], self.reranker, weights)
+        passages = passages[:k]
         if passages:
             siblings = self._siblings(passages, query_vector, bm25, cues)
             vectors.update(self.store.sentence_vectors([p.chunk for p in siblings]))

@@ -126,9 +126,4 @@ def _threshold(reader: str) -> float:
         return load_calibration().threshold
     from qa.weights import READER_WEIGHTS
 
-    model = (
-        READER_WEIGHTS.fast_answerable
-        if reader == ReaderMode.FAST
-        else READER_WEIGHTS.full_answerable
-    )
-    return model.threshold
+    return READER_WEIGHTS.fast_answerable.threshold
