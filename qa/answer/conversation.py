@@ -15,9 +15,10 @@ Two things, both without an LLM:
     answer gave several names ("Kostas Kenteris and Katerina Thanou"), "they"
     is not one of them: the pronoun stays and the names join the topic ("Who
     was their coach? (Kostas Kenteris Katerina Thanou Greek sprinters cleared
-    doping)"), so the cross-encoder still matches "The pair's former coach,
+    doping)"), so a relevance model still matches "The pair's former coach,
     Christos Tzekos" (a name it does not find in a sentence weighs heavily
-    against it: -7.8 with "Kostas Kenteris's coach", 7.2 with "their coach");
+    against it: the cross-encoder the readers once had gave -7.8 with "Kostas
+    Kenteris's coach", 7.2 with "their coach");
   - otherwise, or when nothing was replaced, the previous question's key words
     are appended, so the earlier topic is kept ("(summit last July)"); this
     also holds for a follow-up that names nothing itself ("Who runs the
